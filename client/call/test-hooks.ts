@@ -1,0 +1,39 @@
+// Read-only window.__confide hooks that the headless-browser tests use to
+// measure a call (what getStats says), the same figures the UI shows.
+import type { CallSession } from './call-session.ts';
+
+export interface InboundStat {
+  peerId: string;
+  kind: string;
+  framesDecoded: number;
+  packetsReceived: number;
+  bytesReceived: number;
+}
+
+export async function inboundStats(session: CallSession): Promise<InboundStat[]> {
+  const out: InboundStat[] = [];
+  for (const { consumer, peerId } of session.consumerEntries()) {
+    const report = await consumer.getStats();
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type !== 'inbound-rtp') return;
+      out.push({
+        peerId,
+        kind: consumer.kind,
+        framesDecoded: Number(s.framesDecoded ?? 0),
+        packetsReceived: Number(s.packetsReceived ?? 0),
+        bytesReceived: Number(s.bytesReceived ?? 0),
+      });
+    });
+  }
+  return out;
+}
+
+declare global {
+  interface Window {
+    __confide?: Record<string, unknown>;
+  }
+}
+
+export function exposeTestHooks(hooks: Record<string, unknown>): void {
+  window.__confide = { ...(window.__confide ?? {}), ...hooks };
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Everything Confide needs on a fresh Debian 12 machine, idempotently:
+# apt packages (only those missing), the mediasoup worker (built once, cached),
+# npm ci (only when package-lock.json changed) and the client build (only when
+# its sources changed). `npm start` and `npm test` both run it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# --- Node ---------------------------------------------------------------------
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+  { say "Node >= 20.19 is required (found $(node -v))"; exit 1; }
+
+# --- apt packages -------------------------------------------------------------
+RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium ffmpeg)
+BUILD_PKGS=(build-essential python3 pkg-config meson ninja-build libssl-dev libuv1-dev libsrtp2-dev
+  libusrsctp-dev libabsl-dev nlohmann-json3-dev)
+WORKER_VERSION=$(node -p "require('./package.json').dependencies.mediasoup")
+WORKER_BIN="$PWD/.cache/mediasoup-worker/$WORKER_VERSION/mediasoup-worker"
+
+wanted=("${RUNTIME_PKGS[@]}")
+[ -x "$WORKER_BIN" ] || wanted+=("${BUILD_PKGS[@]}")
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing apt packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- mediasoup worker (cached by version in .cache/) ----------------------------
+WORKER_BIN=$(bash scripts/build-worker.sh)
+export MEDIASOUP_WORKER_BIN="$WORKER_BIN"
+
+# --- npm dependencies -----------------------------------------------------------
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.confide-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  say "installing npm dependencies (npm ci)"
+  # mediasoup's postinstall is denied in package.json (allowScripts); the env
+  # var makes it skip its download even where allowScripts is not honoured.
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" >node_modules/.confide-lock-hash
+fi
+
+# --- client build -----------------------------------------------------------------
+src_hash=$( (find client shared -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum vite.config.ts package-lock.json) | sha256sum | cut -d' ' -f1)
+if [ ! -f dist/client/index.html ] || [ "$(cat .cache/client-build-hash 2>/dev/null)" != "$src_hash" ]; then
+  say "building the client"
+  npx vite build --logLevel warn
+  mkdir -p .cache && echo "$src_hash" >.cache/client-build-hash
+fi
+say "ready"

@@ -1,0 +1,56 @@
+// Assembles Confide's server: worker pool, rooms, HTTP and signalling.
+// Used by server/main.ts and by the tests (in-process, on port 0).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import type { Server as IoServer } from 'socket.io';
+import type { Config } from './config.ts';
+import { WorkerPool } from './sfu/worker-pool.ts';
+import { RoomRegistry } from './rooms/room-registry.ts';
+import { createHttpApp } from './http/http-app.ts';
+import { attachSignalling } from './signalling/socket-server.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ConfideServer {
+  url: string;
+  rooms: RoomRegistry;
+  io: IoServer;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  clientDir?: string;
+}
+
+export async function startConfide(cfg: Config, opts: StartOptions = {}): Promise<ConfideServer> {
+  const log = opts.logger ?? pino({ level: cfg.logLevel });
+  const pool = await WorkerPool.create({
+    size: cfg.numWorkers,
+    rtcMinPort: cfg.rtcMinPort,
+    rtcMaxPort: cfg.rtcMaxPort,
+    logger: log,
+  });
+  const rooms = new RoomRegistry(pool, { listenIp: cfg.rtcListenIp, announcedIp: cfg.rtcAnnouncedIp }, log);
+  const http = await createHttpApp({ clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'), logger: log });
+  const io = attachSignalling(http.server, rooms, log);
+  await http.listen({ host: cfg.host, port: cfg.port });
+  const { port } = http.server.address() as AddressInfo;
+  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+
+  return {
+    url: `http://${host}:${port}`,
+    rooms,
+    io,
+    log,
+    async close() {
+      io.close();
+      await rooms.closeAll();
+      await http.close();
+      pool.close();
+    },
+  };
+}

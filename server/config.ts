@@ -1,0 +1,41 @@
+// Server configuration from environment variables (documented in README.md).
+import os from 'node:os';
+
+export interface Config {
+  host: string;
+  port: number;
+  /** IP the WebRTC transports bind to. */
+  rtcListenIp: string;
+  /** IP announced to browsers in ICE candidates (public/LAN address when behind NAT). */
+  rtcAnnouncedIp: string | undefined;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  numWorkers: number;
+  logLevel: string;
+}
+
+function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cfg: Config = {
+    host: env.CONFIDE_HOST || '127.0.0.1',
+    port: int('CONFIDE_PORT', 3000, env),
+    rtcListenIp: env.CONFIDE_RTC_LISTEN_IP || '127.0.0.1',
+    rtcAnnouncedIp: env.CONFIDE_RTC_ANNOUNCED_IP || undefined,
+    rtcMinPort: int('CONFIDE_RTC_MIN_PORT', 40000, env),
+    rtcMaxPort: int('CONFIDE_RTC_MAX_PORT', 49999, env),
+    numWorkers: int('CONFIDE_WORKERS', os.cpus().length, env),
+    logLevel: env.CONFIDE_LOG_LEVEL || 'info',
+  };
+  if (cfg.rtcMinPort < 1 || cfg.rtcMaxPort > 65535 || cfg.rtcMinPort > cfg.rtcMaxPort) {
+    throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');
+  }
+  if (cfg.numWorkers < 1) throw new Error('CONFIDE_WORKERS must be >= 1');
+  return cfg;
+}

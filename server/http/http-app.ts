@@ -1,0 +1,37 @@
+// HTTP: the built client (single-page app) and a small JSON API.
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { LogController } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import type { Logger } from 'pino';
+
+export interface HttpAppOptions {
+  clientDir: string;
+  logger: Logger;
+}
+
+export async function createHttpApp(opts: HttpAppOptions) {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    bodyLimit: 64 * 1024,
+    // No per-request log lines: request URLs can carry invite tokens.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.get('/api/health', async () => ({ ok: true }));
+
+  if (!fs.existsSync(path.join(opts.clientDir, 'index.html'))) {
+    throw new Error(`client not built (${opts.clientDir}); run "npm run setup"`);
+  }
+  await app.register(fastifyStatic, { root: opts.clientDir, index: ['index.html'], wildcard: false });
+
+  // Client-side routes (e.g. /room/<id>) all load the single page.
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io')) {
+      return reply.type('text/html').sendFile('index.html');
+    }
+    return reply.code(404).send({ error: 'not found' });
+  });
+
+  return app;
+}

@@ -1,0 +1,25 @@
+import type { types } from '../sfu/mediasoup.ts';
+import type { MediaSource, NotificationName, NotificationOf } from '../../shared/protocol/signalling.ts';
+
+export type Notify = <N extends NotificationName>(name: N, data: NotificationOf<N>) => void;
+
+/** One participant's SFU state inside a room. The Room is its only owner. */
+export class Peer {
+  readonly transports = new Map<string, types.WebRtcTransport>();
+  readonly producers = new Map<string, { producer: types.Producer; source: MediaSource }>();
+  readonly consumers = new Map<string, types.Consumer>();
+
+  constructor(
+    readonly id: string,
+    readonly displayName: string,
+    readonly notify: Notify,
+  ) {}
+
+  close(): void {
+    // Closing a transport closes its producers and consumers too.
+    for (const t of this.transports.values()) t.close();
+    this.transports.clear();
+    this.producers.clear();
+    this.consumers.clear();
+  }
+}

@@ -1,0 +1,134 @@
+// One socket's view of the protocol: validates every request against the
+// shared schema, runs it against the room and answers an Ack envelope.
+// Requests of one socket run one at a time, in arrival order.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Socket } from 'socket.io';
+import { z } from 'zod';
+import {
+  requests,
+  type Ack,
+  type RequestName,
+  type RequestOf,
+  type ResponseOf,
+} from '../../shared/protocol/signalling.ts';
+import type { Room } from '../rooms/room.ts';
+import type { RoomRegistry } from '../rooms/room-registry.ts';
+import { SignallingError } from './errors.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+type Handler<N extends RequestName> = (req: RequestOf<N>) => Promise<ResponseOf<N>> | ResponseOf<N>;
+
+export class PeerSession {
+  readonly peerId = randomUUID();
+  private room: Room | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly bucket = new TokenBucket(100, 50);
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly rooms: RoomRegistry,
+    log: Logger,
+  ) {
+    this.log = log.child({ peerId: this.peerId });
+  }
+
+  /** Entry point for every client event; never throws. */
+  handle(name: string, args: unknown[]): void {
+    const ack = args.length > 0 ? args[args.length - 1] : undefined;
+    if (typeof ack !== 'function') {
+      this.log.debug({ event: name }, 'request without ack ignored');
+      return;
+    }
+    const reply = (a: Ack<unknown>) => (ack as (a: Ack<unknown>) => void)(a);
+    if (!Object.hasOwn(requests, name)) {
+      reply(failure('unknown-request', `unknown request "${String(name).slice(0, 64)}"`));
+      return;
+    }
+    if (!this.bucket.take()) {
+      reply(failure('rate-limited', 'too many requests'));
+      return;
+    }
+    const requestName = name as RequestName;
+    const parsed = requests[requestName].req.safeParse(args.length > 1 ? args[0] : undefined);
+    if (!parsed.success) {
+      reply(failure('bad-request', describe(parsed.error)));
+      return;
+    }
+    this.queue = this.queue.then(() => this.run(requestName, parsed.data, reply));
+  }
+
+  /** Called when the socket goes away. */
+  disconnect(): void {
+    this.queue = this.queue.then(() => this.leaveRoom());
+  }
+
+  private async run(name: RequestName, payload: unknown, reply: (a: Ack<unknown>) => void): Promise<void> {
+    try {
+      const handler = this.handlers[name] as Handler<RequestName>;
+      const data = await handler(payload as never);
+      reply({ ok: true, data });
+    } catch (err) {
+      if (err instanceof SignallingError) {
+        reply(failure(err.code, err.message));
+      } else {
+        this.log.error({ event: name, err: err instanceof Error ? err.message : String(err) }, 'request failed');
+        reply(failure('internal', 'internal error'));
+      }
+    }
+  }
+
+  private joined(): Room {
+    if (!this.room) throw new SignallingError('not-joined', 'join a room first');
+    return this.room;
+  }
+
+  private leaveRoom(): void {
+    this.room?.leave(this.peerId);
+    this.room = undefined;
+  }
+
+  private readonly handlers: { [N in RequestName]: Handler<N> } = {
+    join: async ({ roomId, displayName }) => {
+      if (this.room) throw new SignallingError('already-joined', 'already in a room');
+      let room = await this.rooms.getOrCreate(roomId);
+      // The room may have just closed (its last peer left): take the new one.
+      if (room.isClosed) room = await this.rooms.getOrCreate(roomId);
+      const res = room.join(this.peerId, displayName, (event, data) => this.socket.emit(event, data));
+      this.room = room;
+      return res;
+    },
+    createTransport: (req) => this.joined().createTransport(this.peerId, req),
+    connectTransport: async (req) => {
+      await this.joined().connectTransport(this.peerId, req);
+      return {};
+    },
+    produce: (req) => this.joined().produce(this.peerId, req),
+    closeProducer: (req) => {
+      this.joined().closeProducer(this.peerId, req);
+      return {};
+    },
+    consume: (req) => this.joined().consume(this.peerId, req),
+    resumeConsumer: async (req) => {
+      await this.joined().resumeConsumer(this.peerId, req);
+      return {};
+    },
+    leave: () => {
+      this.joined();
+      this.leaveRoom();
+      return {};
+    },
+  };
+}
+
+function failure(code: Extract<Ack<never>, { ok: false }>['error']['code'], message: string): Ack<never> {
+  return { ok: false, error: { code, message } };
+}
+
+function describe(error: z.ZodError): string {
+  const first = error.issues[0];
+  if (!first) return 'invalid payload';
+  const where = first.path.length ? first.path.join('.') : 'payload';
+  return `invalid ${where}: ${first.message}`.slice(0, 300);
+}

@@ -1,0 +1,125 @@
+// The one definition of Confide's signalling protocol, used by both the
+// server (to validate every request) and the client (to type and validate
+// every response and notification). Each request is a socket.io event with
+// an acknowledgement; each ack carries an Ack<T> envelope.
+import { z } from 'zod';
+import {
+  DtlsParameters,
+  IceCandidate,
+  IceParameters,
+  Id,
+  RtpCapabilities,
+  RtpParameters,
+} from './mediasoup-schemas.ts';
+
+export { Id };
+
+export const RoomId = Id;
+export const DisplayName = z.string().trim().min(1).max(64);
+export const MediaKind = z.enum(['audio', 'video']);
+export const MediaSource = z.enum(['mic', 'camera', 'screen']);
+export type MediaSource = z.infer<typeof MediaSource>;
+
+export const PeerInfo = z.object({ peerId: Id, displayName: DisplayName });
+export type PeerInfo = z.infer<typeof PeerInfo>;
+
+export const ProducerInfo = z.object({ producerId: Id, peerId: Id, kind: MediaKind, source: MediaSource });
+export type ProducerInfo = z.infer<typeof ProducerInfo>;
+
+const TransportOptions = z.object({
+  id: Id,
+  iceParameters: IceParameters,
+  iceCandidates: z.array(IceCandidate).max(16),
+  dtlsParameters: DtlsParameters,
+});
+
+const Empty = z.object({}).strict();
+
+/** Client → server requests: payload schema and response schema. */
+export const requests = {
+  join: {
+    req: z.object({ roomId: RoomId, displayName: DisplayName }).strict(),
+    res: z.object({
+      peerId: Id,
+      routerRtpCapabilities: RtpCapabilities,
+      peers: z.array(PeerInfo).max(64),
+      producers: z.array(ProducerInfo).max(256),
+    }),
+  },
+  createTransport: {
+    req: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
+    res: TransportOptions,
+  },
+  connectTransport: {
+    req: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
+    res: Empty,
+  },
+  produce: {
+    req: z
+      .object({ transportId: Id, kind: MediaKind, rtpParameters: RtpParameters, source: MediaSource })
+      .strict(),
+    res: z.object({ producerId: Id }),
+  },
+  closeProducer: {
+    req: z.object({ producerId: Id }).strict(),
+    res: Empty,
+  },
+  consume: {
+    req: z.object({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }).strict(),
+    res: z.object({
+      consumerId: Id,
+      producerId: Id,
+      peerId: Id,
+      kind: MediaKind,
+      source: MediaSource,
+      rtpParameters: RtpParameters,
+    }),
+  },
+  resumeConsumer: {
+    req: z.object({ consumerId: Id }).strict(),
+    res: Empty,
+  },
+  leave: {
+    req: Empty,
+    res: Empty,
+  },
+} as const;
+
+export type RequestName = keyof typeof requests;
+export type RequestOf<N extends RequestName> = z.infer<(typeof requests)[N]['req']>;
+export type ResponseOf<N extends RequestName> = z.infer<(typeof requests)[N]['res']>;
+export const requestNames = Object.keys(requests) as RequestName[];
+
+/** Server → client notifications. */
+export const notifications = {
+  peerJoined: PeerInfo,
+  peerLeft: z.object({ peerId: Id }),
+  newProducer: ProducerInfo,
+  producerClosed: z.object({ producerId: Id }),
+  consumerClosed: z.object({ consumerId: Id }),
+} as const;
+
+export type NotificationName = keyof typeof notifications;
+export type NotificationOf<N extends NotificationName> = z.infer<(typeof notifications)[N]>;
+
+export const ErrorCode = z.enum([
+  'bad-request', // payload failed validation
+  'unknown-request', // no such event
+  'not-joined', // request needs a joined peer
+  'already-joined',
+  'not-found', // unknown transport / producer / consumer id
+  'forbidden',
+  'rate-limited',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+
+export const AckEnvelope = z.union([
+  z.object({ ok: z.literal(true), data: z.unknown() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: ErrorCode, message: z.string().max(1000) }) }),
+]);
+
+/** Largest socket.io message the server accepts (bytes). */
+export const MAX_MESSAGE_BYTES = 256 * 1024;

@@ -1,0 +1,131 @@
+// Every malformed, oversized or out-of-order signalling message gets a clear
+// error ack, and the server keeps serving well-behaved clients.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io, type Socket } from 'socket.io-client';
+import type { ConfideServer } from '../../server/app.ts';
+import { startTestServer } from '../e2e/support/server.ts';
+
+let server: ConfideServer;
+
+function connect(): Promise<Socket> {
+  const socket = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+type AckShape = { ok: boolean; data?: unknown; error?: { code: string; message: string } };
+
+function send(socket: Socket, event: string, ...args: unknown[]): Promise<AckShape> {
+  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<AckShape>;
+}
+
+async function errorCode(socket: Socket, event: string, ...args: unknown[]): Promise<string | undefined> {
+  const ack = await send(socket, event, ...args);
+  expect(ack.ok).toBe(false);
+  expect(typeof ack.error?.message).toBe('string');
+  return ack.error?.code;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('hostile signalling input', () => {
+  it('rejects bad payloads before and after joining, and stays up', async () => {
+    const s = await connect();
+    // Before joining.
+    expect(await errorCode(s, 'join', { roomId: 123, displayName: 'x' })).toBe('bad-request');
+    expect(await errorCode(s, 'join', { roomId: 'r1', displayName: 'x'.repeat(10_000) })).toBe('bad-request');
+    expect(await errorCode(s, 'join', { roomId: '../../etc/passwd', displayName: 'x' })).toBe('bad-request');
+    expect(await errorCode(s, 'join', null)).toBe('bad-request');
+    expect(await errorCode(s, 'join', ['r1', 'x'])).toBe('bad-request');
+    expect(await errorCode(s, 'join', 'r1')).toBe('bad-request');
+    expect(await errorCode(s, 'join', { roomId: 'r1', displayName: 'x', isAdmin: true })).toBe('bad-request');
+    expect(await errorCode(s, 'join', JSON.parse('{"roomId":"r1","displayName":"x","__proto__":{"polluted":1}}'))).toBe(
+      'bad-request',
+    );
+    expect(await errorCode(s, 'selfDestruct', {})).toBe('unknown-request');
+    expect(await errorCode(s, 'createTransport', { direction: 'send' })).toBe('not-joined');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+
+    // After joining.
+    const joined = await send(s, 'join', { roomId: 'hostile', displayName: 'Mallory' });
+    expect(joined.ok).toBe(true);
+    expect(await errorCode(s, 'join', { roomId: 'hostile', displayName: 'Again' })).toBe('already-joined');
+    expect(await errorCode(s, 'createTransport', { direction: 'sideways' })).toBe('bad-request');
+    expect(
+      await errorCode(s, 'connectTransport', {
+        transportId: 'nope',
+        dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] },
+      }),
+    ).toBe('not-found');
+    const t = await send(s, 'createTransport', { direction: 'send' });
+    expect(t.ok).toBe(true);
+    const transportId = (t.data as { id: string }).id;
+    expect(
+      await errorCode(s, 'produce', { transportId, kind: 'video', source: 'camera', rtpParameters: { codecs: 'lots' } }),
+    ).toBe('bad-request');
+    const nested: Record<string, unknown> = {};
+    let cur = nested;
+    for (let i = 0; i < 200; i++) cur = (cur.x = {}) as Record<string, unknown>;
+    expect(await errorCode(s, 'produce', { transportId, kind: 'video', source: 'camera', rtpParameters: nested })).toBe(
+      'bad-request',
+    );
+    // Well-formed but unroutable: the SFU refuses, the client hears why.
+    expect(
+      await errorCode(s, 'produce', {
+        transportId,
+        kind: 'video',
+        source: 'camera',
+        rtpParameters: { codecs: [{ mimeType: 'video/H265', payloadType: 100, clockRate: 90000 }], encodings: [{ ssrc: 1 }] },
+      }),
+    ).toBe('bad-request');
+    expect(
+      await errorCode(s, 'produce', {
+        transportId,
+        kind: 'audio',
+        source: 'camera',
+        rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }] },
+      }),
+    ).toBe('bad-request');
+    expect(
+      await errorCode(s, 'consume', { transportId, producerId: 'ghost', rtpCapabilities: { codecs: [] } }),
+    ).toBe('not-found');
+    expect(await errorCode(s, 'resumeConsumer', { consumerId: 'ghost' })).toBe('not-found');
+    expect(await errorCode(s, 'closeProducer', { producerId: 'ghost' })).toBe('not-found');
+
+    // A request without an ack callback is ignored, not fatal.
+    s.emit('join', { roomId: 'x', displayName: 'y' });
+    s.emit('createTransport');
+
+    // An oversized message (over the 256 KiB limit) only costs the sender its connection.
+    const big = await connect();
+    const closed = new Promise((r) => big.once('disconnect', r));
+    big.emit('join', { roomId: 'r', displayName: 'x'.repeat(400_000) }, () => undefined);
+    await closed;
+
+    // The server still serves a well-behaved client.
+    const good = await connect();
+    const ok = await send(good, 'join', { roomId: 'hostile', displayName: 'Alice' });
+    expect(ok.ok).toBe(true);
+    expect((ok.data as { peers: unknown[] }).peers).toHaveLength(1);
+    const health = await fetch(`${server.url}/api/health`);
+    expect(health.status).toBe(200);
+    s.close();
+    good.close();
+  });
+
+  it('throttles a flood of requests from one connection', async () => {
+    const s = await connect();
+    const acks = await Promise.all(Array.from({ length: 300 }, () => send(s, 'leave', {})));
+    const codes = acks.map((a) => a.error?.code);
+    expect(codes).toContain('rate-limited');
+    expect(codes).toContain('not-joined');
+    s.close();
+  });
+});
