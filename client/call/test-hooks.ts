@@ -37,3 +37,16 @@ declare global {
 export function exposeTestHooks(hooks: Record<string, unknown>): void {
   window.__confide = { ...(window.__confide ?? {}), ...hooks };
 }
+
+/**
+ * Hooks that hand out key material (tests set and read media keys through
+ * them) exist only when the test harness opted in via localStorage: nothing
+ * the server sends (URL, query) can turn them on.
+ */
+export function testKeyHooksEnabled(): boolean {
+  try {
+    return window.localStorage.getItem('confide.testKeyHooks') === '1';
+  } catch {
+    return false;
+  }
+}

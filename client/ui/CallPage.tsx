@@ -1,6 +1,8 @@
 import { useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { CallSession, type CallSnapshot } from '../call/call-session.ts';
-import { exposeTestHooks, inboundStats } from '../call/test-hooks.ts';
+import { exposeTestHooks, inboundStats, testKeyHooksEnabled } from '../call/test-hooks.ts';
+import { E2eeManager } from '../e2ee/e2ee-manager.ts';
+import { E2eeBanner, E2eeDebugPanel, useE2eeStats } from './E2eePanel.tsx';
 import { VideoTile } from './VideoTile.tsx';
 
 const idle: CallSnapshot = { state: 'idle', error: undefined, peerId: undefined, participants: [] };
@@ -9,6 +11,8 @@ const noop = () => () => {};
 export function CallPage({ roomId }: { roomId: string }) {
   const [name, setName] = useState(() => new URLSearchParams(window.location.search).get('name') ?? '');
   const [session, setSession] = useState<CallSession>();
+  const [e2ee, setE2ee] = useState<E2eeManager>();
+  const e2eeStats = useE2eeStats(e2ee);
   const [local, setLocal] = useState<MediaStream>();
   const [mediaError, setMediaError] = useState<string>();
   const snap = useSyncExternalStore(session?.subscribe ?? noop, session?.snapshot ?? (() => idle));
@@ -26,8 +30,11 @@ export function CallPage({ roomId }: { roomId: string }) {
       joining.current = false;
       return;
     }
-    const s = new CallSession();
-    exposeTestHooks({ session: s, inboundStats: () => inboundStats(s) });
+    const manager = new E2eeManager();
+    const s = new CallSession(manager);
+    exposeTestHooks({ session: s, inboundStats: () => inboundStats(s), e2eeStats: () => manager.stats() });
+    if (testKeyHooksEnabled()) exposeTestHooks({ keys: manager });
+    setE2ee(manager);
     setLocal(stream);
     setSession(s);
     await s.join({ roomId, displayName: name.trim(), stream }).catch(() => undefined);
@@ -35,6 +42,7 @@ export function CallPage({ roomId }: { roomId: string }) {
 
   const leave = async () => {
     await session?.leave();
+    e2ee?.close();
     local?.getTracks().forEach((t) => t.stop());
     setLocal(undefined);
   };
@@ -61,6 +69,7 @@ export function CallPage({ roomId }: { roomId: string }) {
         <h1>Consultation {roomId}</h1>
         <span role="status">{statusText(snap)}</span>
       </header>
+      <E2eeBanner stats={e2eeStats} />
       <section className="tiles" aria-label="Participants">
         <VideoTile label={`${name} (you)`} video={local?.getVideoTracks()[0]} muted testId="local-tile" />
         {snap.participants.map((p) => (
@@ -82,6 +91,7 @@ export function CallPage({ roomId }: { roomId: string }) {
           </button>
         )}
       </footer>
+      <E2eeDebugPanel stats={e2eeStats} names={Object.fromEntries(snap.participants.map((p) => [p.peerId, p.displayName]))} />
     </main>
   );
 }

@@ -1,0 +1,94 @@
+// Page side of end-to-end encryption: owns the frame Worker, attaches it to
+// every RTCRtpSender/Receiver of the call (FrameTransformer) and forwards keys
+// to it (KeyProvider). Both transports run with encodedInsertableStreams, so
+// Chromium holds every frame until a transform consumes it: a stream this
+// class failed to attach sends and renders nothing, never cleartext.
+import type { FrameTransformer, ReceiverInfo, SenderInfo } from '../call/frame-transformer.ts';
+import type { KeyProvider } from './key-provider.ts';
+import type { E2eeStats, FromWorker, StreamOptions, ToWorker } from './worker-messages.ts';
+
+interface EncodedStreams {
+  readable: ReadableStream;
+  writable: WritableStream;
+}
+type WithEncodedStreams = { createEncodedStreams?: () => EncodedStreams };
+
+export class E2eeManager implements FrameTransformer, KeyProvider {
+  readonly peerConnectionSettings = { encodedInsertableStreams: true };
+  private readonly worker: Worker;
+  private nextStatsId = 1;
+  private readonly pendingStats = new Map<number, (s: E2eeStats) => void>();
+  private readonly keyWaiters = new Map<bigint, () => void>();
+  /** Last error the worker reported (shown in the debug panel). */
+  lastError: string | undefined;
+
+  constructor() {
+    this.worker = new Worker(new URL('./frame-worker.ts', import.meta.url), { type: 'module', name: 'confide-e2ee' });
+    this.worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
+      if (data.type === 'stats') {
+        this.pendingStats.get(data.id)?.(data.stats);
+        this.pendingStats.delete(data.id);
+      } else if (data.type === 'keyApplied') {
+        this.keyWaiters.get(data.kid)?.();
+        this.keyWaiters.delete(data.kid);
+      } else {
+        this.lastError = data.message;
+      }
+    };
+  }
+
+  attachSender(sender: RTCRtpSender, info: SenderInfo): void {
+    this.attach(sender, { role: 'send', kind: info.kind });
+  }
+
+  attachReceiver(receiver: RTCRtpReceiver, info: ReceiverInfo): void {
+    this.attach(receiver, { role: 'recv', kind: info.kind, peerId: info.peerId });
+  }
+
+  // Keys are copied and the copy's buffer transferred: no second copy lingers in the page.
+  setLocalKey(kid: bigint, baseKey: Uint8Array): Promise<void> {
+    const applied = new Promise<void>((resolve) => this.keyWaiters.set(kid, resolve));
+    const key = baseKey.slice();
+    this.post({ type: 'setSenderKey', kid, key }, [key.buffer]);
+    return applied;
+  }
+
+  clearLocalKey(): void {
+    this.post({ type: 'clearSenderKey' });
+  }
+
+  addRemoteKey(peerId: string, kid: bigint, baseKey: Uint8Array): void {
+    const key = baseKey.slice();
+    this.post({ type: 'addReceiverKey', peerId, kid, key }, [key.buffer]);
+  }
+
+  removeRemoteKey(kid: bigint): void {
+    this.post({ type: 'removeReceiverKey', kid });
+  }
+
+  stats(): Promise<E2eeStats> {
+    const id = this.nextStatsId++;
+    return new Promise((resolve) => {
+      this.pendingStats.set(id, resolve);
+      this.post({ type: 'stats', id });
+    });
+  }
+
+  close(): void {
+    this.worker.terminate();
+  }
+
+  private attach(endpoint: RTCRtpSender | RTCRtpReceiver, options: StreamOptions): void {
+    if (typeof RTCRtpScriptTransform === 'function') {
+      endpoint.transform = new RTCRtpScriptTransform(this.worker, options);
+      return;
+    }
+    const streams = (endpoint as unknown as WithEncodedStreams).createEncodedStreams?.();
+    if (!streams) throw new Error('this browser cannot encrypt media end to end');
+    this.post({ type: 'attachStreams', options, ...streams }, [streams.readable, streams.writable]);
+  }
+
+  private post(msg: ToWorker, transfer: Transferable[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+}

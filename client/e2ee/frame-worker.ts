@@ -1,0 +1,166 @@
+// The one Worker that does all frame work of a page: every outgoing encoded
+// frame is SFrame-encrypted, every incoming one authenticated and decrypted.
+// Anything that fails is dropped, never passed on in the clear.
+import { SFrameError, decodeHeader } from '../../shared/crypto/sframe.ts';
+import { SUITE } from '../../shared/crypto/media-suite.ts';
+import { SFrameSender } from '../../shared/crypto/sframe-sender.ts';
+import { SFrameReceiver } from '../../shared/crypto/sframe-receiver.ts';
+import { protectFrame, sframeOf, unprotectFrame, type FrameKind } from '../../shared/crypto/media-frame.ts';
+import type { E2eeStats, FromWorker, ReceiverStats, StreamOptions, ToWorker } from './worker-messages.ts';
+
+// Minimal worker-side typings (the project compiles against the DOM lib).
+interface EncodedFrame {
+  data: ArrayBuffer;
+  type?: 'key' | 'delta' | 'empty';
+}
+interface WorkerScope {
+  postMessage(m: FromWorker): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  onrtctransform: ((e: { transformer: { readable: ReadableStream; writable: WritableStream; options: StreamOptions } }) => void) | null;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+
+const sender = new SFrameSender(SUITE);
+const receiver = new SFrameReceiver(SUITE);
+/** Which participant each receive KID belongs to (from authenticated key exchange). */
+const kidOwner = new Map<bigint, string>();
+
+const stats: E2eeStats = {
+  sender: { kid: undefined, encrypted: 0, keyFramesEncrypted: 0, droppedNoKey: 0, failed: 0 },
+  receivers: {},
+};
+
+function receiverStats(peerId: string): ReceiverStats {
+  return (stats.receivers[peerId] ??= {
+    decrypted: 0,
+    droppedNoKey: 0,
+    failedAuth: 0,
+    replayed: 0,
+    malformed: 0,
+    wrongSender: 0,
+    lastKid: undefined,
+  });
+}
+
+function exactBuffer(u: Uint8Array): ArrayBuffer {
+  return u.byteOffset === 0 && u.byteLength === u.buffer.byteLength
+    ? (u.buffer as ArrayBuffer)
+    : (u.slice().buffer as ArrayBuffer);
+}
+
+async function encryptFrame(kind: FrameKind, frame: EncodedFrame): Promise<boolean> {
+  if (!sender.hasKey) {
+    stats.sender.droppedNoKey++;
+    return false;
+  }
+  try {
+    frame.data = exactBuffer(await protectFrame(sender, kind, new Uint8Array(frame.data)));
+  } catch (err) {
+    if (err instanceof SFrameError && err.code === 'no-key') stats.sender.droppedNoKey++;
+    else stats.sender.failed++;
+    return false;
+  }
+  stats.sender.encrypted++;
+  if (frame.type === 'key') stats.sender.keyFramesEncrypted++;
+  return true;
+}
+
+async function decryptFrame(kind: FrameKind, peerId: string, frame: EncodedFrame): Promise<boolean> {
+  const s = receiverStats(peerId);
+  const data = new Uint8Array(frame.data);
+  try {
+    // The key must belong to the participant this stream is attributed to:
+    // a relay must not be able to show one participant's media as another's.
+    const { kid } = decodeHeader(sframeOf(kind, data).sframe);
+    const owner = kidOwner.get(kid);
+    if (owner === undefined || !receiver.hasKey(kid)) {
+      s.droppedNoKey++;
+      return false;
+    }
+    if (owner !== peerId) {
+      s.wrongSender++;
+      return false;
+    }
+    const out = await unprotectFrame(receiver, kind, data);
+    frame.data = exactBuffer(out.frame);
+    s.decrypted++;
+    s.lastKid = out.kid;
+    return true;
+  } catch (err) {
+    const code = err instanceof SFrameError ? err.code : 'auth';
+    if (code === 'unknown-kid') s.droppedNoKey++;
+    else if (code === 'replay') s.replayed++;
+    else if (code === 'malformed') s.malformed++;
+    else s.failedAuth++;
+    return false;
+  }
+}
+
+function transform(options: StreamOptions): TransformStream<EncodedFrame, EncodedFrame> {
+  const { role, kind } = options;
+  const peerId = options.peerId ?? '';
+  return new TransformStream({
+    async transform(frame, controller) {
+      const ok = role === 'send' ? await encryptFrame(kind, frame) : await decryptFrame(kind, peerId, frame);
+      if (ok) controller.enqueue(frame);
+    },
+  });
+}
+
+function pipe(options: StreamOptions, readable: ReadableStream, writable: WritableStream): void {
+  readable
+    .pipeThrough(transform(options))
+    .pipeTo(writable)
+    .catch((err: unknown) => scope.postMessage({ type: 'error', message: `stream closed: ${String(err)}` }));
+}
+
+// RTCRtpScriptTransform path (standard).
+scope.onrtctransform = (event) => {
+  const t = event.transformer;
+  pipe(t.options, t.readable, t.writable);
+};
+
+// Key changes apply in arrival order even though importing a key is async.
+let queue: Promise<void> = Promise.resolve();
+scope.onmessage = ({ data: msg }) => {
+  queue = queue.then(() => handle(msg)).catch((err: unknown) => {
+    scope.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  });
+};
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'setSenderKey':
+      try {
+        await sender.setKey(msg.kid, msg.key);
+      } finally {
+        msg.key.fill(0);
+      }
+      stats.sender.kid = sender.kid;
+      scope.postMessage({ type: 'keyApplied', kid: msg.kid });
+      break;
+    case 'clearSenderKey':
+      sender.clearKey();
+      stats.sender.kid = undefined;
+      break;
+    case 'addReceiverKey':
+      try {
+        await receiver.addKey(msg.kid, msg.key);
+      } finally {
+        msg.key.fill(0);
+      }
+      kidOwner.set(msg.kid, msg.peerId);
+      break;
+    case 'removeReceiverKey':
+      receiver.removeKey(msg.kid);
+      kidOwner.delete(msg.kid);
+      break;
+    case 'attachStreams': // createEncodedStreams fallback path
+      pipe(msg.options, msg.readable, msg.writable);
+      break;
+    case 'stats':
+      scope.postMessage({ type: 'stats', id: msg.id, stats: structuredClone(stats) });
+      break;
+  }
+}
