@@ -5,6 +5,20 @@ import Fastify, { LogController } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
 export interface HttpAppOptions {
   clientDir: string;
   logger: Logger;
@@ -16,6 +30,15 @@ export async function createHttpApp(opts: HttpAppOptions) {
     bodyLimit: 64 * 1024,
     // No per-request log lines: request URLs can carry invite tokens.
     logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  // The page holds media keys: only our own scripts may run in it, and it may
+  // only talk to this origin. No referrer, so invite URLs never leak onwards.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('Content-Security-Policy', CSP);
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Cross-Origin-Opener-Policy', 'same-origin');
   });
 
   app.get('/api/health', async () => ({ ok: true }));
