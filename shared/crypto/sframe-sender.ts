@@ -6,11 +6,12 @@
  *   what they need, see aead.ts), only the salt stays in JS memory.
  * - CTR starts at 0 (or `startCounter`) for each new key and only grows;
  *   past 2^64-1 encrypt() throws 'counter-exhausted' forever (no wrap).
- * - Never reuses (key, KID, CTR): a KID installed once can't be installed
- *   again with a different base key or after being replaced, since its
- *   counter state is gone ('kid-reuse'). Re-setting the *current* KID with the
- *   same base key is a no-op and the counter continues (duplicate key
- *   delivery must not rewind CTR). Use a fresh KID per key/epoch.
+ * - Never reuses (key, KID, CTR): a (KID, base key) pair installed once can't
+ *   be installed again after being replaced, since its counter state is gone
+ *   ('kid-reuse'). Re-setting the *current* pair is a no-op and the counter
+ *   continues (duplicate key delivery must not rewind CTR). A KID value may
+ *   come back with a *new* base key (Confide's one-byte KIDs wrap): the AEAD
+ *   key differs, so its counter restarting at 0 reuses no nonce.
  * - No key → encrypt() throws 'no-key' (callers rely on this to fail closed).
  *
  * Async rules (importKey is async, encrypt is async):
@@ -25,7 +26,9 @@
  *   (its KID stays retired, it never encrypted anything).
  * @module
  */
-import { U64_MAX, equalBytes, isU64 } from './bytes.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { U64_MAX, concatBytes, isU64, uintBE } from './bytes.ts';
 import { defaultAesGcm } from './aead.ts';
 import type { AesGcmBackend, AesGcmKey } from './aead.ts';
 import { SFrameError, deriveKeyAndSalt, sealFrame, suiteParams } from './sframe.ts';
@@ -49,6 +52,7 @@ type Requested = {
   seq: number;
   kid: bigint;
   salt: Uint8Array;
+  fingerprint: string;
   done: Promise<void>;
   prev: Requested | undefined;
   failed: boolean;
@@ -66,8 +70,8 @@ export class SFrameSender {
   #requested: Requested | undefined;
   #seq = 0; // request order of setKey()/clearKey() calls
   #installedSeq = 0; // seq of the request #cur reflects
-  // KIDs ever requested here; only numbers, no key material is retained.
-  readonly #usedKids = new Set<bigint>();
+  // (KID, key) pairs ever requested here, as hashes: no key material is retained.
+  readonly #used = new Set<string>();
 
   constructor(suite: number, backend: AesGcmBackend = defaultAesGcm()) {
     suiteParams(suite); // fail fast on unsupported suites
@@ -100,16 +104,25 @@ export class SFrameSender {
     if (!isU64(start)) throw new SFrameError('invalid-argument', 'startCounter must be in [0, 2^64-1]');
     const k = deriveKeyAndSalt(this.suite, baseKey, kid);
     const last = this.#requested;
-    if (this.#usedKids.has(kid)) {
+    // Key and salt come from one HKDF secret, so the salt identifies the key.
+    const fingerprint = bytesToHex(sha256(concatBytes(uintBE(kid, 8), k.salt)));
+    if (this.#used.has(fingerprint)) {
       k.key.fill(0);
-      const same = last !== undefined && last.kid === kid && equalBytes(last.salt, k.salt);
       k.salt.fill(0);
-      if (same) return last.done; // idempotent: keep the running counter (or the import in flight)
-      throw new SFrameError('kid-reuse', `KID ${kid} was already used by this sender`);
+      if (last?.fingerprint === fingerprint) return last.done; // idempotent: keep the running counter
+      throw new SFrameError('kid-reuse', `KID ${kid} was already used with this key by this sender`);
     }
-    // Claim the KID and become "current" synchronously, before any await.
-    this.#usedKids.add(kid);
-    const req: Requested = { seq: ++this.#seq, kid, salt: k.salt, done: Promise.resolve(), prev: last, failed: false };
+    // Claim the (KID, key) pair and become "current" synchronously, before any await.
+    this.#used.add(fingerprint);
+    const req: Requested = {
+      seq: ++this.#seq,
+      kid,
+      salt: k.salt,
+      fingerprint,
+      done: Promise.resolve(),
+      prev: last,
+      failed: false,
+    };
     this.#requested = req;
     req.done = this.#install(req, k.key, start);
     return req.done;
@@ -124,7 +137,7 @@ export class SFrameSender {
       // latest request, what was current before it is current again.
       req.failed = true;
       req.salt.fill(0);
-      this.#usedKids.delete(req.kid);
+      this.#used.delete(req.fingerprint);
       if (this.#requested === req) {
         let r = req.prev;
         while (r?.failed) r = r.prev;

@@ -251,18 +251,33 @@ describe.each(BACKENDS)('backend $name', (backend) => {
       expect(s.hasKey).toBe(false);
     });
 
-    it('never rewinds a (key, KID) counter: same KID+key is a no-op, any other reuse throws', async () => {
+    it('never rewinds a (key, KID) counter: same KID+key is a no-op, a retired pair throws', async () => {
       const s = new SFrameSender(S, backend);
       await s.setKey(1n, KEY_A);
       await s.encrypt(META, PT); // CTR 0
       await s.setKey(1n, KEY_A); // duplicate delivery: counter continues
       expect(decodeHeader(await s.encrypt(META, PT)).ctr).toBe(1n);
-      expect(await rejection(s.setKey(1n, KEY_B))).toBe('kid-reuse');
-      expect(s.kid).toBe(1n); // failed setKey leaves the current key in place
-      expect(decodeHeader(await s.encrypt(META, PT)).ctr).toBe(2n);
       await s.setKey(2n, KEY_B);
-      expect(await rejection(s.setKey(1n, KEY_A))).toBe('kid-reuse'); // retired KID
-      expect(s.kid).toBe(2n);
+      expect(await rejection(s.setKey(1n, KEY_A))).toBe('kid-reuse'); // retired (KID, key)
+      expect(s.kid).toBe(2n); // failed setKey leaves the current key in place
+      expect(decodeHeader(await s.encrypt(META, PT)).ctr).toBe(0n);
+    });
+
+    it('lets a KID value come back with a new key (wrapping KIDs), counter from 0', async () => {
+      const s = new SFrameSender(S, backend);
+      await s.setKey(1n, KEY_A);
+      const underA = await s.encrypt(META, PT);
+      await s.setKey(2n, KEY_B);
+      await s.setKey(1n, KEY_C);
+      const underC = await s.encrypt(META, PT);
+      expect(decodeHeader(underC).ctr).toBe(0n);
+      // Same (KID, CTR) but another key: not the same ciphertext, and only KEY_C opens it.
+      expect(underC).not.toEqual(underA);
+      const r = new SFrameReceiver(S, backend);
+      await r.addKey(1n, KEY_C);
+      expect(await rejection(r.decrypt(META, underA))).toBe('auth');
+      expect((await r.decrypt(META, underC)).plaintext).toEqual(PT);
+      expect(await rejection(s.setKey(1n, KEY_A))).toBe('kid-reuse');
     });
 
     it('wipes the previous derived key on rotation and on clearKey', async () => {
@@ -335,8 +350,7 @@ describe.each(BACKENDS)('backend $name', (backend) => {
         const p1 = s.setKey(1n, KEY_A);
         const p2 = s.setKey(2n, KEY_B);
         // Both are in flight: same-key duplicates of the latest request are no-ops,
-        // anything else touching a requested KID is reuse.
-        expect(await rejection(s.setKey(2n, KEY_C))).toBe('kid-reuse');
+        // a superseded (KID, key) pair is reuse.
         expect(await rejection(s.setKey(1n, KEY_A))).toBe('kid-reuse'); // superseded by KID 2
         const dup = s.setKey(2n, KEY_B);
         for (const i of order) {
