@@ -10,11 +10,13 @@ import { WorkerPool } from './sfu/worker-pool.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
+import type { RelayTamper } from './signalling/peer-session.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ConfideServer {
   url: string;
+  httpServer: import('node:http').Server;
   rooms: RoomRegistry;
   io: IoServer;
   log: Logger;
@@ -24,6 +26,8 @@ export interface ConfideServer {
 export interface StartOptions {
   logger?: Logger;
   clientDir?: string;
+  /** Test-only malicious-relay hook (see RelayTamper). */
+  tamper?: RelayTamper;
 }
 
 export async function startConfide(cfg: Config, opts: StartOptions = {}): Promise<ConfideServer> {
@@ -36,13 +40,14 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   });
   const rooms = new RoomRegistry(pool, { listenIp: cfg.rtcListenIp, announcedIp: cfg.rtcAnnouncedIp }, log);
   const http = await createHttpApp({ clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'), logger: log });
-  const io = attachSignalling(http.server, rooms, log);
+  const io = attachSignalling(http.server, rooms, log, opts.tamper);
   await http.listen({ host: cfg.host, port: cfg.port });
   const { port } = http.server.address() as AddressInfo;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
 
   return {
     url: `http://${host}:${port}`,
+    httpServer: http.server,
     rooms,
     io,
     log,

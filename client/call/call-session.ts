@@ -2,7 +2,7 @@
 // receive transport, a producer per local track and a consumer per remote
 // track. UI code observes it through subscribe()/snapshot().
 import { Device, types } from 'mediasoup-client';
-import type { MediaSource, PeerInfo, ProducerInfo } from '../../shared/protocol/signalling.ts';
+import type { MediaSource, PeerInfo, ProducerInfo, ResponseOf } from '../../shared/protocol/signalling.ts';
 import { SignallingClient } from './signalling-client.ts';
 import type { FrameTransformer } from './frame-transformer.ts';
 
@@ -32,6 +32,8 @@ export interface JoinOptions {
   roomId: string;
   displayName: string;
   stream: MediaStream;
+  /** Runs with the join answer before any media is produced (key agreement starts here). */
+  onJoined?: (joined: ResponseOf<'join'>) => Promise<void>;
 }
 
 export class CallSession {
@@ -60,13 +62,14 @@ export class CallSession {
 
   snapshot = (): CallSnapshot => this.current;
 
-  async join({ roomId, displayName, stream }: JoinOptions): Promise<void> {
+  async join({ roomId, displayName, stream, onJoined }: JoinOptions): Promise<void> {
     this.update({ state: 'joining' });
     try {
       this.listen();
       const joined = await this.signalling.request('join', { roomId, displayName });
       this.update({ peerId: joined.peerId });
       for (const p of joined.peers) this.addParticipant(p);
+      await onJoined?.(joined);
 
       const device = new Device();
       await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
@@ -105,6 +108,14 @@ export class CallSession {
   producer(source: MediaSource): types.Producer | undefined {
     for (const p of this.producers.values()) if ((p.appData as { source?: string }).source === source) return p;
     return undefined;
+  }
+
+  /** Asks the SFU for a keyframe on every video stream from `peerId` (e.g. once its key is known). */
+  requestKeyFrames(peerId: string): void {
+    for (const [consumerId, c] of this.consumers) {
+      if (c.peerId !== peerId || c.consumer.kind !== 'video') continue;
+      this.signalling.request('requestKeyFrame', { consumerId }).catch(() => undefined);
+    }
   }
 
   consumerEntries(): { consumer: types.Consumer; peerId: string }[] {

@@ -39,14 +39,18 @@ export function exposeTestHooks(hooks: Record<string, unknown>): void {
 }
 
 /**
- * Hooks that hand out key material (tests set and read media keys through
- * them) exist only when the test harness opted in via localStorage: nothing
- * the server sends (URL, query) can turn them on.
+ * Hooks that touch key material exist only when the test harness opted in
+ * via localStorage: nothing the server sends (URL, query) can turn them on.
+ * - 'observe': real key agreement, plus a log of every key this page held;
+ * - 'manual': no key agreement; the test sets keys itself (frame-layer tests).
  */
-export function testKeyHooksEnabled(): boolean {
+export type KeyHookMode = 'off' | 'observe' | 'manual';
+
+export function keyHookMode(): KeyHookMode {
   try {
-    return window.localStorage.getItem('confide.testKeyHooks') === '1';
+    const v = window.localStorage.getItem('confide.testKeyHooks');
+    return v === 'observe' || v === 'manual' ? v : 'off';
   } catch {
-    return false;
+    return 'off';
   }
 }

@@ -18,9 +18,12 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
   private readonly worker: Worker;
   private nextStatsId = 1;
   private readonly pendingStats = new Map<number, (s: E2eeStats) => void>();
-  private readonly keyWaiters = new Map<bigint, () => void>();
+  private readonly keyWaiters = new Map<bigint, (error?: string) => void>();
   /** Last error the worker reported (shown in the debug panel). */
   lastError: string | undefined;
+  /** Key-schedule events from the Worker (see FromWorker). */
+  onKidSeen: ((peerId: string, kid: bigint) => void) | undefined;
+  onCounterHigh: (() => void) | undefined;
 
   constructor() {
     this.worker = new Worker(new URL('./frame-worker.ts', import.meta.url), { type: 'module', name: 'confide-e2ee' });
@@ -29,8 +32,12 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
         this.pendingStats.get(data.id)?.(data.stats);
         this.pendingStats.delete(data.id);
       } else if (data.type === 'keyApplied') {
-        this.keyWaiters.get(data.kid)?.();
+        this.keyWaiters.get(data.kid)?.(data.error);
         this.keyWaiters.delete(data.kid);
+      } else if (data.type === 'kidSeen') {
+        this.onKidSeen?.(data.peerId, data.kid);
+      } else if (data.type === 'counterHigh') {
+        this.onCounterHigh?.();
       } else {
         this.lastError = data.message;
       }
@@ -47,7 +54,9 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
 
   // Keys are copied and the copy's buffer transferred: no second copy lingers in the page.
   setLocalKey(kid: bigint, baseKey: Uint8Array): Promise<void> {
-    const applied = new Promise<void>((resolve) => this.keyWaiters.set(kid, resolve));
+    const applied = new Promise<void>((resolve, reject) =>
+      this.keyWaiters.set(kid, (error) => (error ? reject(new Error(error)) : resolve())),
+    );
     const key = baseKey.slice();
     this.post({ type: 'setSenderKey', kid, key }, [key.buffer]);
     return applied;

@@ -13,10 +13,16 @@ interface EncodedFrame {
   data: ArrayBuffer;
   type?: 'key' | 'delta' | 'empty';
 }
+interface ScriptTransformer {
+  readable: ReadableStream;
+  writable: WritableStream;
+  options: StreamOptions;
+  generateKeyFrame?: () => Promise<unknown>;
+}
 interface WorkerScope {
   postMessage(m: FromWorker): void;
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
-  onrtctransform: ((e: { transformer: { readable: ReadableStream; writable: WritableStream; options: StreamOptions } }) => void) | null;
+  onrtctransform: ((e: { transformer: ScriptTransformer }) => void) | null;
 }
 const scope = globalThis as unknown as WorkerScope;
 
@@ -25,6 +31,11 @@ const sender = new SFrameSender(SUITE);
 const receiver = new SFrameReceiver(SUITE);
 /** Which participant each receive KID belongs to (from authenticated key exchange). */
 const kidOwner = new Map<bigint, string>();
+/** Video sender transformers, to ask the encoder for a keyframe when the key changes. */
+const videoSenders = new Set<ScriptTransformer>();
+/** Past this CTR the KID's counter would need a third byte; ask for a ratchet. */
+const COUNTER_HIGH = 0xf000n;
+let counterHighSent: bigint | undefined;
 
 const stats: E2eeStats = {
   sender: { kid: undefined, encrypted: 0, keyFramesEncrypted: 0, droppedNoKey: 0, failed: 0 },
@@ -63,6 +74,10 @@ async function encryptFrame(kind: FrameKind, frame: EncodedFrame): Promise<boole
   }
   stats.sender.encrypted++;
   if (frame.type === 'key') stats.sender.keyFramesEncrypted++;
+  if ((sender.nextCounter ?? 0n) >= COUNTER_HIGH && counterHighSent !== sender.kid && sender.kid !== undefined) {
+    counterHighSent = sender.kid;
+    scope.postMessage({ type: 'counterHigh', kid: sender.kid });
+  }
   return true;
 }
 
@@ -85,6 +100,7 @@ async function decryptFrame(kind: FrameKind, peerId: string, frame: EncodedFrame
     const out = await unprotectFrame(receiver, kind, data);
     frame.data = exactBuffer(out.frame);
     s.decrypted++;
+    if (s.lastKid !== out.kid) scope.postMessage({ type: 'kidSeen', peerId, kid: out.kid });
     s.lastKid = out.kid;
     return true;
   } catch (err) {
@@ -118,6 +134,7 @@ function pipe(options: StreamOptions, readable: ReadableStream, writable: Writab
 // RTCRtpScriptTransform path (standard).
 scope.onrtctransform = (event) => {
   const t = event.transformer;
+  if (t.options.role === 'send' && t.options.kind === 'video') videoSenders.add(t);
   pipe(t.options, t.readable, t.writable);
 };
 
@@ -134,11 +151,16 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'setSenderKey':
       try {
         await sender.setKey(msg.kid, msg.key);
+      } catch (err) {
+        scope.postMessage({ type: 'keyApplied', kid: msg.kid, error: err instanceof Error ? err.message : String(err) });
+        return;
       } finally {
         msg.key.fill(0);
       }
       stats.sender.kid = sender.kid;
       scope.postMessage({ type: 'keyApplied', kid: msg.kid });
+      // Start the new key on a keyframe so no receiver's picture freezes.
+      for (const t of videoSenders) t.generateKeyFrame?.().catch(() => undefined);
       break;
     case 'clearSenderKey':
       sender.clearKey();

@@ -22,7 +22,11 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'stats'; id: number; stats: E2eeStats }
-  | { type: 'keyApplied'; kid: bigint }
+  | { type: 'keyApplied'; kid: bigint; error?: string }
+  /** First frame from `peerId` decrypted under `kid`: the sender switched keys. */
+  | { type: 'kidSeen'; peerId: string; kid: bigint }
+  /** The local frame counter nears two bytes: time to ratchet. */
+  | { type: 'counterHigh'; kid: bigint }
   | { type: 'error'; message: string };
 
 export interface SenderStats {

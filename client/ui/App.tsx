@@ -1,8 +1,9 @@
 import { HomePage } from './HomePage.tsx';
 import { CallPage } from './CallPage.tsx';
+import { I18nProvider } from './i18n.tsx';
 
-/** Two routes: "/" (pick a room) and "/room/<id>" (the call). */
+/** Two routes: "/" (start) and "/room/<id>#k=<secret>" (the call). */
 export function App() {
   const match = /^\/room\/([A-Za-z0-9_-]{1,64})\/?$/.exec(window.location.pathname);
-  return match?.[1] ? <CallPage roomId={match[1]} /> : <HomePage />;
+  return <I18nProvider>{match?.[1] ? <CallPage roomId={match[1]} /> : <HomePage />}</I18nProvider>;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { E2eeManager } from '../e2ee/e2ee-manager.ts';
 import type { E2eeStats } from '../e2ee/worker-messages.ts';
+import { useI18n } from './i18n.tsx';
 
 export function useE2eeStats(e2ee: E2eeManager | undefined, everyMs = 1000): E2eeStats | undefined {
   const [stats, setStats] = useState<E2eeStats>();
@@ -20,35 +21,34 @@ export function useE2eeStats(e2ee: E2eeManager | undefined, everyMs = 1000): E2e
 
 /** Says plainly whether media is protected, and never claims more than the counters show. */
 export function E2eeBanner({ stats }: { stats: E2eeStats | undefined }) {
-  if (!stats) return null;
-  if (stats.sender.kid === undefined) {
-    return (
-      <p className="banner warn" role="status" data-testid="e2ee-waiting">
-        Waiting for encryption keys — your camera and microphone are not being sent.
-      </p>
-    );
-  }
-  return null;
+  const { t } = useI18n();
+  if (!stats || stats.sender.kid !== undefined) return null;
+  return (
+    <p className="banner warn" role="status" data-testid="e2ee-waiting">
+      {t('waitingKeys')}
+    </p>
+  );
 }
 
 export function E2eeDebugPanel({ stats, names }: { stats: E2eeStats | undefined; names: Record<string, string> }) {
+  const { t } = useI18n();
   if (!stats) return null;
   return (
     <details className="debug" data-testid="e2ee-debug">
-      <summary>Encryption details</summary>
+      <summary>{t('encryptionDetails')}</summary>
       <table>
         <thead>
           <tr>
-            <th scope="col">Participant</th>
-            <th scope="col">Encrypted</th>
-            <th scope="col">Decrypted</th>
-            <th scope="col">No key</th>
-            <th scope="col">Failed auth</th>
+            <th scope="col">{t('colParticipant')}</th>
+            <th scope="col">{t('colEncrypted')}</th>
+            <th scope="col">{t('colDecrypted')}</th>
+            <th scope="col">{t('colNoKey')}</th>
+            <th scope="col">{t('colFailed')}</th>
           </tr>
         </thead>
         <tbody>
           <tr>
-            <th scope="row">You (key {stats.sender.kid?.toString() ?? 'none'})</th>
+            <th scope="row">{t('youKey', { kid: stats.sender.kid?.toString() ?? t('none') })}</th>
             <td>{stats.sender.encrypted}</td>
             <td>—</td>
             <td>{stats.sender.droppedNoKey}</td>

@@ -1,23 +1,22 @@
-import { useState, type FormEvent } from 'react';
+import { useI18n, LanguageSwitch } from './i18n.tsx';
+import { generateRoomSecret, roomSecretFragment } from '../../shared/crypto/room-secret.ts';
+
+/** Makes a new room and its secret here, in the browser: the secret only ever lives in the link's #fragment. */
+export function newRoomLink(origin: string = window.location.origin): string {
+  const id = Array.from(crypto.getRandomValues(new Uint8Array(9)), (b) => 'abcdefghijkmnpqrstuvwxyz23456789'[b % 32]).join('');
+  return `${origin}/room/${id}#${roomSecretFragment(generateRoomSecret())}`;
+}
 
 export function HomePage() {
-  const [room, setRoom] = useState('');
-  const valid = /^[A-Za-z0-9_-]{1,64}$/.test(room);
-  const go = (e: FormEvent) => {
-    e.preventDefault();
-    if (valid) window.location.assign(`/room/${room}`);
-  };
+  const { t } = useI18n();
   return (
     <main className="page narrow">
+      <LanguageSwitch />
       <h1>Confide</h1>
-      <p>End-to-end encrypted video consultations.</p>
-      <form onSubmit={go} className="stack">
-        <label htmlFor="room">Room name</label>
-        <input id="room" value={room} onChange={(e) => setRoom(e.target.value)} placeholder="e.g. dr-martin-1430" />
-        <button type="submit" disabled={!valid}>
-          Open room
-        </button>
-      </form>
+      <p>{t('appTagline')}</p>
+      <button type="button" onClick={() => window.location.assign(newRoomLink())}>
+        {t('startConsultation')}
+      </button>
     </main>
   );
 }

@@ -50,7 +50,7 @@ export async function createHttpApp(opts: HttpAppOptions) {
 
   // Client-side routes (e.g. /room/<id>) all load the single page.
   app.setNotFoundHandler((req, reply) => {
-    if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io')) {
+    if ((req.method === 'GET' || req.method === 'HEAD') && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io')) {
       return reply.type('text/html').sendFile('index.html');
     }
     return reply.code(404).send({ error: 'not found' });

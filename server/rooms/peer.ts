@@ -1,5 +1,5 @@
 import type { types } from '../sfu/mediasoup.ts';
-import type { MediaSource, NotificationName, NotificationOf } from '../../shared/protocol/signalling.ts';
+import type { MediaSource, NotificationName, NotificationOf, PeerInfo } from '../../shared/protocol/signalling.ts';
 
 export type Notify = <N extends NotificationName>(name: N, data: NotificationOf<N>) => void;
 
@@ -9,11 +9,24 @@ export class Peer {
   readonly producers = new Map<string, { producer: types.Producer; source: MediaSource }>();
   readonly consumers = new Map<string, types.Consumer>();
 
+  /** Public key announcement, relayed as is: the server cannot verify it (no room secret). */
+  announcement: { publicKey: string; mac: string } | undefined;
+
   constructor(
     readonly id: string,
     readonly displayName: string,
+    readonly slot: number,
     readonly notify: Notify,
   ) {}
+
+  info(): PeerInfo {
+    return {
+      peerId: this.id,
+      displayName: this.displayName,
+      slot: this.slot,
+      ...(this.announcement ? { key: this.announcement } : {}),
+    };
+  }
 
   close(): void {
     // Closing a transport closes its producers and consumers too.

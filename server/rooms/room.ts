@@ -6,6 +6,7 @@ import type { types } from '../sfu/mediasoup.ts';
 import { mediaCodecs } from '../sfu/media-codecs.ts';
 import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
+import { MAX_SLOTS } from '../../shared/crypto/key-schedule.ts';
 import type {
   MediaSource,
   NotificationName,
@@ -22,7 +23,7 @@ export interface RtcOptions {
 }
 
 export const LIMITS = {
-  peersPerRoom: 16,
+  peersPerRoom: MAX_SLOTS, // one KID slot each
   transportsPerPeer: 2,
   producersPerPeer: 3, // mic, camera, screen
   consumersPerPeer: 64,
@@ -54,7 +55,7 @@ export class Room {
   }
 
   peerInfos(): PeerInfo[] {
-    return [...this.peers.values()].map((p) => ({ peerId: p.id, displayName: p.displayName }));
+    return [...this.peers.values()].map((p) => p.info());
   }
 
   producerInfos(): ProducerInfo[] {
@@ -71,11 +72,14 @@ export class Room {
     if (this.closed) throw new SignallingError('not-found', 'room is closed');
     if (this.peers.size >= LIMITS.peersPerRoom) throw new SignallingError('forbidden', 'room is full');
     const existing = { peers: this.peerInfos(), producers: this.producerInfos() };
-    const peer = new Peer(peerId, displayName, notify);
+    const taken = new Set([...this.peers.values()].map((p) => p.slot));
+    let slot = 0;
+    while (taken.has(slot)) slot++;
+    const peer = new Peer(peerId, displayName, slot, notify);
     this.peers.set(peerId, peer);
-    this.broadcast(peerId, 'peerJoined', { peerId, displayName });
-    this.log.info({ peerId, peers: this.peers.size }, 'peer joined');
-    return { peerId, routerRtpCapabilities: this.router.rtpCapabilities, ...existing };
+    this.broadcast(peerId, 'peerJoined', peer.info());
+    this.log.info({ peerId, slot, peers: this.peers.size }, 'peer joined');
+    return { peerId, slot, routerRtpCapabilities: this.router.rtpCapabilities, ...existing };
   }
 
   leave(peerId: string): void {
@@ -186,6 +190,27 @@ export class Room {
     const consumer = this.peer(peerId).consumers.get(req.consumerId);
     if (!consumer) throw new SignallingError('not-found', 'unknown consumer');
     await consumer.resume();
+  }
+
+  async requestKeyFrame(peerId: string, req: RequestOf<'requestKeyFrame'>): Promise<void> {
+    const consumer = this.peer(peerId).consumers.get(req.consumerId);
+    if (!consumer) throw new SignallingError('not-found', 'unknown consumer');
+    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+  }
+
+  announceKey(peerId: string, req: RequestOf<'announceKey'>): void {
+    const peer = this.peer(peerId);
+    // One key per participant per call: a changing key is what a MITM would do.
+    if (peer.announcement) throw new SignallingError('forbidden', 'key already announced');
+    peer.announcement = { publicKey: req.publicKey, mac: req.mac };
+    this.broadcast(peerId, 'keyAnnounced', { peerId, slot: peer.slot, ...peer.announcement });
+  }
+
+  sendKey(peerId: string, req: RequestOf<'sendKey'>): void {
+    this.peer(peerId);
+    const to = this.peers.get(req.to);
+    if (!to || to.id === peerId) throw new SignallingError('not-found', 'unknown participant');
+    to.notify('keyDelivered', { from: peerId, kid: req.kid, box: req.box });
   }
 
   /** Byte counters from the SFU for every producer and consumer (tests, ops). */

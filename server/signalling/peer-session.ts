@@ -17,6 +17,13 @@ import type { RoomRegistry } from '../rooms/room-registry.ts';
 import { SignallingError } from './errors.ts';
 import { TokenBucket } from './token-bucket.ts';
 
+/**
+ * Test-only: lets a test play a malicious relay by rewriting (or dropping,
+ * with undefined) what the server sends to `to`. Only settable in code
+ * (startConfide options), never from configuration.
+ */
+export type RelayTamper = (event: string, to: string, data: unknown) => unknown;
+
 type Handler<N extends RequestName> = (req: RequestOf<N>) => Promise<ResponseOf<N>> | ResponseOf<N>;
 
 export class PeerSession {
@@ -30,6 +37,7 @@ export class PeerSession {
     private readonly socket: Socket,
     private readonly rooms: RoomRegistry,
     log: Logger,
+    private readonly tamper?: RelayTamper,
   ) {
     this.log = log.child({ peerId: this.peerId });
   }
@@ -95,7 +103,10 @@ export class PeerSession {
       let room = await this.rooms.getOrCreate(roomId);
       // The room may have just closed (its last peer left): take the new one.
       if (room.isClosed) room = await this.rooms.getOrCreate(roomId);
-      const res = room.join(this.peerId, displayName, (event, data) => this.socket.emit(event, data));
+      const res = room.join(this.peerId, displayName, (event, data) => {
+        const out = this.tamper ? this.tamper(event, this.peerId, data) : data;
+        if (out !== undefined) this.socket.emit(event, out);
+      });
       this.room = room;
       return res;
     },
@@ -112,6 +123,18 @@ export class PeerSession {
     consume: (req) => this.joined().consume(this.peerId, req),
     resumeConsumer: async (req) => {
       await this.joined().resumeConsumer(this.peerId, req);
+      return {};
+    },
+    requestKeyFrame: async (req) => {
+      await this.joined().requestKeyFrame(this.peerId, req);
+      return {};
+    },
+    announceKey: (req) => {
+      this.joined().announceKey(this.peerId, req);
+      return {};
+    },
+    sendKey: (req) => {
+      this.joined().sendKey(this.peerId, req);
       return {};
     },
     leave: () => {

@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import { MAX_MESSAGE_BYTES } from '../../shared/protocol/signalling.ts';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
-import { PeerSession } from './peer-session.ts';
+import { PeerSession, type RelayTamper } from './peer-session.ts';
 
-export function attachSignalling(http: HttpServer, rooms: RoomRegistry, log: Logger): Server {
+export function attachSignalling(http: HttpServer, rooms: RoomRegistry, log: Logger, tamper?: RelayTamper): Server {
   const io = new Server(http, {
     path: '/socket.io',
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
@@ -15,7 +15,7 @@ export function attachSignalling(http: HttpServer, rooms: RoomRegistry, log: Log
     cors: undefined,
   });
   io.on('connection', (socket) => {
-    const session = new PeerSession(socket, rooms, log);
+    const session = new PeerSession(socket, rooms, log, tamper);
     // onAny sees every event, known or not, so unknown names get an error ack too.
     socket.onAny((event: unknown, ...args: unknown[]) => session.handle(String(event), args));
     socket.on('disconnect', () => session.disconnect());

@@ -11,6 +11,8 @@ import {
   RtpCapabilities,
   RtpParameters,
 } from './mediasoup-schemas.ts';
+import { MAX_SLOTS } from '../crypto/key-schedule.ts';
+import { KEY_BOX_MAX_BYTES } from '../crypto/key-exchange.ts';
 
 export { Id };
 
@@ -20,7 +22,26 @@ export const MediaKind = z.enum(['audio', 'video']);
 export const MediaSource = z.enum(['mic', 'camera', 'screen']);
 export type MediaSource = z.infer<typeof MediaSource>;
 
-export const PeerInfo = z.object({ peerId: Id, displayName: DisplayName });
+export const Slot = z.number().int().min(0).max(MAX_SLOTS - 1);
+/** Lower-case hex of exactly `bytes` bytes. */
+const hexBytes = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-9a-f]*$/, 'lower-case hex');
+export const PublicKeyHex = hexBytes(32);
+export const MacHex = hexBytes(32);
+export const KeyBoxHex = z
+  .string()
+  .min(2)
+  .max(KEY_BOX_MAX_BYTES * 2)
+  .regex(/^([0-9a-f]{2})+$/, 'lower-case hex');
+
+/** A participant's X25519 public key and its MAC under the room auth key (opaque to the server). */
+export const KeyAnnouncement = z.object({ publicKey: PublicKeyHex, mac: MacHex });
+
+export const PeerInfo = z.object({
+  peerId: Id,
+  displayName: DisplayName,
+  slot: Slot,
+  key: KeyAnnouncement.optional(),
+});
 export type PeerInfo = z.infer<typeof PeerInfo>;
 
 export const ProducerInfo = z.object({ producerId: Id, peerId: Id, kind: MediaKind, source: MediaSource });
@@ -41,6 +62,7 @@ export const requests = {
     req: z.object({ roomId: RoomId, displayName: DisplayName }).strict(),
     res: z.object({
       peerId: Id,
+      slot: Slot,
       routerRtpCapabilities: RtpCapabilities,
       peers: z.array(PeerInfo).max(64),
       producers: z.array(ProducerInfo).max(256),
@@ -79,6 +101,20 @@ export const requests = {
     req: z.object({ consumerId: Id }).strict(),
     res: Empty,
   },
+  requestKeyFrame: {
+    req: z.object({ consumerId: Id }).strict(),
+    res: Empty,
+  },
+  /** Once per participant: relayed to the others as `keyAnnounced`. */
+  announceKey: {
+    req: KeyAnnouncement.strict(),
+    res: Empty,
+  },
+  /** An opaque key box for one participant: relayed as `keyDelivered`. */
+  sendKey: {
+    req: z.object({ to: Id, kid: z.number().int().min(0).max(255), box: KeyBoxHex }).strict(),
+    res: Empty,
+  },
   leave: {
     req: Empty,
     res: Empty,
@@ -97,6 +133,8 @@ export const notifications = {
   newProducer: ProducerInfo,
   producerClosed: z.object({ producerId: Id }),
   consumerClosed: z.object({ consumerId: Id }),
+  keyAnnounced: z.object({ peerId: Id, slot: Slot, publicKey: PublicKeyHex, mac: MacHex }),
+  keyDelivered: z.object({ from: Id, kid: z.number().int().min(0).max(255), box: KeyBoxHex }),
 } as const;
 
 export type NotificationName = keyof typeof notifications;

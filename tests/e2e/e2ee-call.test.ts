@@ -1,5 +1,7 @@
 // End-to-end encrypted 1:1 call in real Chromium pages through our mediasoup
-// SFU, and a tap on the SFU proving it only ever relays ciphertext.
+// SFU, and a tap on the SFU proving it only ever relays ciphertext. The frame
+// layer is tested alone here: keys come from the test ('manual' hooks), not
+// from key agreement (tests/e2e/key-agreement.test.ts).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -38,7 +40,7 @@ afterAll(async () => {
 
 async function person(name: string) {
   const p = await newPerson(browser, server.url);
-  await enableKeyHooks(p.context);
+  await enableKeyHooks(p.context, 'manual');
   return { ...p, name };
 }
 
@@ -111,7 +113,7 @@ describe('E2EE media', () => {
     for (const s of [...sfu.producers, ...sfu.consumers]) expect(s.bytes, `${s.kind} ${s.id}`).toBeGreaterThan(0);
 
     // Video: every forwarded frame is prefix || SFrame under Alice's KID.
-    const frames = reassembleVp8(videoTap.packets);
+    const frames = reassembleVp8(videoTap.packets).map((f) => f.data);
     expect(frames.length).toBeGreaterThanOrEqual(60);
     for (const f of frames) expect(decodeHeader(sframeOf('video', f).sframe).kid).toBe(BigInt(kidA));
     const asCaptured = decodeIvf(writeIvf(frames, 640, 480));

@@ -120,6 +120,34 @@ describe('hostile signalling input', () => {
     good.close();
   });
 
+  it('rejects malformed, oversized and misaddressed key messages', async () => {
+    const s = await connect();
+    expect(await errorCode(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) })).toBe('not-joined');
+    const joined = await send(s, 'join', { roomId: 'keys', displayName: 'Mallory' });
+    expect(joined.ok).toBe(true);
+    const me = (joined.data as { peerId: string }).peerId;
+    expect(await errorCode(s, 'announceKey', { publicKey: 'zz'.repeat(32), mac: 'cd'.repeat(32) })).toBe('bad-request');
+    expect(await errorCode(s, 'announceKey', { publicKey: 'ab'.repeat(31), mac: 'cd'.repeat(32) })).toBe('bad-request');
+    expect(await errorCode(s, 'announceKey', { publicKey: 'AB'.repeat(32), mac: 'cd'.repeat(32) })).toBe('bad-request');
+    expect(await errorCode(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32), slot: 3 })).toBe('bad-request');
+    expect((await send(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) })).ok).toBe(true);
+    expect(await errorCode(s, 'announceKey', { publicKey: 'ef'.repeat(32), mac: 'cd'.repeat(32) })).toBe('forbidden');
+    const other = await connect();
+    const otherJoin = await send(other, 'join', { roomId: 'keys', displayName: 'Bob' });
+    const bob = (otherJoin.data as { peerId: string; peers: { key?: unknown }[] }).peerId;
+    expect((otherJoin.data as { peers: { key?: unknown }[] }).peers[0]!.key).toEqual({ publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) });
+    expect(await errorCode(s, 'sendKey', { to: 'ghost', kid: 1, box: 'ab'.repeat(40) })).toBe('not-found');
+    expect(await errorCode(s, 'sendKey', { to: me, kid: 1, box: 'ab'.repeat(40) })).toBe('not-found');
+    expect(await errorCode(s, 'sendKey', { to: bob, kid: 256, box: 'ab'.repeat(40) })).toBe('bad-request');
+    expect(await errorCode(s, 'sendKey', { to: bob, kid: 1, box: 'ab'.repeat(5000) })).toBe('bad-request');
+    expect(await errorCode(s, 'sendKey', { to: bob, kid: 1, box: 'abc' })).toBe('bad-request');
+    const delivered = new Promise((r) => other.once('keyDelivered', r));
+    expect((await send(s, 'sendKey', { to: bob, kid: 1, box: 'ab'.repeat(40) })).ok).toBe(true);
+    expect(await delivered).toEqual({ from: me, kid: 1, box: 'ab'.repeat(40) });
+    s.close();
+    other.close();
+  });
+
   it('throttles a flood of requests from one connection', async () => {
     const s = await connect();
     const acks = await Promise.all(Array.from({ length: 300 }, () => send(s, 'leave', {})));

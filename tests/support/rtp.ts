@@ -2,6 +2,8 @@
 // and writing to inspect what the SFU forwards and to feed it crafted packets.
 
 export interface RtpPacket {
+  /** When the packet was captured (ms since epoch), where known. */
+  at?: number;
   payloadType: number;
   marker: boolean;
   seq: number;
@@ -59,12 +61,18 @@ export function parseVp8Descriptor(payload: Uint8Array): { start: boolean; parti
   return { start: (b0 & 0x10) !== 0, partition: b0 & 0x07, data: payload.subarray(offset) };
 }
 
+export interface Frame {
+  data: Uint8Array;
+  /** Capture time of the frame's last packet (0 if unknown). */
+  at: number;
+}
+
 /** Reassembles VP8 frames (S bit to marker bit) from packets of one stream, in sequence order. */
-export function reassembleVp8(packets: RtpPacket[]): Uint8Array[] {
+export function reassembleVp8(packets: RtpPacket[]): Frame[] {
   const bySeq = new Map<number, RtpPacket>();
   for (const p of packets) bySeq.set(p.seq, p); // drop retransmitted duplicates
   const ordered = unwrapSequence([...bySeq.values()]);
-  const frames: Uint8Array[] = [];
+  const frames: Frame[] = [];
   let parts: Uint8Array[] | undefined;
   let expected: number | undefined;
   for (const { packet: p, index } of ordered) {
@@ -75,7 +83,7 @@ export function reassembleVp8(packets: RtpPacket[]): Uint8Array[] {
     if (!parts) continue;
     parts.push(d.data);
     if (p.marker) {
-      frames.push(concat(parts));
+      frames.push({ data: concat(parts), at: p.at ?? 0 });
       parts = undefined;
     }
   }

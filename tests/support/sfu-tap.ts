@@ -16,7 +16,7 @@ export async function tapProducer(router: types.Router, producerId: string): Pro
   const packets: RtpPacket[] = [];
   consumer.on('rtp', (buf: Buffer) => {
     const p = parseRtp(new Uint8Array(buf));
-    if (p.payloadType === payloadType) packets.push(p);
+    if (p.payloadType === payloadType) packets.push({ ...p, at: Date.now() });
   });
   if (consumer.kind === 'video') await consumer.requestKeyFrame();
   return { packets, payloadType, stop: () => transport.close() };

@@ -3,14 +3,31 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import type { E2eeStats } from '../../../client/e2ee/worker-messages.ts';
 import type { InboundStat } from '../../../client/call/test-hooks.ts';
+import { generateRoomSecret, roomSecretFragment } from '../../../shared/crypto/room-secret.ts';
 
-/** Lets the page expose key hooks (localStorage opt-in; see client/call/test-hooks.ts). */
-export async function enableKeyHooks(context: BrowserContext): Promise<void> {
-  await context.addInitScript(() => window.localStorage.setItem('confide.testKeyHooks', '1'));
+/**
+ * Lets the page expose key hooks (localStorage opt-in; see client/call/test-hooks.ts):
+ * 'observe' keeps the real key agreement and logs keys, 'manual' lets the test set keys.
+ */
+export async function enableKeyHooks(context: BrowserContext, mode: 'observe' | 'manual'): Promise<void> {
+  await context.addInitScript((m) => window.localStorage.setItem('confide.testKeyHooks', m), mode);
+}
+
+const secrets = new Map<string, Uint8Array>();
+
+/** The room secret the test's "creating browser" put in the invite link for `room`. */
+export function roomSecretOf(room: string): Uint8Array {
+  let s = secrets.get(room);
+  if (!s) secrets.set(room, (s = generateRoomSecret()));
+  return s;
+}
+
+export function inviteLink(room: string): string {
+  return `/room/${room}#${roomSecretFragment(roomSecretOf(room))}`;
 }
 
 export async function joinCall(page: Page, room: string, name: string): Promise<string> {
-  await page.goto(`/room/${room}`);
+  await page.goto(inviteLink(room));
   await page.getByLabel('Your name').fill(name);
   await page.getByRole('button', { name: 'Join call' }).click();
   await page.locator('main[data-state="joined"]').waitFor({ timeout: 30_000 });

@@ -1,0 +1,129 @@
+// Wires the pure KeyAgreement (shared/e2ee) to this page: signalling carries
+// its announcements and key boxes, the frame Worker (E2eeManager) receives
+// its keys and reports which KID each sender uses. Holds what the UI shows:
+// the safety code and security warnings.
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { KeyAgreement, type KeyAgreementEvent, type WarningReason } from '../../shared/e2ee/key-agreement.ts';
+import { deriveRoomAuthKey } from '../../shared/crypto/room-secret.ts';
+import type { PeerInfo, RequestOf, ResponseOf } from '../../shared/protocol/signalling.ts';
+import type { SignallingClient } from '../call/signalling-client.ts';
+import type { E2eeManager } from './e2ee-manager.ts';
+
+export interface SecurityWarning {
+  peerId: string;
+  reason: WarningReason;
+}
+
+export interface KeyAgreementSnapshot {
+  safetyCode: string | undefined;
+  verifiedPeers: string[];
+  warnings: SecurityWarning[];
+  localKid: bigint | undefined;
+}
+
+export interface KeyLogEntry {
+  owner: string;
+  kid: number;
+  key: string;
+}
+
+export class KeyAgreementClient {
+  private agreement: KeyAgreement | undefined;
+  private readonly early: (() => void)[] = [];
+  private readonly listeners = new Set<() => void>();
+  private current: KeyAgreementSnapshot = { safetyCode: undefined, verifiedPeers: [], warnings: [], localKid: undefined };
+  /** Test-only record of every key held (when enabled). */
+  readonly keyLog: KeyLogEntry[] | undefined;
+
+  constructor(
+    private readonly signalling: SignallingClient,
+    private readonly e2ee: E2eeManager,
+    private readonly roomSecret: Uint8Array,
+    private readonly requestKeyFrames: (peerId: string) => void,
+    options: { logKeys?: boolean } = {},
+  ) {
+    this.keyLog = options.logKeys ? [] : undefined;
+    // Subscribe before joining so nothing is missed; queue until we know who we are.
+    signalling.on('keyAnnounced', (a) =>
+      this.whenReady((k) =>
+        k.handleAnnouncement({ peerId: a.peerId, slot: a.slot, publicKey: hexToBytes(a.publicKey), mac: hexToBytes(a.mac) }, true),
+      ),
+    );
+    signalling.on('keyDelivered', (d) => this.whenReady((k) => k.handleDelivery({ from: d.from, kid: d.kid, box: hexToBytes(d.box) })));
+    signalling.on('peerLeft', ({ peerId }) => this.whenReady((k) => k.handlePeerLeft(peerId)));
+    e2ee.onKidSeen = (peerId, kid) => this.agreement?.handleKidSeen(peerId, kid);
+    e2ee.onCounterHigh = () => this.agreement?.handleCounterHigh();
+  }
+
+  subscribe = (l: () => void): (() => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+
+  snapshot = (): KeyAgreementSnapshot => this.current;
+
+  /** Called with the join answer, before media flows. */
+  async start(joined: ResponseOf<'join'>, roomId: string): Promise<void> {
+    const agreement = new KeyAgreement({
+      roomId,
+      selfId: joined.peerId,
+      slot: joined.slot,
+      authKey: deriveRoomAuthKey(this.roomSecret, roomId),
+      sink: this.e2ee,
+      transport: {
+        announce: (publicKey, mac) => this.send('announceKey', { publicKey: bytesToHex(publicKey), mac: bytesToHex(mac) }),
+        deliver: (to, kid, box) => this.send('sendKey', { to, kid, box: bytesToHex(box) }),
+      },
+      onEvent: (e) => this.onEvent(e),
+      ...(this.keyLog ? { onKeyMaterial: (owner: string, kid: bigint, key: Uint8Array) => this.keyLog?.push({ owner, kid: Number(kid), key: bytesToHex(key) }) } : {}),
+    });
+    this.agreement = agreement;
+    this.keyLog?.push({ owner: 'identity', kid: -1, key: bytesToHex(agreement.identity.secretKey) });
+    await agreement.start();
+    for (const p of joined.peers) this.announceExisting(p);
+    for (const run of this.early.splice(0)) run();
+    this.refresh();
+  }
+
+  close(): void {
+    this.agreement?.close();
+  }
+
+  private announceExisting(p: PeerInfo): void {
+    if (!p.key) return; // it will announce; that arrives as keyAnnounced
+    this.agreement?.handleAnnouncement(
+      { peerId: p.peerId, slot: p.slot, publicKey: hexToBytes(p.key.publicKey), mac: hexToBytes(p.key.mac) },
+      false,
+    );
+  }
+
+  private whenReady(run: (k: KeyAgreement) => void): void {
+    if (this.agreement) run(this.agreement);
+    else this.early.push(() => this.agreement && run(this.agreement));
+  }
+
+  private send<N extends 'announceKey' | 'sendKey'>(name: N, payload: RequestOf<N>): void {
+    this.signalling.request(name, payload).catch((err: unknown) => console.warn(`${name} failed`, err));
+  }
+
+  private onEvent(e: KeyAgreementEvent): void {
+    if (e.type === 'warning') {
+      const known = this.current.warnings.some((w) => w.peerId === e.peerId && w.reason === e.reason);
+      if (!known) this.current = { ...this.current, warnings: [...this.current.warnings, { peerId: e.peerId, reason: e.reason }] };
+    } else if (e.type === 'remoteKeyInstalled') {
+      this.requestKeyFrames(e.peerId);
+    }
+    this.refresh();
+  }
+
+  private refresh(): void {
+    const a = this.agreement;
+    this.current = {
+      ...this.current,
+      safetyCode: a?.safetyCode,
+      verifiedPeers: a?.verifiedPeers ?? [],
+      localKid: a?.localKid,
+    };
+    for (const l of this.listeners) l();
+  }
+}
