@@ -34,6 +34,16 @@ function encodeFields(...fields: Uint8Array[]): Uint8Array {
   return concatBytes(...fields.flatMap((f) => [new Uint8Array([f.length >> 8, f.length & 0xff]), f]));
 }
 
+/**
+ * A one-byte field (slot, KID). Anything but an integer in 0..255 is refused:
+ * `new Uint8Array([n])` would silently keep n mod 256 (or its integer part),
+ * so a MAC or AAD made for one value would also verify for others.
+ */
+function byteField(n: number, what: string): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xff) throw new Error(`${what} must be an integer in 0..255`);
+  return new Uint8Array([n]);
+}
+
 const ANNOUNCE_LABEL = utf8ToBytes('confide announce v1');
 
 export function announcementMac(
@@ -43,7 +53,7 @@ export function announcementMac(
   slot: number,
   publicKey: Uint8Array,
 ): Uint8Array {
-  const msg = encodeFields(ANNOUNCE_LABEL, utf8ToBytes(roomId), utf8ToBytes(peerId), new Uint8Array([slot]), publicKey);
+  const msg = encodeFields(ANNOUNCE_LABEL, utf8ToBytes(roomId), utf8ToBytes(peerId), byteField(slot, 'slot'), publicKey);
   return hmac(sha256, authKey, msg);
 }
 
@@ -55,7 +65,7 @@ export function verifyAnnouncement(
   publicKey: Uint8Array,
   mac: Uint8Array,
 ): boolean {
-  if (publicKey.length !== 32 || mac.length !== 32) return false;
+  if (publicKey.length !== 32 || mac.length !== 32 || !Number.isInteger(slot) || slot < 0 || slot > 0xff) return false;
   return equalBytes(announcementMac(authKey, roomId, peerId, slot, publicKey), mac);
 }
 
@@ -95,7 +105,7 @@ const TYPE_ACK = 2;
 export const KEY_BOX_MAX_BYTES = 24 + 1 + BASE_KEY_BYTES + 16;
 
 function boxAad(c: KeyBoxContext): Uint8Array {
-  return encodeFields(BOX_LABEL, utf8ToBytes(c.roomId), utf8ToBytes(c.from), utf8ToBytes(c.to), new Uint8Array([c.kid]));
+  return encodeFields(BOX_LABEL, utf8ToBytes(c.roomId), utf8ToBytes(c.from), utf8ToBytes(c.to), byteField(c.kid, 'kid'));
 }
 
 export function sealKeyBox(pairwise: Uint8Array, ctx: KeyBoxContext, content: KeyBoxContent): Uint8Array {

@@ -19,7 +19,7 @@
  *   frame under a newer one.
  * @module
  */
-import { randomBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import {
   announcementMac,
   generateKeyPair,
@@ -99,6 +99,8 @@ interface RemotePeer {
   pairwise: Uint8Array;
   keys: Map<bigint, HeldKey>;
   current: bigint | undefined;
+  /** Nonces of the boxes opened from this peer: a replayed box is refused. */
+  opened: Set<string>;
 }
 
 interface LocalKey {
@@ -175,7 +177,7 @@ export class KeyAgreement {
       return;
     }
     this.rejected.delete(a.peerId);
-    const peer: RemotePeer = { id: a.peerId, slot: a.slot, publicKey: a.publicKey, pairwise, keys: new Map(), current: undefined };
+    const peer: RemotePeer = { id: a.peerId, slot: a.slot, publicKey: a.publicKey, pairwise, keys: new Map(), current: undefined, opened: new Set() };
     this.peers.set(peer.id, peer);
     void this.runSenderOp(async () => {
       // A newcomer must not read what we sent before it came: ratchet first.
@@ -207,6 +209,15 @@ export class KeyAgreement {
       this.warn(peer.id, 'bad-key-box');
       return;
     }
+    // A relay replaying an old box must not bring back a key we erased (one a
+    // leaver knows) nor an old acknowledgement (the KID byte wraps).
+    const nonce = bytesToHex(d.box.subarray(0, 24));
+    if (peer.opened.has(nonce)) {
+      if (content.type === 'key') content.baseKey.fill(0);
+      this.warn(peer.id, 'bad-key-box');
+      return;
+    }
+    peer.opened.add(nonce);
     if (content.type === 'ack') {
       const w = this.awaitingAcks;
       if (w && w.kid === d.kid && w.waiting.delete(peer.id) && w.waiting.size === 0) w.done();
@@ -245,7 +256,10 @@ export class KeyAgreement {
     if (!peer || !held || peer.current === kid) return;
     peer.current = kid;
     this.extendLookahead(peer, kid, held.key);
-    this.later(this.o.previousKeyMs ?? 2000, () => this.prune(peer));
+    // Keys older than this one, not than whatever is current when the timer fires:
+    // a second switch within previousKeyMs must not cut short this one's grace.
+    const seq = held.seq;
+    this.later(this.o.previousKeyMs ?? 2000, () => this.prune(peer, seq));
   }
 
   /** Our frame counter nears two bytes: ratchet (receivers follow on their own). */
@@ -269,6 +283,16 @@ export class KeyAgreement {
 
   get localKid(): bigint | undefined {
     return this.local?.kid;
+  }
+
+  /** Our current base key and its KID (for keys derived from it, e.g. chat). Do not keep it. */
+  currentSendKey(): { kid: bigint; key: Uint8Array } | undefined {
+    return this.local && { kid: this.local.kid, key: this.local.key };
+  }
+
+  /** A verified participant's base key under `kid`, if we hold it. Do not keep it. */
+  receiveKey(peerId: string, kid: bigint): Uint8Array | undefined {
+    return this.peers.get(peerId)?.keys.get(kid)?.key;
   }
 
   /** Waits for queued key switches (tests and benchmarks). */
@@ -353,12 +377,16 @@ export class KeyAgreement {
 
   /** Ratchet steps the sender may move to without telling us. */
   private extendLookahead(peer: RemotePeer, kid: bigint, key: Uint8Array): void {
+    // A newer key was given to us: the sender goes straight to it and never
+    // ratchets this chain further. Extending it (a late kidSeen) would make
+    // keys newer than that key, which prune() would then never erase.
+    const seq = peer.keys.get(kid)?.seq ?? 0;
+    for (const h of peer.keys.values()) if (h.explicit && h.seq > seq) return;
     let k = key;
     for (let i = 1; i <= LOOKAHEAD; i++) {
       const next = kidAfter(kid, i);
       k = ratchetBaseKey(k);
       const held = peer.keys.get(next);
-      if (held?.explicit && held.seq > (peer.keys.get(kid)?.seq ?? 0)) break; // a newer key was given to us
       if (held && sameBytes(held.key, k)) continue;
       held?.key.fill(0);
       peer.keys.set(next, { key: k, seq: ++this.keySeq, explicit: false });
@@ -367,11 +395,10 @@ export class KeyAgreement {
     }
   }
 
-  /** Drops keys older than the sender's current one. */
-  private prune(peer: RemotePeer): void {
-    const current = peer.current === undefined ? undefined : peer.keys.get(peer.current);
-    if (!current || this.peers.get(peer.id) !== peer) return;
-    for (const [kid, held] of peer.keys) if (held.seq < current.seq) this.drop(peer, kid);
+  /** Drops the keys older than the one (of sequence number `seq`) the sender switched to. */
+  private prune(peer: RemotePeer, seq: number): void {
+    if (this.peers.get(peer.id) !== peer) return;
+    for (const [kid, held] of peer.keys) if (held.seq < seq) this.drop(peer, kid);
   }
 
   private drop(peer: RemotePeer, kid: bigint): void {
