@@ -1,0 +1,38 @@
+// Who did what to a consultation, and when. Metadata only: never names
+// typed by patients, chat, media or keys.
+import type { Database } from './database.ts';
+
+export const AUDIT_EVENTS = ['created', 'patient_waiting', 'admitted', 'declined', 'joined', 'left', 'ended'] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+export interface AuditEntry {
+  at: number;
+  event: AuditEvent;
+  actor: string;
+}
+
+/** 'admin:<id>' | 'doctor:<id>' | 'patient' | 'system'. */
+const ACTOR = /^(?:(?:admin|doctor):[A-Za-z0-9_-]{1,64}|patient|system)$/;
+
+export class AuditLog {
+  private readonly q;
+
+  constructor(db: Database) {
+    this.q = {
+      insert: db.prepare('INSERT INTO audit (consultation_id, event, actor, at) VALUES (?, ?, ?, ?)'),
+      list: db.prepare('SELECT at, event, actor FROM audit WHERE consultation_id = ? ORDER BY at, id'),
+    };
+  }
+
+  /** Throws on an unknown event or a malformed actor (so nothing else can be smuggled into the log). */
+  record(consultationId: string, event: AuditEvent, actor: string, at = Date.now()): void {
+    if (!(AUDIT_EVENTS as readonly string[]).includes(event)) throw new RangeError(`unknown audit event`);
+    if (typeof actor !== 'string' || !ACTOR.test(actor)) throw new RangeError('malformed audit actor');
+    if (!Number.isFinite(at)) throw new RangeError('audit time must be a number');
+    this.q.insert.run(consultationId, event, actor, Math.trunc(at));
+  }
+
+  list(consultationId: string): AuditEntry[] {
+    return this.q.list.all(consultationId) as AuditEntry[];
+  }
+}

@@ -1,0 +1,34 @@
+// All of Confide's persistent state, in one SQLite file.
+import path from 'node:path';
+import { openDatabase, type Database } from './database.ts';
+import { UserStore } from './users.ts';
+import { SessionStore } from './sessions.ts';
+import { ConsultationStore } from './consultations.ts';
+import { AuditLog } from './audit.ts';
+
+export interface Stores {
+  db: Database;
+  users: UserStore;
+  sessions: SessionStore;
+  consultations: ConsultationStore;
+  audit: AuditLog;
+}
+
+export const DATABASE_FILE = 'confide.sqlite';
+
+/** `<dataDir>/confide.sqlite`. */
+export function databasePath(dataDir: string): string {
+  return path.join(dataDir, DATABASE_FILE);
+}
+
+/** Opens (creating and migrating if needed) the database at `file`; `':memory:'` for tests. */
+export function openStores(file: string): Stores {
+  const db = openDatabase(file);
+  return {
+    db,
+    users: new UserStore(db),
+    sessions: new SessionStore(db),
+    consultations: new ConsultationStore(db),
+    audit: new AuditLog(db),
+  };
+}
