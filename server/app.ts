@@ -11,6 +11,10 @@ import { RoomRegistry } from './rooms/room-registry.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
 import type { RelayTamper } from './signalling/peer-session.ts';
+import { openStores, type Stores } from './store/index.ts';
+import { readSessionToken } from './auth/session-cookie.ts';
+import { registerApi } from './http/api.ts';
+import { Consultations } from './consultations/consultations.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,6 +22,8 @@ export interface ConfideServer {
   url: string;
   httpServer: import('node:http').Server;
   rooms: RoomRegistry;
+  stores: Stores;
+  consultations: Consultations;
   io: IoServer;
   log: Logger;
   close(): Promise<void>;
@@ -39,8 +45,26 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     logger: log,
   });
   const rooms = new RoomRegistry(pool, { listenIp: cfg.rtcListenIp, announcedIp: cfg.rtcAnnouncedIp }, log);
-  const http = await createHttpApp({ clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'), logger: log });
-  const io = attachSignalling(http.server, rooms, log, opts.tamper);
+  const stores = openStores(path.resolve(cfg.dataDir, 'confide.sqlite'));
+  const consultations = new Consultations(stores, rooms, log);
+  const http = await createHttpApp({
+    clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'),
+    logger: log,
+    api: (app) =>
+      registerApi(app, {
+        stores,
+        cookieSecure: cfg.cookieSecure,
+        live: (id) => consultations.live(id),
+        endConsultation: (id, actor) => {
+          consultations.end(id, actor).catch((err: unknown) => log.error({ err: String(err) }, 'end failed'));
+        },
+      }),
+  });
+  const io = attachSignalling(
+    http.server,
+    { rooms, consultations, log, ...(opts.tamper ? { tamper: opts.tamper } : {}) },
+    (cookie) => stores.sessions.resolve(readSessionToken(cookie)),
+  );
   await http.listen({ host: cfg.host, port: cfg.port });
   const { port } = http.server.address() as AddressInfo;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
@@ -49,6 +73,8 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     url: `http://${host}:${port}`,
     httpServer: http.server,
     rooms,
+    stores,
+    consultations,
     io,
     log,
     async close() {
@@ -56,6 +82,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
       await rooms.closeAll();
       await http.close();
       pool.close();
+      stores.db.close();
     },
   };
 }

@@ -12,6 +12,10 @@ export interface Config {
   rtcMaxPort: number;
   numWorkers: number;
   logLevel: string;
+  /** Folder for the SQLite database (created if missing). */
+  dataDir: string;
+  /** Mark cookies Secure (set when served over HTTPS, e.g. behind a TLS proxy). */
+  cookieSecure: boolean;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -32,6 +36,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rtcMaxPort: int('CONFIDE_RTC_MAX_PORT', 49999, env),
     numWorkers: int('CONFIDE_WORKERS', os.cpus().length, env),
     logLevel: env.CONFIDE_LOG_LEVEL || 'info',
+    dataDir: env.CONFIDE_DATA_DIR || 'data',
+    cookieSecure: env.CONFIDE_COOKIE_SECURE === '1',
   };
   if (cfg.rtcMinPort < 1 || cfg.rtcMaxPort > 65535 || cfg.rtcMinPort > cfg.rtcMaxPort) {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');

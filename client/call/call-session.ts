@@ -2,8 +2,8 @@
 // receive transport, a producer per local track and a consumer per remote
 // track. UI code observes it through subscribe()/snapshot().
 import { Device, types } from 'mediasoup-client';
-import type { MediaSource, PeerInfo, ProducerInfo, ResponseOf } from '../../shared/protocol/signalling.ts';
-import { SignallingClient } from './signalling-client.ts';
+import type { MediaSource, PeerInfo, ProducerInfo, ResponseOf, Role } from '../../shared/protocol/signalling.ts';
+import { RequestError, SignallingClient } from './signalling-client.ts';
 import type { FrameTransformer } from './frame-transformer.ts';
 
 export interface RemoteTrack {
@@ -16,16 +16,22 @@ export interface RemoteTrack {
 export interface RemoteParticipant {
   peerId: string;
   displayName: string;
+  role: Role;
   tracks: RemoteTrack[];
 }
 
-export type CallState = 'idle' | 'joining' | 'joined' | 'left' | 'failed';
+export type CallState = 'idle' | 'joining' | 'joined' | 'left' | 'ended' | 'failed';
 
 export interface CallSnapshot {
   state: CallState;
   error: string | undefined;
+  /** Error code from the server (e.g. 'ended', 'forbidden'), when joining failed. */
+  errorCode: string | undefined;
   peerId: string | undefined;
+  role: Role | undefined;
   participants: RemoteParticipant[];
+  /** Local sources currently sent (not paused). */
+  sending: Record<MediaSource, boolean>;
 }
 
 export interface JoinOptions {
@@ -36,6 +42,16 @@ export interface JoinOptions {
   onJoined?: (joined: ResponseOf<'join'>) => Promise<void>;
 }
 
+export const IDLE: CallSnapshot = {
+  state: 'idle',
+  error: undefined,
+  errorCode: undefined,
+  peerId: undefined,
+  role: undefined,
+  participants: [],
+  sending: { mic: false, camera: false, screen: false },
+};
+
 export class CallSession {
   readonly signalling: SignallingClient;
   private device: Device | undefined;
@@ -45,7 +61,7 @@ export class CallSession {
   private readonly consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
   private readonly participants = new Map<string, RemoteParticipant>();
   private readonly listeners = new Set<() => void>();
-  private current: CallSnapshot = { state: 'idle', error: undefined, peerId: undefined, participants: [] };
+  private current: CallSnapshot = IDLE;
   private consumeChain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -67,7 +83,7 @@ export class CallSession {
     try {
       this.listen();
       const joined = await this.signalling.request('join', { roomId, displayName });
-      this.update({ peerId: joined.peerId });
+      this.update({ peerId: joined.peerId, role: joined.role });
       for (const p of joined.peers) this.addParticipant(p);
       await onJoined?.(joined);
 
@@ -84,9 +100,53 @@ export class CallSession {
       await this.consumeChain;
       this.update({ state: 'joined' });
     } catch (err) {
-      this.update({ state: 'failed', error: err instanceof Error ? err.message : String(err) });
+      this.update({
+        state: 'failed',
+        error: err instanceof Error ? err.message : String(err),
+        errorCode: err instanceof RequestError ? err.code : undefined,
+      });
       throw err;
     }
+  }
+
+  /** Doctor only: end the consultation for everyone. */
+  async endConsultation(): Promise<void> {
+    await this.signalling.request('endConsultation', {});
+    this.teardown('ended');
+  }
+
+  /** Mute/unmute, camera off/on: a paused producer sends no RTP at all. */
+  setSending(source: MediaSource, on: boolean): void {
+    const p = this.producer(source);
+    if (!p) return;
+    if (on) p.resume();
+    else p.pause();
+    this.update({ sending: { ...this.current.sending, [source]: on } });
+  }
+
+  /** Shares a screen track (encrypted like the camera); it stops when the track ends. */
+  async startScreenShare(track: MediaStreamTrack): Promise<void> {
+    if (this.producer('screen')) return;
+    const producer = await this.produce(track, 'screen');
+    track.addEventListener('ended', () => void this.stopScreenShare());
+    this.update({ sending: { ...this.current.sending, screen: !producer.paused } });
+  }
+
+  async stopScreenShare(): Promise<void> {
+    const p = this.producer('screen');
+    if (!p) return;
+    p.close();
+    p.track?.stop();
+    this.producers.delete(p.id);
+    this.update({ sending: { ...this.current.sending, screen: false } });
+    await this.signalling.request('closeProducer', { producerId: p.id }).catch(() => undefined);
+  }
+
+  /** RTCStatsReports of both transports (network-quality hint). */
+  async transportStats(): Promise<RTCStatsReport[]> {
+    const out: RTCStatsReport[] = [];
+    for (const t of [this.sendTransport, this.recvTransport]) if (t && !t.closed) out.push(await t.getStats());
+    return out;
   }
 
   async leave(): Promise<void> {
@@ -97,11 +157,15 @@ export class CallSession {
       // Leaving locally matters more than the server hearing about it; the
       // socket closing below tells the server anyway.
     }
+    this.teardown('left');
+  }
+
+  private teardown(state: 'left' | 'ended'): void {
     this.sendTransport?.close();
     this.recvTransport?.close();
     this.signalling.close();
     this.participants.clear();
-    this.update({ state: 'left', participants: [] });
+    this.update({ state, participants: [], sending: { mic: false, camera: false, screen: false } });
   }
 
   /** Producers by source, for controls and test hooks. */
@@ -136,12 +200,13 @@ export class CallSession {
       this.emit();
     });
     s.on('newProducer', (p) => this.queueConsume(p));
+    s.on('consultationEnded', () => this.teardown('ended'));
     s.on('consumerClosed', ({ consumerId }) => this.removeConsumer(consumerId));
   }
 
   private addParticipant(p: PeerInfo): void {
     if (!this.participants.has(p.peerId)) {
-      this.participants.set(p.peerId, { peerId: p.peerId, displayName: p.displayName, tracks: [] });
+      this.participants.set(p.peerId, { peerId: p.peerId, displayName: p.displayName, role: p.role, tracks: [] });
       this.emit();
     }
   }
@@ -188,12 +253,15 @@ export class CallSession {
       track,
       stopTracks: false,
       appData: { source },
+      // Paused (muted, camera off) means no RTP at all, not silent/black frames.
+      zeroRtpOnPause: true,
       ...(track.kind === 'audio' ? { codecOptions: { opusDtx: false } } : {}),
     });
     if (this.transformer && producer.rtpSender) {
       this.transformer.attachSender(producer.rtpSender, { kind: producer.kind, source });
     }
     this.producers.set(producer.id, producer);
+    this.update({ sending: { ...this.current.sending, [source]: true } });
     return producer;
   }
 

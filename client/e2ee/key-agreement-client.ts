@@ -8,6 +8,7 @@ import { deriveRoomAuthKey } from '../../shared/crypto/room-secret.ts';
 import type { PeerInfo, RequestOf, ResponseOf } from '../../shared/protocol/signalling.ts';
 import type { SignallingClient } from '../call/signalling-client.ts';
 import type { E2eeManager } from './e2ee-manager.ts';
+import type { ChatKeys } from '../chat/chat-session.ts';
 
 export interface SecurityWarning {
   peerId: string;
@@ -83,6 +84,14 @@ export class KeyAgreementClient {
     for (const p of joined.peers) this.announceExisting(p);
     for (const run of this.early.splice(0)) run();
     this.refresh();
+  }
+
+  /** Keys for encrypted chat, derived from the same per-sender keys (see shared/crypto/chat-crypto.ts). */
+  chatKeys(): ChatKeys {
+    return {
+      sendKey: () => this.agreement?.currentSendKey(),
+      receiveKey: (peerId, kid) => this.agreement?.receiveKey(peerId, kid),
+    };
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // HTTP: the built client (single-page app) and a small JSON API.
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 
@@ -22,6 +22,8 @@ const CSP = [
 export interface HttpAppOptions {
   clientDir: string;
   logger: Logger;
+  /** Registers the JSON API routes. */
+  api?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export async function createHttpApp(opts: HttpAppOptions) {
@@ -42,6 +44,7 @@ export async function createHttpApp(opts: HttpAppOptions) {
   });
 
   app.get('/api/health', async () => ({ ok: true }));
+  await opts.api?.(app as unknown as FastifyInstance);
 
   if (!fs.existsSync(path.join(opts.clientDir, 'index.html'))) {
     throw new Error(`client not built (${opts.clientDir}); run "npm run setup"`);

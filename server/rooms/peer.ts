@@ -1,5 +1,5 @@
 import type { types } from '../sfu/mediasoup.ts';
-import type { MediaSource, NotificationName, NotificationOf, PeerInfo } from '../../shared/protocol/signalling.ts';
+import type { MediaSource, NotificationName, NotificationOf, PeerInfo, Role } from '../../shared/protocol/signalling.ts';
 
 export type Notify = <N extends NotificationName>(name: N, data: NotificationOf<N>) => void;
 
@@ -15,6 +15,7 @@ export class Peer {
   constructor(
     readonly id: string,
     readonly displayName: string,
+    readonly role: Role,
     readonly slot: number,
     readonly notify: Notify,
   ) {}
@@ -23,6 +24,7 @@ export class Peer {
     return {
       peerId: this.id,
       displayName: this.displayName,
+      role: this.role,
       slot: this.slot,
       ...(this.announcement ? { key: this.announcement } : {}),
     };

@@ -6,6 +6,8 @@ import type { WorkerPool } from '../sfu/worker-pool.ts';
 
 export class RoomRegistry {
   private readonly rooms = new Map<string, Promise<Room>>();
+  /** The same rooms once created, for synchronous lookups. */
+  private readonly ready = new Map<string, Room>();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -18,7 +20,11 @@ export class RoomRegistry {
     let room = this.rooms.get(roomId);
     if (!room) {
       room = Room.create(roomId, this.pool.nextWorker(), this.rtc, this.log).then((r) => {
-        r.onEmpty = () => this.rooms.delete(roomId);
+        r.onEmpty = () => {
+          this.rooms.delete(roomId);
+          this.ready.delete(roomId);
+        };
+        this.ready.set(roomId, r);
         return r;
       });
       room.catch(() => this.rooms.delete(roomId));
@@ -31,6 +37,11 @@ export class RoomRegistry {
     return this.rooms.get(roomId);
   }
 
+  /** The room if it exists and is ready (no waiting). */
+  peek(roomId: string): Room | undefined {
+    return this.ready.get(roomId);
+  }
+
   get size(): number {
     return this.rooms.size;
   }
@@ -39,5 +50,6 @@ export class RoomRegistry {
     const rooms = await Promise.allSettled(this.rooms.values());
     for (const r of rooms) if (r.status === 'fulfilled') r.value.close();
     this.rooms.clear();
+    this.ready.clear();
   }
 }

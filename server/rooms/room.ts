@@ -13,6 +13,7 @@ import type {
   NotificationOf,
   PeerInfo,
   ProducerInfo,
+  Role,
   RequestOf,
   ResponseOf,
 } from '../../shared/protocol/signalling.ts';
@@ -68,18 +69,18 @@ export class Room {
     return out;
   }
 
-  join(peerId: string, displayName: string, notify: Notify): ResponseOf<'join'> {
+  join(peerId: string, displayName: string, role: Role, notify: Notify): Omit<ResponseOf<'join'>, 'waiting'> {
     if (this.closed) throw new SignallingError('not-found', 'room is closed');
     if (this.peers.size >= LIMITS.peersPerRoom) throw new SignallingError('forbidden', 'room is full');
     const existing = { peers: this.peerInfos(), producers: this.producerInfos() };
     const taken = new Set([...this.peers.values()].map((p) => p.slot));
     let slot = 0;
     while (taken.has(slot)) slot++;
-    const peer = new Peer(peerId, displayName, slot, notify);
+    const peer = new Peer(peerId, displayName, role, slot, notify);
     this.peers.set(peerId, peer);
     this.broadcast(peerId, 'peerJoined', peer.info());
     this.log.info({ peerId, slot, peers: this.peers.size }, 'peer joined');
-    return { peerId, slot, routerRtpCapabilities: this.router.rtpCapabilities, ...existing };
+    return { peerId, role, slot, routerRtpCapabilities: this.router.rtpCapabilities, ...existing };
   }
 
   leave(peerId: string): void {
@@ -213,6 +214,12 @@ export class Room {
     to.notify('keyDelivered', { from: peerId, kid: req.kid, box: req.box });
   }
 
+  /** Relays an (opaque, encrypted) chat chunk to everyone else in the room. */
+  relayChat(peerId: string, req: RequestOf<'chatChunk'>): void {
+    this.peer(peerId);
+    this.broadcast(peerId, 'chatChunk', { from: peerId, ...req });
+  }
+
   /** Byte counters from the SFU for every producer and consumer (tests, ops). */
   async stats(): Promise<{ producers: SfuStat[]; consumers: SfuStat[] }> {
     const producers: SfuStat[] = [];
@@ -228,6 +235,21 @@ export class Room {
       }
     }
     return { producers, consumers };
+  }
+
+  /** Tells everyone the consultation ended, then closes the room. */
+  end(): void {
+    for (const p of this.peers.values()) p.notify('consultationEnded', {});
+    this.close();
+  }
+
+  notifyRole<N extends NotificationName>(role: Role, name: N, data: NotificationOf<N>): void {
+    for (const p of this.peers.values()) if (p.role === role) p.notify(name, data);
+  }
+
+  /** The role of a participant in this room, if present. */
+  roleOf(peerId: string): Role | undefined {
+    return this.peers.get(peerId)?.role;
   }
 
   close(): void {

@@ -14,6 +14,9 @@ import {
 } from '../../shared/protocol/signalling.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
+import type { Notify } from '../rooms/peer.ts';
+import type { Consultations } from '../consultations/consultations.ts';
+import type { User } from '../store/users.ts';
 import { SignallingError } from './errors.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -24,6 +27,13 @@ import { TokenBucket } from './token-bucket.ts';
  */
 export type RelayTamper = (event: string, to: string, data: unknown) => unknown;
 
+export interface SignallingDeps {
+  rooms: RoomRegistry;
+  consultations: Consultations;
+  log: Logger;
+  tamper?: RelayTamper;
+}
+
 type Handler<N extends RequestName> = (req: RequestOf<N>) => Promise<ResponseOf<N>> | ResponseOf<N>;
 
 export class PeerSession {
@@ -32,14 +42,24 @@ export class PeerSession {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly bucket = new TokenBucket(100, 50);
   private readonly log: Logger;
+  private readonly rooms: RoomRegistry;
+  private readonly consultations: Consultations;
+  private readonly notify: Notify;
 
+  /** `user`: the signed-in staff member (from the session cookie), if any. */
   constructor(
-    private readonly socket: Socket,
-    private readonly rooms: RoomRegistry,
-    log: Logger,
-    private readonly tamper?: RelayTamper,
+    socket: Socket,
+    deps: SignallingDeps,
+    private readonly user: User | undefined,
   ) {
-    this.log = log.child({ peerId: this.peerId });
+    this.rooms = deps.rooms;
+    this.consultations = deps.consultations;
+    this.log = deps.log.child({ peerId: this.peerId });
+    const tamper = deps.tamper;
+    this.notify = (event, data) => {
+      const out = tamper ? tamper(event, this.peerId, data) : data;
+      if (out !== undefined) socket.emit(event, out);
+    };
   }
 
   /** Entry point for every client event; never throws. */
@@ -93,22 +113,59 @@ export class PeerSession {
   }
 
   private leaveRoom(): void {
-    this.room?.leave(this.peerId);
+    this.consultations.leaveWaitingRoom(this.peerId);
+    const room = this.room;
+    if (!room) return;
     this.room = undefined;
+    room.leave(this.peerId);
+    this.consultations.left(room.id, this.actor());
+  }
+
+  private actor(): string {
+    return this.user ? `${this.user.role}:${this.user.id}` : 'patient';
+  }
+
+  /** The signed-in doctor of the room this socket joined. */
+  private doctorInRoom(): { doctor: User; room: Room } {
+    const room = this.joined();
+    if (!this.user || this.user.role !== 'doctor' || room.roleOf(this.peerId) !== 'doctor') {
+      throw new SignallingError('forbidden', 'only the consultation’s doctor can do this');
+    }
+    return { doctor: this.user, room };
   }
 
   private readonly handlers: { [N in RequestName]: Handler<N> } = {
-    join: async ({ roomId, displayName }) => {
+    enterWaitingRoom: ({ consultationId, token, displayName }) => {
+      if (this.room) throw new SignallingError('already-joined', 'already in the call');
+      const c = this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, this.notify);
+      return { patientName: c.patientName };
+    },
+    admit: ({ requestId }) => {
+      const { doctor, room } = this.doctorInRoom();
+      this.consultations.admit(doctor, room.id, requestId);
+      return {};
+    },
+    decline: ({ requestId }) => {
+      const { doctor, room } = this.doctorInRoom();
+      this.consultations.decline(doctor, room.id, requestId);
+      return {};
+    },
+    endConsultation: async () => {
+      const { doctor, room } = this.doctorInRoom();
+      await this.consultations.endAsDoctor(doctor, room.id);
+      this.room = undefined;
+      return {};
+    },
+    join: async ({ roomId }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in a room');
+      const who = this.consultations.authorizeJoin(this.user, this.peerId, roomId);
       let room = await this.rooms.getOrCreate(roomId);
       // The room may have just closed (its last peer left): take the new one.
       if (room.isClosed) room = await this.rooms.getOrCreate(roomId);
-      const res = room.join(this.peerId, displayName, (event, data) => {
-        const out = this.tamper ? this.tamper(event, this.peerId, data) : data;
-        if (out !== undefined) this.socket.emit(event, out);
-      });
+      const res = room.join(this.peerId, who.name, who.role, this.notify);
       this.room = room;
-      return res;
+      this.consultations.joined(roomId, who.role, this.actor());
+      return { ...res, waiting: who.role === 'doctor' ? this.consultations.waitingList(roomId) : [] };
     },
     createTransport: (req) => this.joined().createTransport(this.peerId, req),
     connectTransport: async (req) => {
@@ -135,6 +192,10 @@ export class PeerSession {
     },
     sendKey: (req) => {
       this.joined().sendKey(this.peerId, req);
+      return {};
+    },
+    chatChunk: (req) => {
+      this.joined().relayChat(this.peerId, req);
       return {};
     },
     leave: () => {

@@ -12,6 +12,7 @@ import {
   RtpParameters,
 } from './mediasoup-schemas.ts';
 import { MAX_SLOTS } from '../crypto/key-schedule.ts';
+import { chatNotifications, chatRequests } from './chat.ts';
 import { KEY_BOX_MAX_BYTES } from '../crypto/key-exchange.ts';
 
 export { Id };
@@ -36,9 +37,13 @@ export const KeyBoxHex = z
 /** A participant's X25519 public key and its MAC under the room auth key (opaque to the server). */
 export const KeyAnnouncement = z.object({ publicKey: PublicKeyHex, mac: MacHex });
 
+export const Role = z.enum(['doctor', 'patient']);
+export type Role = z.infer<typeof Role>;
+
 export const PeerInfo = z.object({
   peerId: Id,
   displayName: DisplayName,
+  role: Role,
   slot: Slot,
   key: KeyAnnouncement.optional(),
 });
@@ -56,13 +61,41 @@ const TransportOptions = z.object({
 
 const Empty = z.object({}).strict();
 
+/** A patient in the waiting room, as the doctor sees it. */
+export const WaitingPatient = z.object({ requestId: Id, displayName: DisplayName });
+export type WaitingPatient = z.infer<typeof WaitingPatient>;
+/** Patient link token (base64url of 32 random bytes). */
+export const PatientToken = z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/);
+
 /** Client → server requests: payload schema and response schema. */
 export const requests = {
+  /** Patient: present the link's token and wait to be admitted by the doctor. */
+  enterWaitingRoom: {
+    req: z.object({ consultationId: RoomId, token: PatientToken, displayName: DisplayName }).strict(),
+    res: z.object({ patientName: DisplayName }),
+  },
+  /** Doctor (joined): let a waiting patient in, or not. */
+  admit: {
+    req: z.object({ requestId: Id }).strict(),
+    res: Empty,
+  },
+  decline: {
+    req: z.object({ requestId: Id }).strict(),
+    res: Empty,
+  },
+  /** Doctor (joined): end the consultation for everyone; its links stop working. */
+  endConsultation: {
+    req: Empty,
+    res: Empty,
+  },
+  /** Doctor (signed in) or admitted patient: enter the call. */
   join: {
     req: z.object({ roomId: RoomId, displayName: DisplayName }).strict(),
     res: z.object({
       peerId: Id,
+      role: Role,
       slot: Slot,
+      waiting: z.array(WaitingPatient).max(64),
       routerRtpCapabilities: RtpCapabilities,
       peers: z.array(PeerInfo).max(64),
       producers: z.array(ProducerInfo).max(256),
@@ -119,6 +152,7 @@ export const requests = {
     req: Empty,
     res: Empty,
   },
+  ...chatRequests,
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -128,6 +162,11 @@ export const requestNames = Object.keys(requests) as RequestName[];
 
 /** Server → client notifications. */
 export const notifications = {
+  patientWaiting: WaitingPatient,
+  waitingLeft: z.object({ requestId: Id }),
+  admitted: Empty,
+  declined: Empty,
+  consultationEnded: Empty,
   peerJoined: PeerInfo,
   peerLeft: z.object({ peerId: Id }),
   newProducer: ProducerInfo,
@@ -135,6 +174,7 @@ export const notifications = {
   consumerClosed: z.object({ consumerId: Id }),
   keyAnnounced: z.object({ peerId: Id, slot: Slot, publicKey: PublicKeyHex, mac: MacHex }),
   keyDelivered: z.object({ from: Id, kid: z.number().int().min(0).max(255), box: KeyBoxHex }),
+  ...chatNotifications,
 } as const;
 
 export type NotificationName = keyof typeof notifications;
@@ -147,6 +187,9 @@ export const ErrorCode = z.enum([
   'already-joined',
   'not-found', // unknown transport / producer / consumer id
   'forbidden',
+  'unauthenticated', // needs a signed-in doctor or an admitted patient
+  'ended', // the consultation has ended: its links no longer work
+  'expired', // the link's validity has passed
   'rate-limited',
   'internal',
 ]);

@@ -6,7 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import type { ConfideServer } from '../../server/app.ts';
 import { launchChromium, newPerson, waitFor } from './support/browser.ts';
 import { startTestServer } from './support/server.ts';
-import { enableKeyHooks, inbound, joinCall } from './support/call.ts';
+import { enableKeyHooks, inbound } from './support/call.ts';
+import { TestConsultation } from './support/consultation.ts';
 import { keyLog, tryDecryptFrame, type LoggedKey } from './support/keys.ts';
 import { tapProducer } from '../support/sfu-tap.ts';
 import { reassembleVp8 } from '../support/rtp.ts';
@@ -83,9 +84,10 @@ describe('key agreement', () => {
     const a = await person('Alice');
     const b = await person('Bob');
     const c = await person('Carol');
-    const room = 'ka-three';
-    const aId = await joinCall(a.page, room, a.name);
-    const bId = await joinCall(b.page, room, b.name);
+    const consultation = await TestConsultation.create(server);
+    const room = consultation.id;
+    const aId = await consultation.joinAsDoctor(a.page);
+    const bId = await consultation.joinAsPatient(b.page, b.name);
     await seesAll(a.page, [bId], 30);
     await seesAll(b.page, [aId], 30);
     expect(await safetyCode(a.page)).toBe(await safetyCode(b.page));
@@ -98,7 +100,7 @@ describe('key agreement', () => {
     await new Promise((r) => setTimeout(r, 2000));
     before.stop();
 
-    const cId = await joinCall(c.page, room, c.name);
+    const cId = await consultation.joinAsPatient(c.page, c.name);
     for (const [page, others] of [
       [a.page, [bId, cId]],
       [b.page, [aId, cId]],

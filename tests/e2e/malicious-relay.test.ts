@@ -7,11 +7,11 @@ import type { Browser } from 'playwright-core';
 import type { ConfideServer } from '../../server/app.ts';
 import { launchChromium, newPerson } from './support/browser.ts';
 import { startTestServer } from './support/server.ts';
-import { enableKeyHooks, inbound, joinCall, roomSecretOf } from './support/call.ts';
+import { enableKeyHooks, inbound } from './support/call.ts';
+import { TestConsultation } from './support/consultation.ts';
 import { generateKeyPair, openKeyBox, pairwiseKey, verifyAnnouncement } from '../../shared/crypto/key-exchange.ts';
 import { deriveRoomAuthKey } from '../../shared/crypto/room-secret.ts';
 
-const ROOM = 'mitm';
 const attacker = generateKeyPair();
 let aliceId: string | undefined; // every announcement but Alice's is swapped
 const announced = new Map<string, { publicKey: string; mac: string; slot: number }>(); // as sent by its owner
@@ -53,9 +53,11 @@ describe('malicious relay', () => {
       await enableKeyHooks(p.context, 'observe');
       p.page.on('pageerror', (e) => errors.push(e.message));
     }
-    const aId = await joinCall(a.page, ROOM, 'Alice');
+    const c = await TestConsultation.create(server);
+    const ROOM = c.id;
+    const aId = await c.joinAsDoctor(a.page);
     aliceId = aId;
-    const bId = await joinCall(b.page, ROOM, 'Bob');
+    const bId = await c.joinAsPatient(b.page, 'Bob');
 
     const warning = a.page.getByTestId('security-warning');
     await warning.waitFor({ timeout: 15_000 });
@@ -75,7 +77,7 @@ describe('malicious relay', () => {
     await new Promise((r) => setTimeout(r, 3000));
 
     // The attacker, even holding the room secret, opens none of the boxes the relay carried.
-    const authKey = deriveRoomAuthKey(roomSecretOf(ROOM), ROOM);
+    const authKey = deriveRoomAuthKey(c.secret, ROOM);
     expect(boxes.length).toBeGreaterThan(0);
     let opened = 0;
     for (const bx of boxes) {

@@ -11,13 +11,14 @@ import type { ConfideServer } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { startConfide } from '../../server/app.ts';
 import { launchChromium, newPerson, waitFor } from './support/browser.ts';
-import { enableKeyHooks, inbound, joinCall, roomSecretOf } from './support/call.ts';
+import { enableKeyHooks, inbound } from './support/call.ts';
+import { TestConsultation } from './support/consultation.ts';
 import { keyLog } from './support/keys.ts';
 
-const ROOM = 'no-secrets';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-secrets-'));
 const logFile = path.join(dir, 'server.log');
-const seen: string[] = []; // HTTP request lines and headers, socket.io payloads both ways
+const requests: string[] = []; // HTTP request lines and headers
+const payloads: string[] = []; // socket.io payloads both ways
 
 let server: ConfideServer;
 let browser: Browser;
@@ -27,13 +28,13 @@ beforeAll(async () => {
   const logger = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true }));
   server = await startConfide(cfg, { logger });
   const record = (req: { method?: string; url?: string; headers: object }) =>
-    seen.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
+    requests.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
   server.httpServer.prependListener('request', record);
   server.httpServer.prependListener('upgrade', record);
   server.io.on('connection', (socket) => {
     record(socket.request);
-    socket.onAny((event: string, ...args: unknown[]) => seen.push(`in ${event} ${JSON.stringify(args)}`));
-    socket.onAnyOutgoing((event: string, ...args: unknown[]) => seen.push(`out ${event} ${JSON.stringify(args)}`));
+    socket.onAny((event: string, ...args: unknown[]) => payloads.push(`in ${event} ${JSON.stringify(args)}`));
+    socket.onAnyOutgoing((event: string, ...args: unknown[]) => payloads.push(`out ${event} ${JSON.stringify(args)}`));
   });
   browser = await launchChromium();
 });
@@ -55,8 +56,9 @@ describe('nothing secret reaches the server', () => {
     const b = await newPerson(browser, server.url);
     await enableKeyHooks(a.context, 'observe');
     await enableKeyHooks(b.context, 'observe');
-    const aId = await joinCall(a.page, ROOM, 'Alice');
-    const bId = await joinCall(b.page, ROOM, 'Bob');
+    const c = await TestConsultation.create(server);
+    const aId = await c.joinAsDoctor(a.page);
+    const bId = await c.joinAsPatient(b.page, 'Bob');
     for (const [page, other] of [
       [a.page, bId],
       [b.page, aId],
@@ -73,19 +75,26 @@ describe('nothing secret reaches the server', () => {
     await b.context.close();
     await new Promise((r) => setTimeout(r, 300));
 
-    const secrets = new Map<string, Uint8Array>([['room secret', roomSecretOf(ROOM)]]);
+    const secrets = new Map<string, Uint8Array>([['room secret', c.secret]]);
     for (const k of [...keys, ...laterKeys]) secrets.set(`${k.owner}/${k.kid}`, hexToBytes(k.key));
 
-    const haystacks: [string, Buffer][] = [
-      ['HTTP and socket.io traffic', Buffer.from(seen.join('\n'))],
+    const stored: [string, Buffer][] = [
+      ['HTTP requests', Buffer.from(requests.join('\n'))],
       ['server log', fs.readFileSync(logFile)],
       ...storedFiles(dir).map((f): [string, Buffer] => [f, fs.readFileSync(f)]),
     ];
+    const haystacks: [string, Buffer][] = [...stored, ['socket.io payloads', Buffer.from(payloads.join('\n'))]];
     // Control: the recording did capture the key exchange (public keys travel in the clear).
-    const traffic = haystacks[0]![1].toString();
+    const traffic = payloads.join('\n');
     expect(traffic).toContain('keyAnnounced');
     expect(traffic).toContain('sendKey');
-    expect(seen.some((l) => l.startsWith('GET /room/no-secrets'))).toBe(true);
+    expect(requests.some((l) => l.startsWith(`GET /join/${c.id}`))).toBe(true);
+    expect(storedFiles(dir).some((f) => f.endsWith('confide.sqlite'))).toBe(true);
+
+    // The patient's token is a credential the server checks (sent once, in the
+    // waiting-room request), but it is never in a URL, a log or the database.
+    expect(traffic).toContain(c.patientToken);
+    for (const [where, hay] of stored) expect(hay.includes(c.patientToken), `patient token in ${where}`).toBe(false);
 
     for (const [name, bytes] of secrets) {
       for (const [where, hay] of haystacks) {

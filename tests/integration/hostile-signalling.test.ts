@@ -4,11 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import type { ConfideServer } from '../../server/app.ts';
 import { startTestServer } from '../e2e/support/server.ts';
+import { TestConsultation } from '../e2e/support/consultation.ts';
 
 let server: ConfideServer;
 
-function connect(): Promise<Socket> {
-  const socket = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+/** A socket.io client; with `session`, signed in as that staff member (cookie on the handshake). */
+function connect(session?: string): Promise<Socket> {
+  const socket = io(server.url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    ...(session ? { extraHeaders: { cookie: `confide_session=${session}` } } : {}),
+  });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);
@@ -37,7 +44,8 @@ afterAll(async () => {
 
 describe('hostile signalling input', () => {
   it('rejects bad payloads before and after joining, and stays up', async () => {
-    const s = await connect();
+    const c = await TestConsultation.create(server);
+    const s = await connect(c.doctorSession);
     // Before joining.
     expect(await errorCode(s, 'join', { roomId: 123, displayName: 'x' })).toBe('bad-request');
     expect(await errorCode(s, 'join', { roomId: 'r1', displayName: 'x'.repeat(10_000) })).toBe('bad-request');
@@ -52,11 +60,18 @@ describe('hostile signalling input', () => {
     expect(await errorCode(s, 'selfDestruct', {})).toBe('unknown-request');
     expect(await errorCode(s, 'createTransport', { direction: 'send' })).toBe('not-joined');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // Entering without being allowed.
+    const anon = await connect();
+    expect(await errorCode(anon, 'join', { roomId: c.id, displayName: 'x' })).toBe('unauthenticated');
+    expect(await errorCode(anon, 'enterWaitingRoom', { consultationId: c.id, token: 'A'.repeat(43), displayName: 'x' })).toBe('forbidden');
+    expect(await errorCode(anon, 'admit', { requestId: 'x' })).toBe('not-joined');
+    expect(await errorCode(anon, 'endConsultation', {})).toBe('not-joined');
+    anon.close();
 
     // After joining.
-    const joined = await send(s, 'join', { roomId: 'hostile', displayName: 'Mallory' });
+    const joined = await send(s, 'join', { roomId: c.id, displayName: 'Mallory' });
     expect(joined.ok).toBe(true);
-    expect(await errorCode(s, 'join', { roomId: 'hostile', displayName: 'Again' })).toBe('already-joined');
+    expect(await errorCode(s, 'join', { roomId: c.id, displayName: 'Again' })).toBe('already-joined');
     expect(await errorCode(s, 'createTransport', { direction: 'sideways' })).toBe('bad-request');
     expect(
       await errorCode(s, 'connectTransport', {
@@ -111,7 +126,11 @@ describe('hostile signalling input', () => {
 
     // The server still serves a well-behaved client.
     const good = await connect();
-    const ok = await send(good, 'join', { roomId: 'hostile', displayName: 'Alice' });
+    expect((await send(good, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Alice' })).ok).toBe(true);
+    const waiting = server.consultations.waitingList(c.id);
+    expect(waiting).toHaveLength(1);
+    expect((await send(s, 'admit', { requestId: waiting[0]!.requestId })).ok).toBe(true);
+    const ok = await send(good, 'join', { roomId: c.id, displayName: 'Alice' });
     expect(ok.ok).toBe(true);
     expect((ok.data as { peers: unknown[] }).peers).toHaveLength(1);
     const health = await fetch(`${server.url}/api/health`);
@@ -121,9 +140,10 @@ describe('hostile signalling input', () => {
   });
 
   it('rejects malformed, oversized and misaddressed key messages', async () => {
-    const s = await connect();
+    const c = await TestConsultation.create(server);
+    const s = await connect(c.doctorSession);
     expect(await errorCode(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) })).toBe('not-joined');
-    const joined = await send(s, 'join', { roomId: 'keys', displayName: 'Mallory' });
+    const joined = await send(s, 'join', { roomId: c.id, displayName: 'Mallory' });
     expect(joined.ok).toBe(true);
     const me = (joined.data as { peerId: string }).peerId;
     expect(await errorCode(s, 'announceKey', { publicKey: 'zz'.repeat(32), mac: 'cd'.repeat(32) })).toBe('bad-request');
@@ -133,7 +153,9 @@ describe('hostile signalling input', () => {
     expect((await send(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) })).ok).toBe(true);
     expect(await errorCode(s, 'announceKey', { publicKey: 'ef'.repeat(32), mac: 'cd'.repeat(32) })).toBe('forbidden');
     const other = await connect();
-    const otherJoin = await send(other, 'join', { roomId: 'keys', displayName: 'Bob' });
+    await send(other, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Bob' });
+    await send(s, 'admit', { requestId: server.consultations.waitingList(c.id)[0]!.requestId });
+    const otherJoin = await send(other, 'join', { roomId: c.id, displayName: 'Bob' });
     const bob = (otherJoin.data as { peerId: string; peers: { key?: unknown }[] }).peerId;
     expect((otherJoin.data as { peers: { key?: unknown }[] }).peers[0]!.key).toEqual({ publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) });
     expect(await errorCode(s, 'sendKey', { to: 'ghost', kid: 1, box: 'ab'.repeat(40) })).toBe('not-found');

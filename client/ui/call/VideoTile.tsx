@@ -6,10 +6,12 @@ interface Props {
   audio?: MediaStreamTrack | undefined;
   muted?: boolean;
   testId: string;
+  /** Screens are shown whole (letterboxed), faces fill the tile. */
+  fit?: 'cover' | 'contain';
 }
 
 /** One participant: a video element (and an audio element for remote audio). */
-export function VideoTile({ label, video, audio, muted = false, testId }: Props) {
+export function VideoTile({ label, video, audio, muted = false, testId, fit = 'cover' }: Props) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const audioRef = useRef<HTMLAudioElement>(null);
 
@@ -21,7 +23,7 @@ export function VideoTile({ label, video, audio, muted = false, testId }: Props)
   }, [audio]);
 
   return (
-    <figure className="tile" data-testid={testId}>
+    <figure className={`tile fit-${fit}`} data-testid={testId}>
       {video ? (
         <video ref={videoRef} autoPlay playsInline muted aria-label={`${label} video`} />
       ) : (

@@ -3,7 +3,6 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import type { E2eeStats } from '../../../client/e2ee/worker-messages.ts';
 import type { InboundStat } from '../../../client/call/test-hooks.ts';
-import { generateRoomSecret, roomSecretFragment } from '../../../shared/crypto/room-secret.ts';
 
 /**
  * Lets the page expose key hooks (localStorage opt-in; see client/call/test-hooks.ts):
@@ -11,36 +10,6 @@ import { generateRoomSecret, roomSecretFragment } from '../../../shared/crypto/r
  */
 export async function enableKeyHooks(context: BrowserContext, mode: 'observe' | 'manual'): Promise<void> {
   await context.addInitScript((m) => window.localStorage.setItem('confide.testKeyHooks', m), mode);
-}
-
-const secrets = new Map<string, Uint8Array>();
-
-/** The room secret the test's "creating browser" put in the invite link for `room`. */
-export function roomSecretOf(room: string): Uint8Array {
-  let s = secrets.get(room);
-  if (!s) secrets.set(room, (s = generateRoomSecret()));
-  return s;
-}
-
-export function inviteLink(room: string): string {
-  return `/room/${room}#${roomSecretFragment(roomSecretOf(room))}`;
-}
-
-export async function joinCall(page: Page, room: string, name: string): Promise<string> {
-  await page.goto(inviteLink(room));
-  await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Join call' }).click();
-  await page.locator('main[data-state="joined"]').waitFor({ timeout: 30_000 });
-  return peerIdOf(page);
-}
-
-export function peerIdOf(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const session = window.__confide?.session as { snapshot(): { peerId?: string } } | undefined;
-    const id = session?.snapshot().peerId;
-    if (!id) throw new Error('not joined');
-    return id;
-  });
 }
 
 export const inbound = (page: Page): Promise<InboundStat[]> =>

@@ -1,9 +1,14 @@
 // Starts a real Confide server in-process on a free port.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../../server/config.ts';
 import { startConfide, type ConfideServer, type StartOptions } from '../../../server/app.ts';
 
+/** Each test server gets its own fresh database folder (unless CONFIDE_DATA_DIR is given). */
 export async function startTestServer(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ConfideServer> {
-  const cfg = loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_LOG_LEVEL: 'warn', ...env });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-test-'));
+  const cfg = loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_LOG_LEVEL: 'warn', CONFIDE_DATA_DIR: dataDir, ...env });
   return startConfide(cfg, { logger: pino({ level: cfg.logLevel }), ...opts });
 }

@@ -1,5 +1,5 @@
-import type { KeyAgreementSnapshot } from '../e2ee/key-agreement-client.ts';
-import { useI18n } from './i18n.tsx';
+import type { KeyAgreementSnapshot } from '../../e2ee/key-agreement-client.ts';
+import { useI18n } from '../i18n.tsx';
 
 /** The safety code to compare aloud, and a loud warning for any key that failed verification. */
 export function SecurityPanel({ ka, names }: { ka: KeyAgreementSnapshot | undefined; names: Record<string, string> }) {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
-import type { E2eeManager } from '../e2ee/e2ee-manager.ts';
-import type { E2eeStats } from '../e2ee/worker-messages.ts';
-import { useI18n } from './i18n.tsx';
+import type { E2eeManager } from '../../e2ee/e2ee-manager.ts';
+import type { E2eeStats } from '../../e2ee/worker-messages.ts';
+import { useI18n } from '../i18n.tsx';
 
 export function useE2eeStats(e2ee: E2eeManager | undefined, everyMs = 1000): E2eeStats | undefined {
   const [stats, setStats] = useState<E2eeStats>();

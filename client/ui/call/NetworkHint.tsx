@@ -1,0 +1,49 @@
+import { useEffect, useState } from 'react';
+import type { CallSession } from '../../call/call-session.ts';
+import { useI18n, type StringKey } from '../i18n.tsx';
+
+type Quality = 'good' | 'fair' | 'poor' | 'unknown';
+
+/** Round-trip time and loss from getStats, folded into one word. */
+export function rateNetwork(rttMs: number | undefined, lossRatio: number | undefined): Quality {
+  if (rttMs === undefined && lossRatio === undefined) return 'unknown';
+  const rtt = rttMs ?? 0;
+  const loss = lossRatio ?? 0;
+  if (rtt < 150 && loss < 0.02) return 'good';
+  if (rtt < 400 && loss < 0.08) return 'fair';
+  return 'poor';
+}
+
+export function NetworkHint({ session }: { session: CallSession }) {
+  const { t } = useI18n();
+  const [quality, setQuality] = useState<Quality>('unknown');
+  useEffect(() => {
+    let last = { lost: 0, received: 0 };
+    const timer = setInterval(async () => {
+      let rtt: number | undefined;
+      let lost = 0;
+      let received = 0;
+      for (const report of await session.transportStats().catch(() => [])) {
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type === 'candidate-pair' && s.nominated && typeof s.currentRoundTripTime === 'number') {
+            rtt = Math.max(rtt ?? 0, s.currentRoundTripTime * 1000);
+          }
+          if (s.type === 'inbound-rtp') {
+            lost += Number(s.packetsLost ?? 0);
+            received += Number(s.packetsReceived ?? 0);
+          }
+        });
+      }
+      const dLost = lost - last.lost;
+      const dReceived = received - last.received;
+      last = { lost, received };
+      setQuality(rateNetwork(rtt, dLost + dReceived > 0 ? dLost / (dLost + dReceived) : undefined));
+    }, 2000);
+    return () => clearInterval(timer);
+  }, [session]);
+  return (
+    <span className={`badge net-${quality}`} data-testid="network-hint" data-quality={quality}>
+      {t('network', { quality: t(`net_${quality}` as StringKey) })}
+    </span>
+  );
+}
