@@ -63,6 +63,7 @@ export class CallSession {
   private readonly listeners = new Set<() => void>();
   private current: CallSnapshot = IDLE;
   private consumeChain: Promise<void> = Promise.resolve();
+  private readonly keyFrameAsked = new Map<string, number>();
 
   constructor(
     private readonly transformer: FrameTransformer | undefined = undefined,
@@ -176,6 +177,10 @@ export class CallSession {
 
   /** Asks the SFU for a keyframe on every video stream from `peerId` (e.g. once its key is known). */
   requestKeyFrames(peerId: string): void {
+    // At most one request per participant per second: a keyframe is costly.
+    const now = Date.now();
+    if (now - (this.keyFrameAsked.get(peerId) ?? 0) < 1000) return;
+    this.keyFrameAsked.set(peerId, now);
     for (const [consumerId, c] of this.consumers) {
       if (c.peerId !== peerId || c.consumer.kind !== 'video') continue;
       this.signalling.request('requestKeyFrame', { consumerId }).catch(() => undefined);

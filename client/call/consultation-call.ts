@@ -30,9 +30,9 @@ export class ConsultationCall {
     this.keys =
       mode === 'manual'
         ? undefined
-        : new KeyAgreementClient(this.signalling, this.e2ee, roomSecret, (peerId) => this.session.requestKeyFrames(peerId), {
-            logKeys: mode === 'observe',
-          });
+        : new KeyAgreementClient(this.signalling, this.e2ee, roomSecret, { logKeys: mode === 'observe' });
+    // Frames from someone were dropped (no key yet) and decrypt again: ask the SFU for a keyframe.
+    this.e2ee.onRecovered = (peerId) => this.session.requestKeyFrames(peerId);
     const keys = this.keys;
     exposeTestHooks({
       session: this.session,

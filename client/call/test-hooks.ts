@@ -13,7 +13,9 @@ export interface InboundStat {
 export async function inboundStats(session: CallSession): Promise<InboundStat[]> {
   const out: InboundStat[] = [];
   for (const { consumer, peerId } of session.consumerEntries()) {
-    const report = await consumer.getStats();
+    // A consumer can close while we await another's stats (its peer left).
+    const report = consumer.closed ? undefined : await consumer.getStats().catch(() => undefined);
+    if (!report) continue;
     report.forEach((s: Record<string, unknown>) => {
       if (s.type !== 'inbound-rtp') return;
       out.push({

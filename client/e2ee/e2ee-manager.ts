@@ -18,12 +18,14 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
   private readonly worker: Worker;
   private nextStatsId = 1;
   private readonly pendingStats = new Map<number, (s: E2eeStats) => void>();
-  private readonly keyWaiters = new Map<bigint, (error?: string) => void>();
+  private nextKeyOp = 1;
+  private readonly keyOps = new Map<number, (error?: string) => void>();
   /** Last error the worker reported (shown in the debug panel). */
   lastError: string | undefined;
   /** Key-schedule events from the Worker (see FromWorker). */
   onKidSeen: ((peerId: string, kid: bigint) => void) | undefined;
   onCounterHigh: (() => void) | undefined;
+  onRecovered: ((peerId: string) => void) | undefined;
 
   constructor() {
     this.worker = new Worker(new URL('./frame-worker.ts', import.meta.url), { type: 'module', name: 'confide-e2ee' });
@@ -31,13 +33,15 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
       if (data.type === 'stats') {
         this.pendingStats.get(data.id)?.(data.stats);
         this.pendingStats.delete(data.id);
-      } else if (data.type === 'keyApplied') {
-        this.keyWaiters.get(data.kid)?.(data.error);
-        this.keyWaiters.delete(data.kid);
+      } else if (data.type === 'done') {
+        this.keyOps.get(data.id)?.(data.error);
+        this.keyOps.delete(data.id);
       } else if (data.type === 'kidSeen') {
         this.onKidSeen?.(data.peerId, data.kid);
       } else if (data.type === 'counterHigh') {
         this.onCounterHigh?.();
+      } else if (data.type === 'recovered') {
+        this.onRecovered?.(data.peerId);
       } else {
         this.lastError = data.message;
       }
@@ -53,22 +57,19 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
   }
 
   // Keys are copied and the copy's buffer transferred: no second copy lingers in the page.
-  setLocalKey(kid: bigint, baseKey: Uint8Array): Promise<void> {
-    const applied = new Promise<void>((resolve, reject) =>
-      this.keyWaiters.set(kid, (error) => (error ? reject(new Error(error)) : resolve())),
-    );
+  setLocalKey(kid: bigint, baseKey: Uint8Array, opts: { keyFrame: boolean } = { keyFrame: false }): Promise<void> {
     const key = baseKey.slice();
-    this.post({ type: 'setSenderKey', kid, key }, [key.buffer]);
-    return applied;
+    return this.keyOp((id) => this.post({ type: 'setSenderKey', id, kid, key, keyFrame: opts.keyFrame }, [key.buffer]));
   }
 
   clearLocalKey(): void {
     this.post({ type: 'clearSenderKey' });
   }
 
-  addRemoteKey(peerId: string, kid: bigint, baseKey: Uint8Array): void {
+  /** Resolves once the Worker can decrypt under `kid` (key agreement acknowledges only then). */
+  addRemoteKey(peerId: string, kid: bigint, baseKey: Uint8Array): Promise<void> {
     const key = baseKey.slice();
-    this.post({ type: 'addReceiverKey', peerId, kid, key }, [key.buffer]);
+    return this.keyOp((id) => this.post({ type: 'addReceiverKey', id, peerId, kid, key }, [key.buffer]));
   }
 
   removeRemoteKey(kid: bigint): void {
@@ -95,6 +96,15 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
     const streams = (endpoint as unknown as WithEncodedStreams).createEncodedStreams?.();
     if (!streams) throw new Error('this browser cannot encrypt media end to end');
     this.post({ type: 'attachStreams', options, ...streams }, [streams.readable, streams.writable]);
+  }
+
+  private keyOp(send: (id: number) => void): Promise<void> {
+    const id = this.nextKeyOp++;
+    const done = new Promise<void>((resolve, reject) =>
+      this.keyOps.set(id, (error) => (error ? reject(new Error(error)) : resolve())),
+    );
+    send(id);
+    return done;
   }
 
   private post(msg: ToWorker, transfer: Transferable[] = []): void {

@@ -51,6 +51,7 @@ function receiverStats(peerId: string): ReceiverStats {
     malformed: 0,
     wrongSender: 0,
     lastKid: undefined,
+    droppedSinceOk: 0,
   });
 }
 
@@ -91,10 +92,12 @@ async function decryptFrame(kind: FrameKind, peerId: string, frame: EncodedFrame
     const owner = kidOwner.get(kid);
     if (owner === undefined || !receiver.hasKey(kid)) {
       s.droppedNoKey++;
+      s.droppedSinceOk++;
       return false;
     }
     if (owner !== peerId) {
       s.wrongSender++;
+      s.droppedSinceOk++;
       return false;
     }
     const out = await unprotectFrame(receiver, kind, data);
@@ -102,8 +105,11 @@ async function decryptFrame(kind: FrameKind, peerId: string, frame: EncodedFrame
     s.decrypted++;
     if (s.lastKid !== out.kid) scope.postMessage({ type: 'kidSeen', peerId, kid: out.kid });
     s.lastKid = out.kid;
+    if (s.droppedSinceOk > 0 && kind === 'video') scope.postMessage({ type: 'recovered', peerId });
+    s.droppedSinceOk = 0;
     return true;
   } catch (err) {
+    s.droppedSinceOk++;
     const code = err instanceof SFrameError ? err.code : 'auth';
     if (code === 'unknown-kid') s.droppedNoKey++;
     else if (code === 'replay') s.replayed++;
@@ -146,33 +152,36 @@ scope.onmessage = ({ data: msg }) => {
   });
 };
 
+/** Runs a key installation, wipes the key bytes, and tells the page it is done. */
+async function settle(id: number, key: Uint8Array, install: () => Promise<void>): Promise<boolean> {
+  try {
+    await install();
+    scope.postMessage({ type: 'done', id });
+    return true;
+  } catch (err) {
+    scope.postMessage({ type: 'done', id, error: err instanceof Error ? err.message : String(err) });
+    return false;
+  } finally {
+    key.fill(0);
+  }
+}
+
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'setSenderKey':
-      try {
-        await sender.setKey(msg.kid, msg.key);
-      } catch (err) {
-        scope.postMessage({ type: 'keyApplied', kid: msg.kid, error: err instanceof Error ? err.message : String(err) });
-        return;
-      } finally {
-        msg.key.fill(0);
-      }
+      if (!(await settle(msg.id, msg.key, () => sender.setKey(msg.kid, msg.key)))) return;
       stats.sender.kid = sender.kid;
-      scope.postMessage({ type: 'keyApplied', kid: msg.kid });
-      // Start the new key on a keyframe so no receiver's picture freezes.
-      for (const t of videoSenders) t.generateKeyFrame?.().catch(() => undefined);
+      // A receiver that may lack the new key catches up on a keyframe.
+      if (msg.keyFrame) for (const t of videoSenders) t.generateKeyFrame?.().catch(() => undefined);
       break;
     case 'clearSenderKey':
       sender.clearKey();
       stats.sender.kid = undefined;
       break;
     case 'addReceiverKey':
-      try {
-        await receiver.addKey(msg.kid, msg.key);
-      } finally {
-        msg.key.fill(0);
-      }
+      // Owner first: frames under this KID are attributed the moment the key works.
       kidOwner.set(msg.kid, msg.peerId);
+      await settle(msg.id, msg.key, () => receiver.addKey(msg.kid, msg.key));
       break;
     case 'removeReceiverKey':
       receiver.removeKey(msg.kid);

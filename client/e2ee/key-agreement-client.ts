@@ -40,7 +40,6 @@ export class KeyAgreementClient {
     private readonly signalling: SignallingClient,
     private readonly e2ee: E2eeManager,
     private readonly roomSecret: Uint8Array,
-    private readonly requestKeyFrames: (peerId: string) => void,
     options: { logKeys?: boolean } = {},
   ) {
     this.keyLog = options.logKeys ? [] : undefined;
@@ -119,8 +118,6 @@ export class KeyAgreementClient {
     if (e.type === 'warning') {
       const known = this.current.warnings.some((w) => w.peerId === e.peerId && w.reason === e.reason);
       if (!known) this.current = { ...this.current, warnings: [...this.current.warnings, { peerId: e.peerId, reason: e.reason }] };
-    } else if (e.type === 'remoteKeyInstalled') {
-      this.requestKeyFrames(e.peerId);
     }
     this.refresh();
   }

@@ -13,18 +13,21 @@ export interface StreamOptions {
 }
 
 export type ToWorker =
-  | { type: 'setSenderKey'; kid: bigint; key: Uint8Array }
+  /** `id`: echoed in a `done` reply once the key is in use (or refused). */
+  | { type: 'setSenderKey'; id: number; kid: bigint; key: Uint8Array; keyFrame: boolean }
   | { type: 'clearSenderKey' }
-  | { type: 'addReceiverKey'; peerId: string; kid: bigint; key: Uint8Array }
+  | { type: 'addReceiverKey'; id: number; peerId: string; kid: bigint; key: Uint8Array }
   | { type: 'removeReceiverKey'; kid: bigint }
   | { type: 'attachStreams'; options: StreamOptions; readable: ReadableStream; writable: WritableStream }
   | { type: 'stats'; id: number };
 
 export type FromWorker =
   | { type: 'stats'; id: number; stats: E2eeStats }
-  | { type: 'keyApplied'; kid: bigint; error?: string }
+  | { type: 'done'; id: number; error?: string }
   /** First frame from `peerId` decrypted under `kid`: the sender switched keys. */
   | { type: 'kidSeen'; peerId: string; kid: bigint }
+  /** Frames from `peerId` decrypt again after some were dropped: its video needs a keyframe. */
+  | { type: 'recovered'; peerId: string }
   /** The local frame counter nears two bytes: time to ratchet. */
   | { type: 'counterHigh'; kid: bigint }
   | { type: 'error'; message: string };
@@ -48,6 +51,8 @@ export interface ReceiverStats {
   wrongSender: number;
   /** KID of the last frame decrypted. */
   lastKid: bigint | undefined;
+  /** Frames dropped since the last one that decrypted. */
+  droppedSinceOk: number;
 }
 
 export interface E2eeStats {

@@ -48,8 +48,14 @@ export interface Delivery {
 
 /** Where keys go (the frame Worker, through E2eeManager). */
 export interface KeySink {
-  setLocalKey(kid: bigint, baseKey: Uint8Array): Promise<void>;
-  addRemoteKey(peerId: string, kid: bigint, baseKey: Uint8Array): void;
+  /**
+   * `keyFrame`: start the new key on a keyframe. Asked only when some
+   * receiver may not have the key yet; an unneeded keyframe costs a visible
+   * pause while the pacer sends it.
+   */
+  setLocalKey(kid: bigint, baseKey: Uint8Array, opts?: { keyFrame: boolean }): Promise<void>;
+  /** May return a promise that settles once frames under `kid` can be decrypted. */
+  addRemoteKey(peerId: string, kid: bigint, baseKey: Uint8Array): void | Promise<void>;
   removeRemoteKey(kid: bigint): void;
 }
 
@@ -62,7 +68,6 @@ export interface KeyTransport {
 export type KeyAgreementEvent =
   | { type: 'warning'; peerId: string; reason: WarningReason }
   | { type: 'changed' }
-  | { type: 'remoteKeyInstalled'; peerId: string; kid: bigint }
   | { type: 'localKeySwitched'; kid: bigint };
 
 export type WarningReason = 'bad-announcement' | 'key-changed' | 'slot-conflict' | 'bad-key-box' | 'wrong-slot';
@@ -229,9 +234,16 @@ export class KeyAgreement {
       this.warn(peer.id, 'wrong-slot');
       return;
     }
-    this.install(peer, kid, content.baseKey, true);
-    this.o.transport.deliver(peer.id, d.kid, this.box(peer, d.kid, { type: 'ack' }));
-    this.o.onEvent({ type: 'remoteKeyInstalled', peerId: peer.id, kid });
+    const installed = this.install(peer, kid, content.baseKey, true);
+    // Acknowledge only once the key works: the sender switches on our ack,
+    // and frames arriving before the key would be dropped (a video stall).
+    void Promise.resolve(installed).then(
+      () => {
+        if (this.closed || this.peers.get(peer.id) !== peer) return;
+        this.o.transport.deliver(peer.id, d.kid, this.box(peer, d.kid, { type: 'ack' }));
+      },
+      () => undefined,
+    );
   }
 
   handlePeerLeft(peerId: string): void {
@@ -322,10 +334,10 @@ export class KeyAgreement {
     return this.senderOps;
   }
 
-  private async switchLocal(next: { epoch: number; step: number; key: Uint8Array }): Promise<void> {
+  private async switchLocal(next: { epoch: number; step: number; key: Uint8Array }, keyFrame = false): Promise<void> {
     const kid = makeKid({ slot: this.o.slot, epoch: next.epoch, step: next.step });
     this.o.onKeyMaterial?.(this.o.selfId, kid, next.key);
-    await this.o.sink.setLocalKey(kid, next.key);
+    await this.o.sink.setLocalKey(kid, next.key, { keyFrame });
     this.local?.key.fill(0);
     this.local = { ...next, kid };
     this.o.onEvent({ type: 'localKeySwitched', kid });
@@ -346,7 +358,8 @@ export class KeyAgreement {
     }
     await acked;
     this.awaitingAcks = undefined;
-    if (!this.closed) await this.switchLocal(next);
+    // Someone did not acknowledge in time: it will catch up on a keyframe.
+    if (!this.closed) await this.switchLocal(next, waiting.size > 0);
   }
 
   private sendKey(peer: RemotePeer): void {
@@ -362,7 +375,7 @@ export class KeyAgreement {
 
   // -------------------------------------------------------------- receiving
 
-  private install(peer: RemotePeer, kid: bigint, key: Uint8Array, explicit: boolean): void {
+  private install(peer: RemotePeer, kid: bigint, key: Uint8Array, explicit: boolean): void | Promise<void> {
     const old = peer.keys.get(kid);
     if (old && sameBytes(old.key, key)) {
       key.fill(0);
@@ -371,8 +384,9 @@ export class KeyAgreement {
     old?.key.fill(0);
     peer.keys.set(kid, { key, seq: ++this.keySeq, explicit });
     this.o.onKeyMaterial?.(peer.id, kid, key);
-    this.o.sink.addRemoteKey(peer.id, kid, key);
+    const applied = this.o.sink.addRemoteKey(peer.id, kid, key);
     this.extendLookahead(peer, kid, key);
+    return applied;
   }
 
   /** Ratchet steps the sender may move to without telling us. */

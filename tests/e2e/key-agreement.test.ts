@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { ConfideServer } from '../../server/app.ts';
 import { launchChromium, newPerson, waitFor } from './support/browser.ts';
 import { startTestServer } from './support/server.ts';
-import { enableKeyHooks, inbound } from './support/call.ts';
+import { e2eeStats, enableKeyHooks, inbound } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { keyLog, tryDecryptFrame, type LoggedKey } from './support/keys.ts';
 import { tapProducer } from '../support/sfu-tap.ts';
@@ -122,6 +122,10 @@ describe('key agreement', () => {
     expect(await decryptable(preJoin, carolKeys)).toBe(0);
 
     // Carol leaves; watch Alice<->Bob video for stalls and capture Alice after.
+    const dropsBefore = [await e2eeStats(a.page), await e2eeStats(b.page)];
+    const baselineAB = watchStalls(a.page, bId);
+    await new Promise((r) => setTimeout(r, 3000));
+    const baseline = await baselineAB();
     const stallAB = watchStalls(a.page, bId);
     const stallBA = watchStalls(b.page, aId);
     await new Promise((r) => setTimeout(r, 500));
@@ -132,7 +136,20 @@ describe('key agreement', () => {
     after.stop();
     const longestAB = await stallAB();
     const longestBA = await stallBA();
-    console.info(`longest video stall around the leave: Alice<-Bob ${longestAB} ms, Bob<-Alice ${longestBA} ms`);
+    const dropsAfter = [await e2eeStats(a.page), await e2eeStats(b.page)];
+    const dropped = (i: number, peer: string) => {
+      const x = dropsAfter[i]!.receivers[peer]!;
+      const y = dropsBefore[i]!.receivers[peer]!;
+      return x.droppedNoKey + x.failedAuth + x.wrongSender - (y.droppedNoKey + y.failedAuth + y.wrongSender);
+    };
+    console.info(
+      `longest gap between decoded frames: ${baseline} ms in 3 s before the leave (sampling + CPU), ` +
+        `around the leave Alice<-Bob ${longestAB} ms, Bob<-Alice ${longestBA} ms; ` +
+        `frames dropped across the leave: ${dropped(0, bId)} at Alice, ${dropped(1, aId)} at Bob`,
+    );
+    // Everyone had the new keys before the switch: not one frame may be lost to it.
+    expect(dropped(0, bId)).toBe(0);
+    expect(dropped(1, aId)).toBe(0);
     expect(longestAB, 'Alice sees Bob without stalls > 0.5 s').toBeLessThanOrEqual(500);
     expect(longestBA, 'Bob sees Alice without stalls > 0.5 s').toBeLessThanOrEqual(500);
 

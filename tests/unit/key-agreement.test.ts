@@ -1013,3 +1013,43 @@ function flip(b: Uint8Array, i: number): Uint8Array {
   out[i] = (out[i] ?? 0) ^ 0x01;
   return out;
 }
+
+describe('KeyAgreement: acknowledgements', () => {
+  it('acknowledges a key only once the sink says it can decrypt with it', async () => {
+    const roomId = 'ack-room';
+    const authKey = deriveRoomAuthKey(generateRoomSecret(), roomId);
+    const announced: Record<string, Announcement> = {};
+    const toB: Delivery[] = [];
+    const fromB: { to: string; kid: number }[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const make = (selfId: string, slot: number, addRemoteKey: KeySink['addRemoteKey'], deliver: KeyTransport['deliver']) =>
+      new KeyAgreement({
+        roomId,
+        selfId,
+        slot,
+        authKey,
+        sink: { setLocalKey: async () => undefined, addRemoteKey, removeRemoteKey: () => undefined },
+        transport: { announce: (publicKey, mac) => (announced[selfId] = { peerId: selfId, slot, publicKey, mac }), deliver },
+        onEvent: () => undefined,
+      });
+    const a = make('a', 0, () => undefined, (_to, kid, box) => toB.push({ from: 'a', kid, box }));
+    const b = make('b', 1, () => gate, (to, kid) => fromB.push({ to, kid }));
+    await a.start();
+    await b.start();
+    a.handleAnnouncement(announced.b!, true);
+    b.handleAnnouncement(announced.a!, false);
+    await a.settled();
+    await b.settled();
+    const before = fromB.length; // B's own key for A
+    expect(toB.length).toBeGreaterThan(0);
+    for (const d of toB) b.handleDelivery(d);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fromB.length).toBe(before); // not yet: the key is not usable
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fromB.length).toBe(before + toB.length); // one ack per key box
+    a.close();
+    b.close();
+  });
+});
