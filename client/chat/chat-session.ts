@@ -17,6 +17,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
+import { TokenBucket } from '../../shared/util/token-bucket.ts';
 import { deriveChatKey, openChatChunk, sealChatChunk, type ChatChunkContext } from '../../shared/crypto/chat-crypto.ts';
 import { CHAT_CHUNK_BYTES, CHAT_MAX_FILE_BYTES } from '../../shared/protocol/chat.ts';
 import type { NotificationOf, RequestOf, ResponseOf } from '../../shared/protocol/signalling.ts';
@@ -239,32 +240,6 @@ async function readBytes(blob: Blob, start: number, end: number): Promise<Uint8A
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Token bucket for outgoing chunks. */
-class Pacer {
-  private tokens: number;
-  private last = Date.now();
-
-  constructor(
-    private readonly burst: number,
-    private readonly perSecond: number,
-  ) {
-    this.tokens = burst;
-  }
-
-  async take(): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await sleep(Math.ceil(((1 - this.tokens) * 1000) / this.perSecond));
-    }
-  }
-}
-
 // ------------------------------------------------------------------ session
 
 interface Entry {
@@ -317,7 +292,7 @@ export class ChatSession {
   private readonly sweepTimer: ReturnType<typeof setInterval> | undefined;
   private readonly now: () => number;
   private readonly urls: { create(blob: Blob): string; revoke(url: string): void };
-  private readonly pacer: Pacer | undefined;
+  private readonly pacer: TokenBucket | undefined;
   private readonly retries: number;
   private readonly retryBaseMs: number;
   private readonly maxMessages: number;
@@ -333,7 +308,7 @@ export class ChatSession {
     this.now = options.now ?? Date.now;
     this.urls = options.objectUrls ?? { create: (b) => URL.createObjectURL(b), revoke: (u) => URL.revokeObjectURL(u) };
     const pace = options.pace ?? { burst: 20, perSecond: 30 };
-    this.pacer = pace ? new Pacer(pace.burst, pace.perSecond) : undefined;
+    this.pacer = pace ? new TokenBucket(pace.burst, pace.perSecond) : undefined;
     this.retries = options.retries ?? 5;
     this.retryBaseMs = options.retryBaseMs ?? 200;
     this.maxMessages = Math.min(options.maxMessages ?? MAX_MESSAGES, MAX_MESSAGES);
@@ -478,7 +453,7 @@ export class ChatSession {
 
   private async sendChunk(payload: RequestOf<'chatChunk'>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      await this.pacer?.take();
+      await this.pacer?.wait();
       try {
         await this.signalling.request('chatChunk', payload);
         return;

@@ -107,8 +107,9 @@ export class Consultations {
     const c = this.stores.consultations.get(consultationId);
     if (!c) throw new SignallingError('not-found', 'no such consultation');
     if (c.status !== 'ended') {
-      this.stores.consultations.setStatus(consultationId, 'ended');
-      this.stores.audit.record(consultationId, 'ended', actor);
+      const at = Date.now();
+      this.stores.consultations.setStatus(consultationId, 'ended', at);
+      this.stores.audit.record(consultationId, 'ended', actor, at);
       this.log.info({ consultationId }, 'consultation ended');
     }
     for (const w of [...this.waiting.values()]) {

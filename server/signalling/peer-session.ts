@@ -18,7 +18,7 @@ import type { Notify } from '../rooms/peer.ts';
 import type { Consultations } from '../consultations/consultations.ts';
 import type { User } from '../store/users.ts';
 import { SignallingError } from './errors.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../shared/util/token-bucket.ts';
 
 /**
  * Test-only: lets a test play a malicious relay by rewriting (or dropping,

@@ -2,7 +2,7 @@
 // SHA-256 is stored, so a copy of the database cannot be used to sign in.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from './database.ts';
-import type { Role, User } from './users.ts';
+import type { User, UserRow } from './users.ts';
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 /** base64url of 32 bytes. */
@@ -12,14 +12,8 @@ export function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
 }
 
-interface SessionRow {
+interface SessionRow extends UserRow {
   expires_at: number;
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  disabled: number;
-  created_at: number;
 }
 
 export class SessionStore {

@@ -29,7 +29,7 @@ export class DuplicateError extends Error {
   }
 }
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   name: string;

@@ -3,12 +3,10 @@
 // layer is tested alone here: keys come from the test ('manual' hooks), not
 // from key agreement (tests/e2e/key-agreement.test.ts).
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import type { ConfideServer } from '../../server/app.ts';
-import { launchChromium, newPerson, waitFor } from './support/browser.ts';
-import { startTestServer } from './support/server.ts';
-import { addRemoteKey, e2eeStats, enableKeyHooks, inbound, remoteVideoVariation, setLocalKey } from './support/call.ts';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from './support/browser.ts';
+import { callTestEnv } from './support/call-env.ts';
+import { addRemoteKey, e2eeStats, inbound, remoteVideoVariation, setLocalKey } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { tapProducer } from '../support/sfu-tap.ts';
 import { reassembleVp8 } from '../support/rtp.ts';
@@ -19,36 +17,21 @@ import { SFrameReceiver } from '../../shared/crypto/sframe-receiver.ts';
 import { sframeOf, unprotectFrame } from '../../shared/crypto/media-frame.ts';
 import { SUITE } from '../../shared/crypto/media-suite.ts';
 
-let server: ConfideServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function person(name: string) {
-  const p = await newPerson(browser, server.url);
-  await enableKeyHooks(p.context, 'manual');
-  return { ...p, name };
-}
+const env = callTestEnv('manual');
+const person = env.person;
 
 describe('E2EE media', () => {
   it('fails closed: without keys nothing is sent, and the page says so', async () => {
     const a = await person('Alice');
     const b = await person('Bob');
-    const c = await TestConsultation.create(server);
+    const c = await TestConsultation.create(env.server);
     await c.joinAsDoctor(a.page);
     await c.joinAsPatient(b.page, b.name);
     await a.page.getByTestId('e2ee-waiting').waitFor();
     const stats = await waitFor('frames to be dropped', () => e2eeStats(a.page), (s) => s.sender.droppedNoKey > 30);
     expect(stats.sender.encrypted).toBe(0);
     await new Promise((r) => setTimeout(r, 1000));
-    const room = await server.rooms.get(c.id);
+    const room = await env.server.rooms.get(c.id);
     const sfu = await room!.stats();
     expect(sfu.producers.length).toBe(4);
     for (const p of sfu.producers) expect(p.bytes, `${p.kind} producer bytes`).toBe(0);
@@ -61,7 +44,7 @@ describe('E2EE media', () => {
   it('calls with every frame encrypted; the SFU relays only ciphertext', async () => {
     const a = await person('Alice');
     const b = await person('Bob');
-    const c = await TestConsultation.create(server);
+    const c = await TestConsultation.create(env.server);
     const aId = await c.joinAsDoctor(a.page);
     const bId = await c.joinAsPatient(b.page, b.name);
     const keyA = new Uint8Array(randomBytes(32));
@@ -73,7 +56,7 @@ describe('E2EE media', () => {
 
     // Tap Alice's producers before she has a key: the capture then starts at
     // her very first encrypted frame.
-    const room = (await server.rooms.get(c.id))!;
+    const room = (await env.server.rooms.get(c.id))!;
     const alice = room.producerInfos().filter((p) => p.peerId === aId);
     const videoTap = await tapProducer(room.router, alice.find((p) => p.kind === 'video')!.producerId);
     const audioTap = await tapProducer(room.router, alice.find((p) => p.kind === 'audio')!.producerId);
@@ -149,7 +132,7 @@ describe('E2EE media', () => {
         delete (window as { RTCRtpScriptTransform?: unknown }).RTCRtpScriptTransform;
       });
     }
-    const c = await TestConsultation.create(server);
+    const c = await TestConsultation.create(env.server);
     const aId = await c.joinAsDoctor(a.page);
     const bId = await c.joinAsPatient(b.page, b.name);
     expect(await a.page.evaluate(() => typeof (window as { RTCRtpScriptTransform?: unknown }).RTCRtpScriptTransform)).toBe(

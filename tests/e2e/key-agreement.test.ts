@@ -1,34 +1,18 @@
 // Key agreement in real Chromium pages: a newcomer cannot read what was sent
 // before it joined, a leaver cannot read what is sent after it left, video
 // does not stall across key switches, and all screens show one safety code.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ConfideServer } from '../../server/app.ts';
-import { launchChromium, newPerson, waitFor } from './support/browser.ts';
-import { startTestServer } from './support/server.ts';
-import { e2eeStats, enableKeyHooks, inbound } from './support/call.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { waitFor } from './support/browser.ts';
+import { callTestEnv } from './support/call-env.ts';
+import { e2eeStats, inbound } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { keyLog, tryDecryptFrame, type LoggedKey } from './support/keys.ts';
 import { tapProducer } from '../support/sfu-tap.ts';
 import { reassembleVp8 } from '../support/rtp.ts';
 
-let server: ConfideServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function person(name: string) {
-  const p = await newPerson(browser, server.url);
-  await enableKeyHooks(p.context, 'observe');
-  return { ...p, name };
-}
+const env = callTestEnv('observe');
+const person = env.person;
 
 /** framesDecoded of every remote video on a page, by peer. */
 async function decodedByPeer(page: Page): Promise<Record<string, number>> {
@@ -84,7 +68,7 @@ describe('key agreement', () => {
     const a = await person('Alice');
     const b = await person('Bob');
     const c = await person('Carol');
-    const consultation = await TestConsultation.create(server);
+    const consultation = await TestConsultation.create(env.server);
     const room = consultation.id;
     const aId = await consultation.joinAsDoctor(a.page);
     const bId = await consultation.joinAsPatient(b.page, b.name);
@@ -94,7 +78,7 @@ describe('key agreement', () => {
     const codeAB = await safetyCode(a.page);
 
     // Capture what Alice sends before Carol exists.
-    const sfuRoom = (await server.rooms.get(room))!;
+    const sfuRoom = (await env.server.rooms.get(room))!;
     const aliceVideo = () => sfuRoom.producerInfos().find((p) => p.peerId === aId && p.kind === 'video')!.producerId;
     const before = await tapProducer(sfuRoom.router, aliceVideo());
     await new Promise((r) => setTimeout(r, 2000));

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectSocket, send } from '../support/socket-client.ts';
 import type { ConfideServer } from '../../server/app.ts';
 import { startTestServer } from '../e2e/support/server.ts';
 import { TestConsultation } from '../e2e/support/consultation.ts';
@@ -12,24 +13,14 @@ import { TestConsultation } from '../e2e/support/consultation.ts';
 let server: ConfideServer;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-access-'));
 
-type AckShape = { ok: boolean; data?: unknown; error?: { code: string } };
 const sockets: Socket[] = [];
 
-function connect(session?: string): Promise<Socket> {
-  const socket = io(server.url, {
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    ...(session ? { extraHeaders: { cookie: `confide_session=${session}` } } : {}),
-  });
+async function connect(session?: string): Promise<Socket> {
+  const socket = await connectSocket(server.url, session);
   sockets.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
+  return socket;
 }
 
-const send = (s: Socket, event: string, payload: unknown) => s.timeout(5000).emitWithAck(event, payload) as Promise<AckShape>;
 const code = async (s: Socket, event: string, payload: unknown) => (await send(s, event, payload)).error?.code;
 
 beforeAll(async () => {

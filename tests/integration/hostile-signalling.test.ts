@@ -1,32 +1,15 @@
 // Every malformed, oversized or out-of-order signalling message gets a clear
 // error ack, and the server keeps serving well-behaved clients.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectSocket, send } from '../support/socket-client.ts';
 import type { ConfideServer } from '../../server/app.ts';
 import { startTestServer } from '../e2e/support/server.ts';
 import { TestConsultation } from '../e2e/support/consultation.ts';
 
 let server: ConfideServer;
 
-/** A socket.io client; with `session`, signed in as that staff member (cookie on the handshake). */
-function connect(session?: string): Promise<Socket> {
-  const socket = io(server.url, {
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    ...(session ? { extraHeaders: { cookie: `confide_session=${session}` } } : {}),
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
-
-type AckShape = { ok: boolean; data?: unknown; error?: { code: string; message: string } };
-
-function send(socket: Socket, event: string, ...args: unknown[]): Promise<AckShape> {
-  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<AckShape>;
-}
+const connect = (session?: string) => connectSocket(server.url, session);
 
 async function errorCode(socket: Socket, event: string, ...args: unknown[]): Promise<string | undefined> {
   const ack = await send(socket, event, ...args);

@@ -10,11 +10,12 @@ import {
   deriveKeyAndSalt,
   encrypt,
 } from '../../shared/crypto/sframe.ts';
-import type { SFrameErrorCode, SFrameKey } from '../../shared/crypto/sframe.ts';
+import type { SFrameKey } from '../../shared/crypto/sframe.ts';
 import { SFrameSender } from '../../shared/crypto/sframe-sender.ts';
 import { REPLAY_WINDOW, ReplayWindow, SFrameReceiver } from '../../shared/crypto/sframe-receiver.ts';
 import { defaultAesGcm, nobleAesGcm, webCryptoAesGcm } from '../../shared/crypto/aead.ts';
 import type { AesGcmBackend, AesGcmKey } from '../../shared/crypto/aead.ts';
+import { errorCode, rejection } from '../support/sframe-errors.ts';
 
 // Pass-through spies, so the tests can count real HKDF work and capture the
 // derived key objects the sender/receiver keep (to check they get zeroed).
@@ -43,26 +44,7 @@ const PT = h('64726166742d696574662d736672616d652d656e63');
 
 const BACKENDS: AesGcmBackend[] = [webCryptoAesGcm, nobleAesGcm];
 
-function errorCode(fn: () => unknown): SFrameErrorCode {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SFrameError);
-    return (e as SFrameError).code;
-  }
-  throw new Error('expected an SFrameError, nothing was thrown');
-}
 
-/** Awaits `p` and returns the SFrameError code it rejects with (fails the test otherwise). */
-async function rejection(p: Promise<unknown>): Promise<SFrameErrorCode> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SFrameError);
-    return (e as SFrameError).code;
-  }
-  throw new Error('expected an SFrameError, nothing was thrown');
-}
 
 function isZero(k: SFrameKey): boolean {
   return k.key.every((b) => b === 0) && k.salt.every((b) => b === 0);

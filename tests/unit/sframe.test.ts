@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import {
   AES_128_GCM_SHA256_128,
   AES_256_GCM_SHA512_128,
-  SFrameError,
   decodeHeader,
   decrypt,
   decryptWithKey,
@@ -19,9 +18,9 @@ import {
   sframeKeyLabel,
   sframeSaltLabel,
 } from '../../shared/crypto/sframe.ts';
-import type { SFrameErrorCode } from '../../shared/crypto/sframe.ts';
 import { nobleAesGcm, webCryptoAesGcm } from '../../shared/crypto/aead.ts';
 import type { AesGcmBackend, AesGcmKey } from '../../shared/crypto/aead.ts';
+import { errorCode, rejection } from '../support/sframe-errors.ts';
 
 // --- RFC 9605 test vectors -------------------------------------------------
 
@@ -59,27 +58,7 @@ const h = hexToBytes;
 const hex = bytesToHex;
 const U64_MAX = 2n ** 64n - 1n;
 
-/** Runs fn and returns the SFrameError code it throws (fails the test otherwise). */
-function errorCode(fn: () => unknown): SFrameErrorCode {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SFrameError);
-    return (e as SFrameError).code;
-  }
-  throw new Error('expected an SFrameError, nothing was thrown');
-}
 
-/** Awaits `p` and returns the SFrameError code it rejects with (fails the test otherwise). */
-async function rejection(p: Promise<unknown>): Promise<SFrameErrorCode> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SFrameError);
-    return (e as SFrameError).code;
-  }
-  throw new Error('expected an SFrameError, nothing was thrown');
-}
 
 function flip(bytes: Uint8Array, i: number): Uint8Array {
   const out = bytes.slice();

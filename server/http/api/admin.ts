@@ -109,8 +109,9 @@ export function adminRoutes(app: FastifyInstance, deps: ApiDeps): void {
       deps.endConsultation(id, actor);
       // In case endConsultation left the bookkeeping to us.
       if (consultations.get(id)?.status !== 'ended') {
-        consultations.setStatus(id, 'ended');
-        audit.record(id, 'ended', actor);
+        const at = Date.now(); // one instant for the status and its audit entry
+        consultations.setStatus(id, 'ended', at);
+        audit.record(id, 'ended', actor, at);
       }
     }
     return reply.code(204).send();
