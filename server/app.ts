@@ -50,6 +50,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   const http = await createHttpApp({
     clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'),
     logger: log,
+    trustProxy: cfg.trustProxy,
     api: (app) =>
       registerApi(app, {
         stores,

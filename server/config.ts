@@ -16,6 +16,8 @@ export interface Config {
   dataDir: string;
   /** Mark cookies Secure (set when served over HTTPS, e.g. behind a TLS proxy). */
   cookieSecure: boolean;
+  /** Trust X-Forwarded-* from a reverse proxy in front of us. */
+  trustProxy: boolean;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -38,6 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.CONFIDE_LOG_LEVEL || 'info',
     dataDir: env.CONFIDE_DATA_DIR || 'data',
     cookieSecure: env.CONFIDE_COOKIE_SECURE === '1',
+    trustProxy: env.CONFIDE_TRUST_PROXY === '1',
   };
   if (cfg.rtcMinPort < 1 || cfg.rtcMaxPort > 65535 || cfg.rtcMinPort > cfg.rtcMaxPort) {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');

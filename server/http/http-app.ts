@@ -22,6 +22,7 @@ const CSP = [
 export interface HttpAppOptions {
   clientDir: string;
   logger: Logger;
+  trustProxy?: boolean;
   /** Registers the JSON API routes. */
   api?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -32,6 +33,8 @@ export async function createHttpApp(opts: HttpAppOptions) {
     bodyLimit: 64 * 1024,
     // No per-request log lines: request URLs can carry invite tokens.
     logController: new LogController({ disableRequestLogging: true }),
+    // Behind a TLS proxy, client IPs (login throttling) come from X-Forwarded-For.
+    trustProxy: opts.trustProxy ?? false,
   });
 
   // The page holds media keys: only our own scripts may run in it, and it may
