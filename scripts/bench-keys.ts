@@ -8,8 +8,12 @@
 import { io, type Socket } from 'socket.io-client';
 import pino from 'pino';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../server/config.ts';
-import { startConfide } from '../server/app.ts';
+import { startConfide, type ConfideServer } from '../server/app.ts';
+import type { User } from '../server/store/users.ts';
 import { KeyAgreement } from '../shared/e2ee/key-agreement.ts';
 import { deriveRoomAuthKey, generateRoomSecret } from '../shared/crypto/room-secret.ts';
 import { parseKid } from '../shared/crypto/key-schedule.ts';
@@ -24,8 +28,13 @@ interface Participant {
 
 const SIZES = [2, 4, 8];
 
-async function connect(url: string): Promise<Socket> {
-  const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+async function connect(url: string, session?: string): Promise<Socket> {
+  const socket = io(url, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    ...(session ? { extraHeaders: { cookie: `confide_session=${session}` } } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
@@ -39,8 +48,26 @@ async function request<T>(socket: Socket, event: string, payload: unknown): Prom
   return ack.data;
 }
 
-async function join(url: string, roomId: string, secret: Uint8Array, name: string): Promise<Participant> {
-  const socket = await connect(url);
+interface Room {
+  server: ConfideServer;
+  id: string;
+  doctor: User;
+  doctorSession: string;
+  patientToken: string;
+  secret: Uint8Array;
+}
+
+/** The first participant is the doctor; the others are patients the doctor admits. */
+async function join(room: Room, name: string, asDoctor: boolean): Promise<Participant> {
+  const { server, id: roomId, secret } = room;
+  const socket = await connect(server.url, asDoctor ? room.doctorSession : undefined);
+  if (!asDoctor) {
+    const admitted = new Promise((r) => socket.once('admitted', r));
+    await request(socket, 'enterWaitingRoom', { consultationId: roomId, token: room.patientToken, displayName: name });
+    const entry = server.consultations.waitingList(roomId).find((w) => w.displayName === name)!;
+    server.consultations.admit(room.doctor, roomId, entry.requestId);
+    await admitted;
+  }
   type Joined = { peerId: string; slot: number; peers: { peerId: string; slot: number; key?: { publicKey: string; mac: string } }[] };
   const early: (() => void)[] = [];
   let p: Participant | undefined;
@@ -97,22 +124,38 @@ export interface KeyBenchRow {
 }
 
 export async function benchKeys(): Promise<KeyBenchRow[]> {
-  const server = await startConfide(loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1' }), { logger: pino({ level: 'silent' }) });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-bench-'));
+  const server = await startConfide(loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_DATA_DIR: dataDir }), {
+    logger: pino({ level: 'silent' }),
+  });
+  const doctor = await server.stores.users.create({ email: 'bench@clinic.test', name: 'Dr Bench', role: 'doctor', password: 'bench password 1' });
   const rows: KeyBenchRow[] = [];
   try {
     for (const n of SIZES) {
-      const roomId = `bench-${n}`;
-      const secret = generateRoomSecret();
+      const { consultation, patientToken } = server.stores.consultations.create({
+        doctorId: doctor.id,
+        patientName: 'Bench',
+        scheduledAt: Date.now(),
+        createdBy: 'system',
+      });
+      const room: Room = {
+        server,
+        id: consultation.id,
+        doctor,
+        doctorSession: server.stores.sessions.create(doctor.id),
+        patientToken,
+        secret: generateRoomSecret(),
+      };
       const ps: Participant[] = [];
-      for (let i = 0; i < n - 1; i++) ps.push(await join(server.url, roomId, secret, `p${i}`));
+      for (let i = 0; i < n - 1; i++) ps.push(await join(room, `p${i}`, i === 0));
       await sleep(300);
       const before = totalSent(ps);
-      const last = await join(server.url, roomId, secret, `p${n - 1}`);
+      const last = await join(room, `p${n - 1}`, false);
       ps.push(last);
       await sleep(500);
       const joinMessages = totalSent(ps) - before;
 
-      const leaver = ps.shift()!;
+      const leaver = ps.pop()!; // the newest patient leaves
       const stay = ps;
       const beforeLeave = totalSent(stay);
       const epochs = stay.map((p) => p.switches.at(-1)!.epoch);
@@ -140,6 +183,7 @@ export async function benchKeys(): Promise<KeyBenchRow[]> {
     }
   } finally {
     await server.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
   return rows;
 }

@@ -10,16 +10,12 @@ import { TestConsultation } from './support/consultation.ts';
 import { keyLog, tryDecryptFrame, type LoggedKey } from './support/keys.ts';
 import { tapProducer } from '../support/sfu-tap.ts';
 import { reassembleVp8 } from '../support/rtp.ts';
+import { decodeHeader } from '../../shared/crypto/sframe.ts';
+import { sframeOf } from '../../shared/crypto/media-frame.ts';
+import { parseKid } from '../../shared/crypto/key-schedule.ts';
 
 const env = callTestEnv('observe');
 const person = env.person;
-
-/** framesDecoded of every remote video on a page, by peer. */
-async function decodedByPeer(page: Page): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const s of await inbound(page)) if (s.kind === 'video') out[s.peerId] = (out[s.peerId] ?? 0) + s.framesDecoded;
-  return out;
-}
 
 function seesAll(page: Page, peers: string[], frames: number) {
   return waitFor(
@@ -37,30 +33,41 @@ function seesAll(page: Page, peers: string[], frames: number) {
 
 const safetyCode = (page: Page) => page.getByTestId('safety-code').textContent();
 
-/** Samples framesDecoded from `peerId` every 100 ms; returns the longest time it did not grow. */
-function watchStalls(page: Page, peerId: string) {
-  let running = true;
-  let longest = 0;
-  const done = (async () => {
-    let last = -1;
-    let since = Date.now();
-    while (running) {
-      const n = (await decodedByPeer(page))[peerId] ?? 0;
-      const now = Date.now();
-      if (n > last) {
-        if (last >= 0) longest = Math.max(longest, now - since);
-        last = n;
-        since = now;
+/**
+ * Samples framesDecoded from `peerId` every 100 ms inside the page (so the
+ * test's own round trips do not count); the returned function stops it and
+ * gives the longest time the count did not grow.
+ */
+async function watchStalls(page: Page, peerId: string): Promise<() => Promise<number>> {
+  await page.evaluate((peer) => {
+    type Stat = { peerId: string; kind: string; framesDecoded: number };
+    const w = window as unknown as { __stall?: { samples: [number, number][]; timer: number } };
+    const samples: [number, number][] = [];
+    const timer = window.setInterval(async () => {
+      const stats = await (window.__confide?.inboundStats as () => Promise<Stat[]>)();
+      const n = stats.filter((s) => s.peerId === peer && s.kind === 'video').reduce((sum, s) => sum + s.framesDecoded, 0);
+      samples.push([performance.now(), n]);
+    }, 100);
+    w.__stall = { samples, timer };
+  }, peerId);
+  return () =>
+    page.evaluate(() => {
+      const w = window as unknown as { __stall: { samples: [number, number][]; timer: number } };
+      window.clearInterval(w.__stall.timer);
+      let longest = 0;
+      let since: number | undefined;
+      let last = -1;
+      for (const [t, n] of w.__stall.samples) {
+        if (n > last) {
+          if (since !== undefined) longest = Math.max(longest, t - since);
+          since = t;
+          last = n;
+        }
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    longest = Math.max(longest, Date.now() - since);
-  })();
-  return async () => {
-    running = false;
-    await done;
-    return longest;
-  };
+      const end = w.__stall.samples.at(-1)?.[0];
+      if (since !== undefined && end !== undefined) longest = Math.max(longest, end - since);
+      return Math.round(longest);
+    });
 }
 
 describe('key agreement', () => {
@@ -107,11 +114,11 @@ describe('key agreement', () => {
 
     // Carol leaves; watch Alice<->Bob video for stalls and capture Alice after.
     const dropsBefore = [await e2eeStats(a.page), await e2eeStats(b.page)];
-    const baselineAB = watchStalls(a.page, bId);
+    const baselineAB = await watchStalls(a.page, bId);
     await new Promise((r) => setTimeout(r, 3000));
     const baseline = await baselineAB();
-    const stallAB = watchStalls(a.page, bId);
-    const stallBA = watchStalls(b.page, aId);
+    const stallAB = await watchStalls(a.page, bId);
+    const stallBA = await watchStalls(b.page, aId);
     await new Promise((r) => setTimeout(r, 500));
     const after = await tapProducer(sfuRoom.router, aliceVideo());
     const leftAt = Date.now();
@@ -137,7 +144,16 @@ describe('key agreement', () => {
     expect(longestAB, 'Alice sees Bob without stalls > 0.5 s').toBeLessThanOrEqual(500);
     expect(longestBA, 'Bob sees Alice without stalls > 0.5 s').toBeLessThanOrEqual(500);
 
-    const postLeave = reassembleVp8(after.packets).filter((f) => f.at > leftAt + 1000);
+    // At the SFU: how long after the leave Alice's first frame under her new epoch key went by.
+    const aroundLeave = reassembleVp8(after.packets);
+    const epochOf = (f: { data: Uint8Array }) => parseKid(decodeHeader(sframeOf('video', f.data).sframe).kid).epoch;
+    const oldEpoch = epochOf(aroundLeave[0]!);
+    const firstNew = aroundLeave.find((f) => epochOf(f) !== oldEpoch);
+    expect(firstNew, 'Alice switched to a new epoch key').toBeDefined();
+    console.info(`leave → Alice's first frame under her new key, seen at the SFU: ${firstNew!.at - leftAt} ms`);
+    expect(firstNew!.at - leftAt).toBeLessThanOrEqual(1000);
+
+    const postLeave = aroundLeave.filter((f) => f.at > leftAt + 1000);
     expect(postLeave.length).toBeGreaterThan(30);
     const carolEver = (await keyLog(c.page)).filter((k) => k.owner !== 'identity');
     expect(await decryptable(postLeave, carolEver)).toBe(0);
