@@ -5,7 +5,8 @@
  * time from a participant's leave to each remaining sender switching to its
  * new key (the next frame it sends is under that key).
  */
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectSocket } from '../tests/support/socket-client.ts';
 import pino from 'pino';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import fs from 'node:fs';
@@ -28,20 +29,6 @@ interface Participant {
 
 const SIZES = [2, 4, 8];
 
-async function connect(url: string, session?: string): Promise<Socket> {
-  const socket = io(url, {
-    transports: ['websocket'],
-    forceNew: true,
-    reconnection: false,
-    ...(session ? { extraHeaders: { cookie: `confide_session=${session}` } } : {}),
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
-
 async function request<T>(socket: Socket, event: string, payload: unknown): Promise<T> {
   const ack = (await socket.timeout(5000).emitWithAck(event, payload)) as { ok: boolean; data: T; error?: unknown };
   if (!ack.ok) throw new Error(`${event}: ${JSON.stringify(ack.error)}`);
@@ -60,7 +47,7 @@ interface Room {
 /** The first participant is the doctor; the others are patients the doctor admits. */
 async function join(room: Room, name: string, asDoctor: boolean): Promise<Participant> {
   const { server, id: roomId, secret } = room;
-  const socket = await connect(server.url, asDoctor ? room.doctorSession : undefined);
+  const socket = await connectSocket(server.url, asDoctor ? room.doctorSession : undefined);
   if (!asDoctor) {
     const admitted = new Promise((r) => socket.once('admitted', r));
     await request(socket, 'enterWaitingRoom', { consultationId: roomId, token: room.patientToken, displayName: name });
