@@ -20,7 +20,8 @@
  *   decrypt() is safe to call concurrently (see its doc).
  * @module
  */
-import { equalBytes, isU64 } from './bytes.ts';
+import { equalBytes } from '@noble/ciphers/utils.js';
+import { isU64 } from './bytes.ts';
 import { defaultAesGcm } from './aead.ts';
 import type { AesGcmBackend, AesGcmKey } from './aead.ts';
 import { SFrameError, decodeHeader, deriveKeyAndSalt, openFrame, suiteParams, wipeKey } from './sframe.ts';

@@ -31,7 +31,7 @@ import {
 } from '../crypto/key-exchange.ts';
 import { BASE_KEY_BYTES, kidAfter, makeKid, parseKid, ratchetBaseKey } from '../crypto/key-schedule.ts';
 import { safetyCode } from '../crypto/safety-code.ts';
-import { equalBytes as sameBytes } from '../crypto/bytes.ts';
+import { equalBytes as sameBytes } from '@noble/ciphers/utils.js';
 
 export interface Announcement {
   peerId: string;

@@ -19,7 +19,7 @@ import {
 import { deriveRoomAuthKey, generateRoomSecret } from '../../shared/crypto/room-secret.ts';
 import { announcementMac, generateKeyPair, openKeyBox, pairwiseKey, sealKeyBox, type KeyPair } from '../../shared/crypto/key-exchange.ts';
 import { makeKid, parseKid, ratchetBaseKey } from '../../shared/crypto/key-schedule.ts';
-import { equalBytes } from '../../shared/crypto/bytes.ts';
+import { equalBytes } from '@noble/ciphers/utils.js';
 
 const ROOM = 'room-1';
 const KEY_BOX_BYTES = 24 + 1 + 32 + 16;
