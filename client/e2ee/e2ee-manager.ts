@@ -1,10 +1,11 @@
 // Page side of end-to-end encryption: owns the frame Worker, attaches it to
 // every RTCRtpSender/Receiver of the call (FrameTransformer) and forwards keys
-// to it (KeyProvider). Both transports run with encodedInsertableStreams, so
-// Chromium holds every frame until a transform consumes it: a stream this
+// to it (KeySink, which key agreement drives). Both transports run with
+// encodedInsertableStreams, so Chromium holds every frame until a transform
+// consumes it: a stream this
 // class failed to attach sends and renders nothing, never cleartext.
 import type { FrameTransformer, ReceiverInfo, SenderInfo } from '../call/frame-transformer.ts';
-import type { KeyProvider } from './key-provider.ts';
+import type { KeySink } from '../../shared/e2ee/key-agreement.ts';
 import type { E2eeStats, FromWorker, StreamOptions, ToWorker } from './worker-messages.ts';
 
 interface EncodedStreams {
@@ -13,7 +14,7 @@ interface EncodedStreams {
 }
 type WithEncodedStreams = { createEncodedStreams?: () => EncodedStreams };
 
-export class E2eeManager implements FrameTransformer, KeyProvider {
+export class E2eeManager implements FrameTransformer, KeySink {
   readonly peerConnectionSettings = { encodedInsertableStreams: true };
   private readonly worker: Worker;
   private nextStatsId = 1;
@@ -62,9 +63,6 @@ export class E2eeManager implements FrameTransformer, KeyProvider {
     return this.keyOp((id) => this.post({ type: 'setSenderKey', id, kid, key, keyFrame: opts.keyFrame }, [key.buffer]));
   }
 
-  clearLocalKey(): void {
-    this.post({ type: 'clearSenderKey' });
-  }
 
   /** Resolves once the Worker can decrypt under `kid` (key agreement acknowledges only then). */
   addRemoteKey(peerId: string, kid: bigint, baseKey: Uint8Array): Promise<void> {

@@ -174,10 +174,6 @@ async function handle(msg: ToWorker): Promise<void> {
       // A receiver that may lack the new key catches up on a keyframe.
       if (msg.keyFrame) for (const t of videoSenders) t.generateKeyFrame?.().catch(() => undefined);
       break;
-    case 'clearSenderKey':
-      sender.clearKey();
-      stats.sender.kid = undefined;
-      break;
     case 'addReceiverKey':
       // Owner first: frames under this KID are attributed the moment the key works.
       kidOwner.set(msg.kid, msg.peerId);

@@ -15,7 +15,6 @@ export interface StreamOptions {
 export type ToWorker =
   /** `id`: echoed in a `done` reply once the key is in use (or refused). */
   | { type: 'setSenderKey'; id: number; kid: bigint; key: Uint8Array; keyFrame: boolean }
-  | { type: 'clearSenderKey' }
   | { type: 'addReceiverKey'; id: number; peerId: string; kid: bigint; key: Uint8Array }
   | { type: 'removeReceiverKey'; kid: bigint }
   | { type: 'attachStreams'; options: StreamOptions; readable: ReadableStream; writable: WritableStream }
