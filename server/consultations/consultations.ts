@@ -2,6 +2,7 @@
 // signed-in doctor it belongs to; patients holding its link, once the doctor
 // admitted them), the waiting room, live status for the admin console, and
 // ending it. Metadata only: it never sees media, chat or keys.
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Stores } from '../store/index.ts';
 import type { User } from '../store/users.ts';
@@ -12,8 +13,17 @@ import { SignallingError } from '../signalling/errors.ts';
 import type { Role, WaitingPatient } from '../../shared/protocol/signalling.ts';
 
 export interface LiveStatus {
-  connected: { role: Role; name: string }[];
+  connected: { role: Role; name: string; reconnecting?: boolean }[];
   waiting: number;
+}
+
+/** Who may join, as what, and whether it comes back with a rejoin credential. */
+export interface JoinGrant {
+  role: Role;
+  name: string;
+  participantId: string;
+  /** Came back with a rejoin credential (not admitted again). */
+  rejoined: boolean;
 }
 
 interface WaitingEntry extends WaitingPatient {
@@ -72,30 +82,59 @@ export class Consultations {
     this.rooms.peek(consultationId)?.notifyRole('doctor', 'waitingLeft', { requestId });
   }
 
-  /** Who may join `consultationId`'s room on this socket, and as what. */
-  authorizeJoin(user: User | undefined, requestId: string, consultationId: string): { role: Role; name: string } {
+  /**
+   * Who may join `consultationId`'s room on this socket, and as what: its
+   * signed-in doctor; a patient this very connection waited for and the
+   * doctor admitted; or a patient presenting a rejoin credential of this
+   * consultation (issued to an earlier, admitted connection).
+   */
+  authorizeJoin(user: User | undefined, requestId: string, consultationId: string, rejoinToken?: string): JoinGrant {
     const c = this.stores.consultations.get(consultationId);
     if (!c) throw new SignallingError('not-found', 'no such consultation');
     if (c.status === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (user?.role === 'doctor') {
       if (c.doctorId !== user.id) throw new SignallingError('forbidden', 'not your consultation');
-      return { role: 'doctor', name: user.name };
+      return { role: 'doctor', name: user.name, participantId: doctorParticipantId(consultationId, user.id), rejoined: false };
     }
     if (user?.role === 'admin') throw new SignallingError('forbidden', 'administrators do not join consultations');
+    if (rejoinToken !== undefined) {
+      const cred = this.stores.rejoinCredentials.verify(rejoinToken);
+      if (!cred || cred.consultationId !== consultationId) {
+        throw new SignallingError('unauthenticated', 'this rejoin credential is not valid: wait to be admitted');
+      }
+      if (Date.now() > c.expiresAt) throw new SignallingError('expired', 'this link has expired');
+      return { role: 'patient', name: cred.displayName, participantId: cred.participantId, rejoined: true };
+    }
     const w = this.waiting.get(requestId);
     if (!w || w.consultationId !== consultationId || !w.admitted) {
       throw new SignallingError('unauthenticated', 'wait for the doctor to admit you');
     }
     if (Date.now() > c.expiresAt) throw new SignallingError('expired', 'this link has expired');
     this.waiting.delete(requestId);
-    return { role: 'patient', name: w.displayName };
+    return { role: 'patient', name: w.displayName, participantId: randomBytes(16).toString('base64url'), rejoined: false };
   }
 
-  joined(consultationId: string, role: Role, actor: string): void {
+  /**
+   * Records the join, and for a patient admitted on this connection issues
+   * the rejoin credential it keeps for the tab's life (returned once).
+   */
+  joined(consultationId: string, grant: JoinGrant, actor: string): string | undefined {
     const c = this.stores.consultations.get(consultationId);
-    if (!c || c.status === 'ended') return;
-    if (role === 'patient' && c.status !== 'in_progress') this.stores.consultations.setStatus(c.id, 'in_progress');
-    this.stores.audit.record(consultationId, 'joined', actor);
+    if (!c || c.status === 'ended') return undefined;
+    if (grant.role === 'patient' && c.status !== 'in_progress') this.stores.consultations.setStatus(c.id, 'in_progress');
+    this.stores.audit.record(consultationId, grant.rejoined ? 'rejoined' : 'joined', actor);
+    if (grant.role !== 'patient' || grant.rejoined) return undefined;
+    return this.stores.rejoinCredentials.issue({
+      consultationId,
+      participantId: grant.participantId,
+      displayName: grant.name,
+      expiresAt: c.expiresAt,
+    });
+  }
+
+  /** Metadata-only audit of a participant's connection: dropped, back within the grace period, or gone. */
+  connection(consultationId: string, event: 'connection_lost' | 'reconnected' | 'timed_out', actor: string): void {
+    if (this.stores.consultations.get(consultationId)) this.stores.audit.record(consultationId, event, actor);
   }
 
   left(consultationId: string, actor: string): void {
@@ -112,6 +151,7 @@ export class Consultations {
       this.stores.audit.record(consultationId, 'ended', actor, at);
       this.log.info({ consultationId }, 'consultation ended');
     }
+    this.stores.rejoinCredentials.revokeConsultation(consultationId);
     for (const w of [...this.waiting.values()]) {
       if (w.consultationId !== consultationId) continue;
       this.waiting.delete(w.requestId);
@@ -135,7 +175,8 @@ export class Consultations {
   live(consultationId: string): LiveStatus {
     const room = this.rooms.peek(consultationId);
     return {
-      connected: room?.peerInfos().map((p) => ({ role: p.role, name: p.displayName })) ?? [],
+      connected:
+        room?.peerInfos().map((p) => ({ role: p.role, name: p.displayName, ...(p.reconnecting ? { reconnecting: true } : {}) })) ?? [],
       waiting: this.waitingList(consultationId).length,
     };
   }
@@ -150,4 +191,9 @@ export class Consultations {
     if (!w || w.consultationId !== consultationId) throw new SignallingError('not-found', 'no such patient waiting');
     return w;
   }
+}
+
+/** A doctor's participant id in one consultation: stable across rejoins, and not the account id. */
+function doctorParticipantId(consultationId: string, userId: string): string {
+  return createHash('sha256').update(`confide doctor\0${consultationId}\0${userId}`).digest('base64url').slice(0, 22);
 }
