@@ -252,6 +252,7 @@ export class Room {
       kind: consumer.kind,
       source: owner.source,
       rtpParameters: consumer.rtpParameters as ResponseOf<'consume'>['rtpParameters'],
+      producerPaused: consumer.producerPaused,
     };
   }
 

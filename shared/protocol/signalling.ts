@@ -149,6 +149,8 @@ export const requests = {
       kind: MediaKind,
       source: MediaSource,
       rtpParameters: RtpParameters,
+      /** The sender has it paused (muted, camera off). */
+      producerPaused: z.boolean(),
     }),
   },
   resumeConsumer: {
