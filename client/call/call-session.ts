@@ -147,9 +147,13 @@ export class CallSession {
     this.people.clearTracks();
   }
 
-  /** After a signalling resume: restart ICE on both transports, and ask for fresh keyframes. */
-  async resumeMedia(): Promise<void> {
-    await this.media?.restartIce();
+  /**
+   * After a signalling resume, or when media broke: restart ICE on both
+   * transports unless media already healed by itself (ICE consent checks
+   * resume when the network does), then ask for fresh keyframes.
+   */
+  async resumeMedia(force = false): Promise<void> {
+    if (force || this.media?.mediaState !== 'connected') await this.media?.restartIce();
     for (const p of this.current.participants) this.requestKeyFrames(p.peerId, true);
   }
 

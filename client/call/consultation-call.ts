@@ -59,7 +59,7 @@ export class ConsultationCall {
       {
         resume: () => this.resume(),
         rejoin: () => this.rejoin(),
-        repairMedia: (kind) => (kind === 'ice' ? this.session.resumeMedia() : this.session.rebuildMedia()),
+        repairMedia: (kind) => (kind === 'ice' ? this.session.resumeMedia(true) : this.session.rebuildMedia()),
         readmit: () => this.needsReadmission.set(true),
       },
       { role: () => this.role },

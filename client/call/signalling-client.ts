@@ -48,7 +48,8 @@ export class SignallingClient {
   private everConnected = false;
 
   constructor(url: string = window.location.origin) {
-    this.socket = io(url, { path: '/socket.io', transports: ['websocket'], reconnection: false });
+    // A connection attempt into a black hole gives up after 5 s (socket.io's default is 20 s).
+    this.socket = io(url, { path: '/socket.io', transports: ['websocket'], reconnection: false, timeout: 5000 });
     this.socket.once('connect', () => (this.everConnected = true));
   }
 

@@ -24,6 +24,7 @@ export class HeldSessions<S extends Holdable> {
 
   /** Holds `session` under `socketId` for the grace period. */
   hold(socketId: string, session: S): void {
+    if (this.closed) return;
     this.release(socketId);
     const timer = setTimeout(() => {
       if (this.held.get(socketId)?.session !== session) return;
@@ -47,8 +48,12 @@ export class HeldSessions<S extends Holdable> {
     return this.held.size;
   }
 
+  /** True once the server shuts down (clear()): nobody is held or released any more. */
+  closed = false;
+
   /** Server shutdown: forget everyone held, without running their expiry. */
   clear(): void {
+    this.closed = true;
     for (const { timer } of this.held.values()) clearTimeout(timer);
     this.held.clear();
   }

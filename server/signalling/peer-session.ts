@@ -98,6 +98,12 @@ export class PeerSession {
    * the reason may heal and it holds a place; otherwise leaves at once.
    */
   detached(reason: string): void {
+    if (this.held.closed) {
+      // Server shutdown: nobody left; they will rejoin the restarted server.
+      const room = this.room;
+      if (room) this.consultations.connection(room.id, 'connection_lost', this.actor());
+      return;
+    }
     if (RECOVERABLE.has(reason) && this.holdsAPlace) {
       this.held.hold(this.socket.id, this);
       this.queue = this.queue.then(() => {
