@@ -109,9 +109,13 @@ export class ConsultationCall {
     callMemory.update(this.roomId, { inCall: true });
   }
 
-  /** Doctor: let a waiting patient in (or not). */
-  async decide(requestId: string, admit: boolean): Promise<void> {
-    await this.signalling.request(admit ? 'admit' : 'decline', { requestId });
+  /**
+   * Doctor: let a waiting patient in (or not). For a second device of the
+   * same link, `as` says whether it replaces the first or joins as well.
+   */
+  async decide(requestId: string, admit: boolean, as?: 'replace' | 'add'): Promise<void> {
+    if (admit) await this.signalling.request('admit', { requestId, ...(as ? { as } : {}) });
+    else await this.signalling.request('decline', { requestId });
     this.waiting.set(this.waiting.get().filter((w) => w.requestId !== requestId));
   }
 

@@ -130,7 +130,11 @@ export const en = {
   peerReconnecting: '{name} is reconnecting…',
   peerReconnected: '{name} reconnected',
   videoPaused: 'Video paused — poor connection',
-  replacedText: 'You joined this consultation from another tab or device. This one is no longer in the call.',
+  replacedText: 'This consultation was opened in another tab or on another device, which took this one’s place in the call.',
   e2eeReconnecting: 'Encryption: waiting for the connection',
+  sameLinkInCall: 'second device for the same link (someone is already in the call with it)',
+  sameLinkWaiting: 'second device for the same link (someone else is waiting with it)',
+  admitReplace: 'Replace the first',
+  admitBoth: 'Admit both',
   ...chatStrings.en,
 };

@@ -132,7 +132,11 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   peerReconnecting: '{name} se reconnecte…',
   peerReconnected: '{name} s’est reconnecté(e)',
   videoPaused: 'Vidéo en pause — connexion faible',
-  replacedText: 'Vous avez rejoint cette consultation depuis un autre onglet ou appareil. Celui-ci n’est plus dans l’appel.',
+  replacedText: 'Cette consultation a été ouverte dans un autre onglet ou sur un autre appareil, qui a pris la place de celui-ci dans l’appel.',
   e2eeReconnecting: 'Chiffrement : en attente de la connexion',
+  sameLinkInCall: 'second appareil pour le même lien (quelqu’un est déjà en consultation avec ce lien)',
+  sameLinkWaiting: 'second appareil pour le même lien (quelqu’un d’autre attend avec ce lien)',
+  admitReplace: 'Remplacer le premier',
+  admitBoth: 'Admettre les deux',
   ...chatStrings.fr,
 };

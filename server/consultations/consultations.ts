@@ -24,12 +24,16 @@ export interface JoinGrant {
   participantId: string;
   /** Came back with a rejoin credential (not admitted again). */
   rejoined: boolean;
+  /** Admitted to take the place of the same link's earlier device (its credentials stop working). */
+  replaces?: boolean;
 }
 
 interface WaitingEntry extends WaitingPatient {
   consultationId: string;
   notify: Notify;
   admitted: boolean;
+  /** Admitted to take the place of this participant (the same link's earlier device). */
+  takesPlaceOf?: string;
 }
 
 export class Consultations {
@@ -50,10 +54,15 @@ export class Consultations {
     if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
     if (this.waiting.has(requestId)) throw new SignallingError('already-joined', 'already waiting');
-    this.waiting.set(requestId, { requestId, displayName, consultationId, notify, admitted: false });
+    // One link, one patient: a second holder of the link is never a silent second patient.
+    const inCall = this.rooms.peek(c.id)?.peerInfos().some((p) => p.role === 'patient');
+    const alsoWaiting = [...this.waiting.values()].some((w) => w.consultationId === consultationId && !w.admitted);
+    const sameLink = inCall ? ('in-call' as const) : alsoWaiting ? ('waiting' as const) : undefined;
+    const entry: WaitingEntry = { requestId, displayName, consultationId, notify, admitted: false, ...(sameLink ? { sameLink } : {}) };
+    this.waiting.set(requestId, entry);
     if (c.status === 'scheduled') this.stores.consultations.setStatus(c.id, 'waiting');
     this.stores.audit.record(c.id, 'patient_waiting', 'patient');
-    this.rooms.peek(c.id)?.notifyRole('doctor', 'patientWaiting', { requestId, displayName });
+    this.rooms.peek(c.id)?.notifyRole('doctor', 'patientWaiting', waitingView(entry));
     return c;
   }
 
@@ -65,9 +74,22 @@ export class Consultations {
     this.rooms.peek(w.consultationId)?.notifyRole('doctor', 'waitingLeft', { requestId });
   }
 
-  admit(doctor: User, consultationId: string, requestId: string): void {
+  /**
+   * Lets a waiting patient in. `as` 'replace' (the default for a second
+   * device of the same link) gives it the place of the patient already in
+   * the call, who is told it was replaced, or declines the others waiting
+   * with the same link; 'add' admits it as one more participant.
+   */
+  admit(doctor: User, consultationId: string, requestId: string, as?: 'replace' | 'add'): void {
     this.ownedBy(doctor, consultationId);
     const w = this.waitingIn(consultationId, requestId);
+    if ((as ?? (w.sameLink ? 'replace' : 'add')) === 'replace' && w.sameLink) {
+      const current = this.rooms.peek(consultationId)?.peerInfos().find((p) => p.role === 'patient');
+      if (current) w.takesPlaceOf = current.participantId;
+      for (const other of [...this.waiting.values()]) {
+        if (other !== w && other.consultationId === consultationId && !other.admitted) this.decline(doctor, consultationId, other.requestId);
+      }
+    }
     w.admitted = true;
     this.stores.audit.record(consultationId, 'admitted', `doctor:${doctor.id}`);
     w.notify('admitted', {});
@@ -111,7 +133,23 @@ export class Consultations {
     }
     if (Date.now() > c.expiresAt) throw new SignallingError('expired', 'this link has expired');
     this.waiting.delete(requestId);
-    return { role: 'patient', name: w.displayName, participantId: randomBytes(16).toString('base64url'), rejoined: false };
+    return {
+      role: 'patient',
+      name: w.takesPlaceOf ? w.displayName : this.distinctName(consultationId, w.displayName),
+      participantId: w.takesPlaceOf ?? randomBytes(16).toString('base64url'),
+      rejoined: false,
+      ...(w.takesPlaceOf ? { replaces: true } : {}),
+    };
+  }
+
+  /** Never two indistinguishable patients: a second "Zoé" in the room is shown as "Zoé (2)". */
+  private distinctName(consultationId: string, name: string): string {
+    const taken = new Set(this.rooms.peek(consultationId)?.peerInfos().map((p) => p.displayName) ?? []);
+    if (!taken.has(name)) return name;
+    for (let n = 2; ; n++) {
+      const candidate = `${name.slice(0, 58)} (${n})`;
+      if (!taken.has(candidate)) return candidate;
+    }
   }
 
   /**
@@ -124,6 +162,7 @@ export class Consultations {
     if (grant.role === 'patient' && c.status !== 'in_progress') this.stores.consultations.setStatus(c.id, 'in_progress');
     this.stores.audit.record(consultationId, grant.rejoined ? 'rejoined' : 'joined', actor);
     if (grant.role !== 'patient' || grant.rejoined) return undefined;
+    if (grant.replaces) this.stores.rejoinCredentials.revokeParticipant(consultationId, grant.participantId);
     return this.stores.rejoinCredentials.issue({
       consultationId,
       participantId: grant.participantId,
@@ -166,9 +205,7 @@ export class Consultations {
   }
 
   waitingList(consultationId: string): WaitingPatient[] {
-    return [...this.waiting.values()]
-      .filter((w) => w.consultationId === consultationId && !w.admitted)
-      .map(({ requestId, displayName }) => ({ requestId, displayName }));
+    return [...this.waiting.values()].filter((w) => w.consultationId === consultationId && !w.admitted).map(waitingView);
   }
 
   /** For the admin console and the doctor's dashboard. */
@@ -196,4 +233,8 @@ export class Consultations {
 /** A doctor's participant id in one consultation: stable across rejoins, and not the account id. */
 function doctorParticipantId(consultationId: string, userId: string): string {
   return createHash('sha256').update(`confide doctor\0${consultationId}\0${userId}`).digest('base64url').slice(0, 22);
+}
+
+function waitingView(w: WaitingEntry): WaitingPatient {
+  return { requestId: w.requestId, displayName: w.displayName, ...(w.sameLink ? { sameLink: w.sameLink } : {}) };
 }

@@ -218,9 +218,9 @@ export class PeerSession {
       this.waiting = true;
       return { patientName: c.patientName };
     },
-    admit: ({ requestId }) => {
+    admit: ({ requestId, as }) => {
       const { doctor, room } = this.doctorInRoom();
-      this.consultations.admit(doctor, room.id, requestId);
+      this.consultations.admit(doctor, room.id, requestId, as);
       return {};
     },
     decline: ({ requestId }) => {

@@ -39,6 +39,7 @@ export class RejoinCredentialStore {
         'SELECT consultation_id, participant_id, display_name, expires_at FROM rejoin_credentials WHERE token_hash = ?',
       ),
       revokeConsultation: db.prepare('DELETE FROM rejoin_credentials WHERE consultation_id = ?'),
+      revokeParticipant: db.prepare('DELETE FROM rejoin_credentials WHERE consultation_id = ? AND participant_id = ?'),
       prune: db.prepare('DELETE FROM rejoin_credentials WHERE expires_at <= ?'),
     };
   }
@@ -64,6 +65,11 @@ export class RejoinCredentialStore {
       displayName: row.display_name,
       expiresAt: row.expires_at,
     };
+  }
+
+  /** A participant's place went to another device: its older credentials stop working. */
+  revokeParticipant(consultationId: string, participantId: string): void {
+    this.q.revokeParticipant.run(consultationId, participantId);
   }
 
   /** Once a consultation ends, nobody comes back into it. */

@@ -71,7 +71,16 @@ const TransportOptions = z.object({
 const Empty = z.object({}).strict();
 
 /** A patient in the waiting room, as the doctor sees it. */
-export const WaitingPatient = z.object({ requestId: Id, displayName: DisplayName });
+/**
+ * `sameLink`: someone else holding the same patient link is already waiting
+ * or in the call: this may be the patient's second device, or someone else
+ * with the link. The doctor chooses: replace, admit both, or decline.
+ */
+export const WaitingPatient = z.object({
+  requestId: Id,
+  displayName: DisplayName,
+  sameLink: z.enum(['waiting', 'in-call']).optional(),
+});
 export type WaitingPatient = z.infer<typeof WaitingPatient>;
 /** Patient link token (base64url of 32 random bytes). */
 export const PatientToken = z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/);
@@ -89,8 +98,14 @@ export const requests = {
     res: z.object({ patientName: DisplayName }),
   },
   /** Doctor (joined): let a waiting patient in, or not. */
+  /**
+   * `as`: 'replace' lets this device take the place of the patient already
+   * in the call (or waiting) with the same link; 'add' admits it as one
+   * more participant. Default: 'replace' when the waiting entry is a
+   * second device, else 'add'.
+   */
   admit: {
-    req: z.object({ requestId: Id }).strict(),
+    req: z.object({ requestId: Id, as: z.enum(['replace', 'add']).optional() }).strict(),
     res: Empty,
   },
   decline: {

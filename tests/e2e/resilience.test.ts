@@ -6,69 +6,17 @@
 // worker while another consultation runs on the other worker. Each case
 // prints its recovery time: from the end of the fault to video decoding
 // again on both sides.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ConfideServer } from '../../server/app.ts';
-import { startTestServer } from './support/server.ts';
-import { TestConsultation } from './support/consultation.ts';
-import { launchChromium, newPerson, waitFor } from './support/browser.ts';
-import { blockPorts, clearBlocks, longestVideoGap, twoWayAfter } from './support/faults.ts';
+import type { Page } from 'playwright-core';
+import type { TestConsultation } from './support/consultation.ts';
+import { waitFor } from './support/browser.ts';
+import { longestVideoGap, twoWayAfter } from './support/faults.ts';
+import { ResilienceRig } from './support/resilience-rig.ts';
 import { countMessages, makePdf, received, receivedPdf, sendPdf, sendText, sha256 } from './support/chat.ts';
 
-const RTC_PORTS = { min: 41100, max: 41199 };
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-resilience-'));
-let server: ConfideServer;
-let port = '0';
-let browser: Browser;
-
-const env = () => ({
-  CONFIDE_DATA_DIR: dataDir,
-  CONFIDE_WORKERS: '2',
-  CONFIDE_PORT: port,
-  CONFIDE_RTC_MIN_PORT: String(RTC_PORTS.min),
-  CONFIDE_RTC_MAX_PORT: String(RTC_PORTS.max),
-});
-
-beforeAll(async () => {
-  clearBlocks();
-  server = await startTestServer(env());
-  port = new URL(server.url).port;
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  clearBlocks();
-  await browser?.close();
-  await server?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-interface Call {
-  c: TestConsultation;
-  doctor: Page;
-  patient: Page;
-  close(): Promise<void>;
-}
-
-async function call(patientName = 'Zoé'): Promise<Call> {
-  const c = await TestConsultation.create(server);
-  const d = await newPerson(browser, server.url);
-  const p = await newPerson(browser, server.url);
-  await c.joinAsDoctor(d.page);
-  await c.joinAsPatient(p.page, patientName);
-  await twoWayAfter([d.page, p.page], Date.now());
-  return {
-    c,
-    doctor: d.page,
-    patient: p.page,
-    async close() {
-      await d.context.close();
-      await p.context.close();
-    },
-  };
-}
+const rig = new ResilienceRig();
+beforeAll(() => rig.start());
+afterAll(() => rig.stop());
 
 const peerIdOf = (page: Page) =>
   page.evaluate(() => (window.__confide?.session as { snapshot(): { peerId?: string } }).snapshot().peerId);
@@ -76,18 +24,18 @@ const safetyCode = (page: Page) => page.getByTestId('safety-code').textContent()
 const localKid = (page: Page) =>
   page.evaluate(() => String((window.__confide?.keyAgreement as () => { localKid?: bigint } | undefined)()?.localKid));
 const remoteTiles = (page: Page) => page.locator('[data-testid^="remote-tile-"]').count();
-const admissions = (c: TestConsultation) => server.stores.audit.list(c.id).filter((e) => e.event === 'admitted').length;
+const admissions = (c: TestConsultation) => rig.server.stores.audit.list(c.id).filter((e) => e.event === 'admitted').length;
 
 /** The room holds two people, each with 2 transports and 2 producers, and the SFU nothing more. */
 async function expectNoOrphans(c: TestConsultation): Promise<void> {
   await waitFor(
     'no orphan peers, transports, producers or consumers',
-    async () => server.rooms.peek(c.id)?.counts(),
+    async () => rig.server.rooms.peek(c.id)?.counts(),
     (n) => n?.peers === 2 && n.transports === 4 && n.producers === 4 && n.consumers === 4 && n.sfuTransports === 4,
     10_000,
   );
-  expect(server.held.size).toBe(0);
-  expect(server.consultations.waitingList(c.id)).toEqual([]);
+  expect(rig.server.held.size).toBe(0);
+  expect(rig.server.consultations.waitingList(c.id)).toEqual([]);
 }
 
 function report(label: string, ms: number): void {
@@ -96,30 +44,18 @@ function report(label: string, ms: number): void {
 
 describe('calls that survive faults', () => {
   it('(a)+(f) a network drop: connections closed, signalling and media blocked 3 s → same participants, same keys, chat delivered once', async () => {
-    const { c, doctor, patient, close } = await call();
+    const call = await rig.call();
+    const { c, doctor, patient, close } = call;
     const before = { doctor: await peerIdOf(doctor), patient: await peerIdOf(patient), code: await safetyCode(doctor), kid: await localKid(doctor) };
     await sendText(doctor, 'before the drop');
     await received(patient, 'before the drop');
 
-    const lift = blockPorts([Number(port), `${RTC_PORTS.min}-${RTC_PORTS.max}`]);
-    let end = 0;
-    try {
-      for (const s of server.io.sockets.sockets.values()) s.conn.close();
-      for (const page of [doctor, patient]) {
-        await page.evaluate(() =>
-          (window.__confide?.session as { signalling: { socket: { io: { engine: { close(): void } } } } }).signalling.socket.io.engine.close(),
-        );
-      }
+    const ms = await rig.networkDrop(call, 3000, async () => {
       await doctor.getByTestId('connection-banner').and(doctor.locator('[data-phase="reconnecting"]')).waitFor();
       // Sent while the network is down, both ways: each must arrive exactly once.
       await sendText(doctor, 'sent during the drop');
       await sendPdf(patient, 'during-drop.pdf', makePdf('drop'));
-      await new Promise((r) => setTimeout(r, 3000));
-    } finally {
-      lift();
-      end = Date.now();
-    }
-    const ms = await twoWayAfter([doctor, patient], end);
+    });
     report('(a) network drop 3 s', ms);
     expect(ms).toBeLessThanOrEqual(2000);
 
@@ -134,14 +70,15 @@ describe('calls that survive faults', () => {
     expect(await countMessages(doctor, 'during-drop.pdf')).toBe(1);
     await doctor.getByTestId('connection-banner').and(doctor.locator('[data-phase="reconnected"]')).waitFor();
     await expectNoOrphans(c);
-    const events = server.stores.audit.list(c.id).map((e) => e.event);
+    const events = rig.server.stores.audit.list(c.id).map((e) => e.event);
     expect(events).toContain('reconnected');
     expect(events).not.toContain('rejoined');
     await close();
   });
 
   it('(b) the patient offline 3 s, then 40 s (past the grace period): back both times, no re-admission, one tile, one peer', async () => {
-    const { c, doctor, patient, close } = await call();
+    const call = await rig.call();
+    const { c, doctor, patient, close } = call;
     const ctx = patient.context();
     for (const seconds of [3, 40]) {
       await ctx.setOffline(true);
@@ -150,24 +87,25 @@ describe('calls that survive faults', () => {
         await doctor.getByTestId('tile-overlay').and(doctor.locator('[data-kind="reconnecting"]')).waitFor({ timeout: 20_000 });
       }
       await new Promise((r) => setTimeout(r, seconds * 1000));
-      expect(server.consultations.waitingList(c.id)).toEqual([]);
+      expect(rig.server.consultations.waitingList(c.id)).toEqual([]);
       await ctx.setOffline(false);
       const end = Date.now();
       const ms = await twoWayAfter([doctor, patient], end);
       report(`(b) patient offline ${seconds} s`, ms);
       await waitFor('one patient tile', () => remoteTiles(doctor), (n) => n === 1);
       await expectNoOrphans(c);
-      expect(server.rooms.peek(c.id)!.peerInfos().filter((p) => p.role === 'patient')).toHaveLength(1);
+      expect(rig.server.rooms.peek(c.id)!.peerInfos().filter((p) => p.role === 'patient')).toHaveLength(1);
       expect(admissions(c)).toBe(1);
       await expect.poll(() => safetyCode(doctor)).toBe(await safetyCode(patient));
     }
     // The long one was a full rejoin with the credential, not a second admission.
-    expect(server.stores.audit.list(c.id).map((e) => e.event)).toContain('rejoined');
+    expect(rig.server.stores.audit.list(c.id).map((e) => e.event)).toContain('rejoined');
     await close();
   });
 
   it('(c) the patient reloads 5 times within 10 s: one tile, one peer, no re-admission, transcript intact', async () => {
-    const { c, doctor, patient, close } = await call();
+    const call = await rig.call();
+    const { c, doctor, patient, close } = call;
     await sendText(doctor, 'take two tablets a day');
     const prescription = makePdf('prescription');
     await sendPdf(doctor, 'prescription.pdf', prescription);
@@ -195,15 +133,12 @@ describe('calls that survive faults', () => {
   });
 
   it('(e) SIGKILL of the room\'s SFU worker: server alive, two-way within 5 s, the other consultation never stalls', async () => {
-    const a = await call('Zoé');
-    const b = await call('Yann');
-    const roomA = server.rooms.peek(a.c.id)!;
-    const roomB = server.rooms.peek(b.c.id)!;
+    const a = await rig.call('Zoé');
+    const b = await rig.call('Yann');
+    const roomA = rig.server.rooms.peek(a.c.id)!;
+    const roomB = rig.server.rooms.peek(b.c.id)!;
     expect(roomA.workerPid).not.toBe(roomB.workerPid);
-    const victim = roomA.workerPid;
-    const killedAt = Date.now();
-    process.kill(victim, 'SIGKILL');
-    const recovery = twoWayAfter([a.doctor, a.patient], killedAt);
+    const { victim, recovery } = rig.killWorker(a);
     const gap = await longestVideoGap(b.patient, recovery);
     const ms = await recovery;
     report('(e) worker SIGKILL', ms);
@@ -211,7 +146,7 @@ describe('calls that survive faults', () => {
     expect(ms).toBeLessThanOrEqual(5000);
     expect(gap).toBeLessThan(1000);
     expect(roomA.workerPid).not.toBe(victim);
-    await waitFor('the pool back to 2 workers', async () => server.pool.pids.length, (n) => n === 2);
+    await waitFor('the pool back to 2 workers', async () => rig.server.pool.pids.length, (n) => n === 2);
     await expectNoOrphans(a.c);
     await expectNoOrphans(b.c);
     await a.close();
@@ -219,16 +154,14 @@ describe('calls that survive faults', () => {
   });
 
   it('(d)+(f) a server restart on the same port and data: two-way within 5 s of it answering; chat sent meanwhile arrives once', async () => {
-    const { c, doctor, patient, close } = await call();
-    await server.close();
-    // Sent while the server is down: delivered once it is back.
-    await sendText(patient, 'sent while the server was down');
+    const call = await rig.call();
+    const { c, doctor, patient, close } = call;
     const file = makePdf('restart');
-    await sendPdf(doctor, 'during-restart.pdf', file);
-    await new Promise((r) => setTimeout(r, 1500));
-    server = await startTestServer(env());
-    const back = Date.now();
-    const ms = await twoWayAfter([doctor, patient], back);
+    const ms = await rig.restartServer(call, async () => {
+      // Sent while the server is down: delivered once it is back.
+      await sendText(patient, 'sent while the server was down');
+      await sendPdf(doctor, 'during-restart.pdf', file);
+    });
     report('(d) server restart', ms);
     expect(ms).toBeLessThanOrEqual(5000);
     await expectNoOrphans(c);

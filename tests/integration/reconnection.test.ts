@@ -175,6 +175,41 @@ describe('the rejoin credential', () => {
   });
 });
 
+describe('one link, one patient', () => {
+  it('marks a second device of the same link; "replace" takes the first one\'s place, "add" admits a distinguishable second', async () => {
+    const c = await TestConsultation.create(server);
+    const doctor = await doctorIn(c);
+    const waitingSeen = record<{ requestId: string; displayName: string; sameLink?: string }>(doctor.socket, 'patientWaiting');
+    const first = await patientIn(c);
+    const replaced = record(first.socket, 'replaced');
+
+    // The same link on a second device, while the first is in the call.
+    const second = await connect();
+    expect((await send(second, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
+    const entry = await waitFor('the doctor told', async () => waitingSeen.find((w) => w.sameLink), (w) => w !== undefined);
+    expect(entry).toMatchObject({ displayName: 'Zoé', sameLink: 'in-call' });
+    expect((await send(doctor.socket, 'admit', { requestId: entry!.requestId, as: 'replace' })).ok).toBe(true);
+    const joined = await send(second, 'join', { roomId: c.id, displayName: 'Zoé' });
+    expect(joined.ok).toBe(true);
+    const data = joined.data as { participantId: string; rejoinToken: string };
+    expect(data.participantId).toBe(first.join.participantId); // its place, not a second patient
+    await waitFor('the first device told', async () => replaced.length, (n) => n === 1);
+    const patients = () => server.rooms.peek(c.id)!.peerInfos().filter((p) => p.role === 'patient');
+    expect(patients()).toHaveLength(1);
+    // The first device's credential stopped working; the second's works.
+    const retry = await connect();
+    expect((await send(retry, 'join', { roomId: c.id, displayName: 'x', rejoinToken: first.join.rejoinToken })).error?.code).toBe('unauthenticated');
+
+    // A third holder of the link, admitted as well: two patients, never two "Zoé".
+    const third = await connect();
+    expect((await send(third, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
+    const entry3 = await waitFor('the doctor told again', async () => waitingSeen.filter((w) => w.sameLink).at(1), (w) => w !== undefined);
+    expect((await send(doctor.socket, 'admit', { requestId: entry3!.requestId, as: 'add' })).ok).toBe(true);
+    expect((await send(third, 'join', { roomId: c.id, displayName: 'Zoé' })).ok).toBe(true);
+    expect(patients().map((p) => p.displayName).sort()).toEqual(['Zoé', 'Zoé (2)']);
+  });
+});
+
 describe('a killed SFU worker', () => {
   it('is replaced; its rooms move and are told to rebuild media; the room on the other worker notices nothing', async () => {
     const a = await TestConsultation.create(server);
