@@ -47,7 +47,9 @@ export function CallView({ call, stream, name, onJoinFailed, onReadmission }: Ca
     if (snap.state === 'left' || snap.state === 'ended' || snap.state === 'replaced') {
       stream.getTracks().forEach((tr) => tr.stop());
       call.close();
-      callMemory.forget(call.roomId);
+      // Someone who left may change their mind (Rejoin); an end or a replacement is final here.
+      if (snap.state === 'left') callMemory.update(call.roomId, { inCall: false });
+      else callMemory.forget(call.roomId);
     }
   }, [snap.state, call, stream]);
 
@@ -74,9 +76,22 @@ export function CallView({ call, stream, name, onJoinFailed, onReadmission }: Ca
         <LanguageSwitch />
       </header>
       {over ? (
-        <p className="banner" data-testid="call-over" data-reason={snap.state}>
-          {snap.state === 'ended' ? t('endedText') : snap.state === 'replaced' ? t('replacedText') : t('youLeft')}
-        </p>
+        <div className="banner" data-testid="call-over" data-reason={snap.state}>
+          <p>{snap.state === 'ended' ? t('endedText') : snap.state === 'replaced' ? t('replacedText') : t('youLeft')}</p>
+          {snap.state === 'left' ? (
+            <button
+              type="button"
+              data-testid="rejoin-after-leave"
+              onClick={() => {
+                // Back in through the tab's memory: a patient's credential, no second admission.
+                callMemory.update(call.roomId, { inCall: true });
+                window.location.reload();
+              }}
+            >
+              {t('rejoin')}
+            </button>
+          ) : null}
+        </div>
       ) : (
         <>
           <ConnectionBanner connection={snap.connection} onRejoin={() => call.connection.retryNow()} />

@@ -125,7 +125,8 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
           <p>{t('waitingForDoctor')}</p>
         </section>
       ) : (
-        <p role="alert" className="banner danger" data-testid="join-stopped" data-reason={step.reason}>
+        <div role="alert" className="banner danger" data-testid="join-stopped" data-reason={step.reason}>
+          <p>
           {t(
             step.reason === 'declined'
               ? 'declinedText'
@@ -137,7 +138,13 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
                     ? 'linkIncomplete'
                     : 'linkInvalid',
           )}
-        </p>
+          </p>
+          {step.reason === 'declined' ? (
+            <button type="button" data-testid="try-again" onClick={() => setStep({ kind: 'check' })}>
+              {t('tryAgain')}
+            </button>
+          ) : null}
+        </div>
       )}
     </main>
   );
