@@ -4,9 +4,9 @@
 // verified type (PDF or image) through object URLs.
 import { useEffect, useId, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent } from 'react';
 import { CHAT_ACCEPT, CHAT_MAX_TEXT, ChatInputError, type ChatMessage, type ChatSession } from '../../chat/chat-session.ts';
-import type { ChatStringKey } from '../../chat/chat-strings.ts';
+import type { ChatStringKey } from './chat-strings.ts';
 import { useI18n } from '../i18n.tsx';
-import '../../chat/chat.css';
+import './chat.css';
 
 type T = (key: ChatStringKey, vars?: Record<string, string | number>) => string;
 
