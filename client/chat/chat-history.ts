@@ -20,6 +20,14 @@ export interface Entry {
   sha256?: string;
   /** A transmission of it is under way. */
   busy: boolean;
+  /** Asked to transmit it again while busy: do so when the current transmission ends. */
+  again?: boolean;
+}
+
+/** Told when a message leaves the list, or its file is released. */
+export interface HistoryHooks {
+  forgotten?(id: string): void;
+  fileReleased?(id: string): void;
 }
 
 export class ChatHistory {
@@ -35,6 +43,7 @@ export class ChatHistory {
   constructor(
     private readonly limits: { maxMessages: number; maxStoredFileBytes: number },
     private readonly urls: ObjectUrls,
+    private readonly hooks: HistoryHooks = {},
   ) {}
 
   get(id: string): Entry | undefined {
@@ -44,6 +53,16 @@ export class ChatHistory {
   /** Was this id listed once and forgotten to stay within maxMessages? */
   isRetired(id: string): boolean {
     return this.retired.has(id);
+  }
+
+  /** Forgotten ids, oldest first (to store). */
+  retiredIds(): string[] {
+    return [...this.retired];
+  }
+
+  /** Recognises these ids as forgotten (restored from a stored transcript). */
+  retire(ids: readonly string[]): void {
+    for (const id of ids) this.remember(id);
   }
 
   /** The messages, oldest first. */
@@ -100,6 +119,11 @@ export class ChatHistory {
     this.entries.delete(id);
     this.order = this.order.filter((x) => x !== id);
     // Still recognised, so a replay of a forgotten message does not show it again.
+    this.remember(id);
+    this.hooks.forgotten?.(id);
+  }
+
+  private remember(id: string): void {
     this.retired.add(id);
     if (this.retired.size > MAX_RETIRED_IDS) {
       const oldest = this.retired.values().next().value;
@@ -119,6 +143,7 @@ export class ChatHistory {
       e.blob = undefined;
       const { url: _url, ...file } = e.msg.file;
       e.msg = { ...e.msg, file: { ...file, expired: true } };
+      this.hooks.fileReleased?.(id);
     }
   }
 }

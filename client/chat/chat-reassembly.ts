@@ -6,7 +6,13 @@
 // unfinished messages is bounded per sender and unfinished messages time out.
 //
 // It keeps no message list: it asks its owner what it already holds and tells
-// it what started, progressed, completed or failed.
+// it what started, progressed, completed or failed, and which message it
+// already holds arrived again, authentic (so the owner can acknowledge it
+// again: its sender did not hear the first receipt).
+//
+// Transmissions are keyed by (sender peer id, message id). A message sent
+// again from chunk 0 under another key, or by the same person under a new
+// peer id after a rejoin, replaces an unfinished earlier transmission of it.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { deriveChatKey, openChatChunk } from '../../shared/crypto/chat-crypto.ts';
@@ -22,6 +28,8 @@ export const MAX_PENDING_BYTES_PER_PEER = 25 * 1024 * 1024;
 export const MAX_INCOMPLETE_PER_PEER = 4;
 /** Failed transmissions remembered, so their remaining chunks are ignored quietly. */
 const MAX_FAILED_REMEMBERED = 512;
+/** Undecryptable message ids remembered, to take them off the count if they arrive intact later. */
+const MAX_UNDECRYPTABLE_REMEMBERED = 512;
 
 /** A message whose metadata checked out, while its file is still arriving. */
 export interface Started {
@@ -32,10 +40,11 @@ export interface Started {
   progress: number;
 }
 
-/** A complete, verified message. */
+/** A complete, verified message (or receipt). */
 export type Completed =
   | { from: string; id: string; kind: 'text'; text: string }
-  | { from: string; id: string; kind: 'file'; meta: Extract<ChatMeta, { type: 'file' }>; blob: Blob };
+  | { from: string; id: string; kind: 'file'; meta: Extract<ChatMeta, { type: 'file' }>; blob: Blob }
+  | { from: string; id: string; kind: 'receipt'; ids: string[] };
 
 /** What the owner of the message list hears. */
 export interface ReassemblyOwner {
@@ -46,6 +55,8 @@ export interface ReassemblyOwner {
   completed(c: Completed): void;
   /** A message that was `started` (shown) failed; others fail silently (only counted). */
   failed(from: string, id: string): void;
+  /** Chunk 0 of a message we hold (holding() = 'have') arrived again, authentic, from `from`. */
+  duplicate(from: string, id: string): void;
 }
 
 /** Where the keys and our identity come from (they change when the connection is rebuilt). */
@@ -53,6 +64,8 @@ export interface ReassemblyContext {
   roomId: string;
   keys(): ChatKeys;
   selfId(): string;
+  /** Stable participant id of a peer, if known: limits are per person, and a rejoined person's transmission replaces its old one. */
+  participantOf(peerId: string): string | undefined;
   now(): number;
 }
 
@@ -60,6 +73,8 @@ export interface ReassemblyContext {
 interface Incoming {
   key: string;
   from: string;
+  /** The person behind `from` (participant id, else the peer id): limits apply per person. */
+  sender: string;
   id: string;
   kid: number;
   total: number;
@@ -79,7 +94,9 @@ export class ChatReassembly {
   private readonly incomingIds = new Map<string, string>();
   /** Transmissions that failed: their remaining chunks are ignored (until a new index 0). */
   private readonly failedKeys = new Set<string>();
-  /** Messages that arrived but could not be decrypted. */
+  /** Ids counted in couldNotDecrypt. */
+  private readonly undecryptable = new Set<string>();
+  /** Messages that arrived but could not be decrypted (and have not arrived intact since). */
   couldNotDecrypt = 0;
   /** Messages dropped as malformed, over a limit or left unfinished. */
   dropped = 0;
@@ -91,29 +108,43 @@ export class ChatReassembly {
 
   /** Takes one relayed chunk (already schema-validated). Throws only on a bug; the caller catches. */
   receive(c: NotificationOf<'chatChunk'>): void {
-    const { from, kid, id, index, total, box } = c;
+    const { from, kid, id, index, total } = c;
     if (from === this.ctx.selfId() || index >= total) return;
     const key = `${from}/${id}`;
     let inc = this.incoming.get(key);
+    if (inc && index === 0 && (inc.kid !== kid || inc.total !== total)) {
+      this.discard(inc); // sent again from the start under another key: that one replaces it
+      inc = undefined;
+    }
     if (!inc) {
       if (this.failedKeys.has(key)) {
         if (index !== 0) return; // the rest of a transmission that already failed
         this.failedKeys.delete(key); // a new transmission (a re-send)
       }
-      if (this.owner.holding(id) === 'have' || this.incomingIds.has(id)) return; // have (or had) it already
-      if ([...this.incoming.values()].filter((i) => i.from === from).length >= MAX_INCOMPLETE_PER_PEER) {
+      if (this.owner.holding(id) === 'have') {
+        if (index === 0) this.checkDuplicate(c);
+        return;
+      }
+      const other = this.incoming.get(this.incomingIds.get(id) ?? '');
+      if (other) {
+        // Someone else is sending it to us already; unless it is the same person, rejoined and starting over.
+        if (index !== 0 || other.sender !== this.senderOf(from)) return;
+        this.discard(other);
+      }
+      const sender = this.senderOf(from);
+      if ([...this.incoming.values()].filter((i) => i.sender === sender).length >= MAX_INCOMPLETE_PER_PEER) {
         this.dropped++;
         this.rememberFailed(key);
         return;
       }
       const baseKey = this.ctx.keys().receiveKey(from, BigInt(kid));
       if (!baseKey || baseKey.length !== 32) {
-        this.couldNotDecrypt++;
+        this.countUndecryptable(id);
         this.rememberFailed(key);
         return;
       }
       inc = {
-        key, from, id, kid, total,
+        key, from, sender, id, kid, total,
         chatKey: deriveChatKey(baseKey), // derived now: the key agreement may drop the base key meanwhile
         chunks: new Array<Uint8Array | undefined>(total).fill(undefined),
         received: 0, bytes: 0, meta: undefined, lastAt: this.ctx.now(), shown: false,
@@ -124,7 +155,11 @@ export class ChatReassembly {
       if (inc.kid !== kid || inc.total !== total) return this.fail(inc, 'dropped');
       if (inc.chunks[index]) return; // duplicate
     }
+    this.accept(inc, c);
+  }
 
+  private accept(inc: Incoming, c: NotificationOf<'chatChunk'>): void {
+    const { from, kid, id, index, total, box } = c;
     let plain: Uint8Array;
     try {
       plain = openChatChunk(inc.chatKey, { roomId: this.ctx.roomId, from, kid, id, index, total }, box);
@@ -150,7 +185,7 @@ export class ChatReassembly {
     }
     inc.chunks[index] = index === 0 ? new Uint8Array(0) : plain;
     inc.received++;
-    if (this.pendingBytes(from) > MAX_PENDING_BYTES_PER_PEER) return this.fail(inc, 'dropped');
+    if (this.pendingBytes(inc.sender) > MAX_PENDING_BYTES_PER_PEER) return this.fail(inc, 'dropped');
 
     if (inc.meta && !inc.shown && inc.received < total) {
       inc.shown = true;
@@ -173,16 +208,18 @@ export class ChatReassembly {
     return changed;
   }
 
-  /** Fails the unfinished messages of a sender who left. True if there were any. */
-  dropFrom(peerId: string): boolean {
-    let changed = false;
-    for (const inc of [...this.incoming.values()]) {
-      if (inc.from === peerId) {
-        this.fail(inc, 'dropped');
-        changed = true;
-      }
-    }
-    return changed;
+  /**
+   * Fails the unfinished messages of a peer that is gone. True if there were
+   * any. `quietly`: not counted as dropped (it is expected to send them
+   * again under a new peer id), and the next transmission is accepted.
+   */
+  dropFrom(peerId: string, quietly = false): boolean {
+    return this.dropWhere((inc) => inc.from === peerId, quietly);
+  }
+
+  /** Fails every unfinished message quietly: we rejoined, and missed chunks; they will be sent to us again. */
+  dropAll(): boolean {
+    return this.dropWhere(() => true, true);
   }
 
   /** Forgets everything unfinished and wipes its keys. */
@@ -192,22 +229,74 @@ export class ChatReassembly {
     this.incomingIds.clear();
   }
 
-  /** Announced size (once known) or bytes held, whichever is larger, summed over a sender's unfinished messages. */
-  private pendingBytes(peerId: string): number {
+  private dropWhere(match: (inc: Incoming) => boolean, quietly: boolean): boolean {
+    let changed = false;
+    for (const inc of [...this.incoming.values()]) {
+      if (!match(inc)) continue;
+      changed = true;
+      if (!quietly) this.fail(inc, 'dropped');
+      else {
+        this.discard(inc);
+        if (inc.shown) this.owner.failed(inc.from, inc.id);
+      }
+    }
+    return changed;
+  }
+
+  private senderOf(peerId: string): string {
+    return this.ctx.participantOf(peerId) ?? `peer:${peerId}`;
+  }
+
+  /** Announced size (once known) or bytes held, whichever is larger, summed over a person's unfinished messages. */
+  private pendingBytes(sender: string): number {
     let sum = 0;
     for (const i of this.incoming.values()) {
-      if (i.from === peerId) sum += Math.max(i.bytes, i.meta?.type === 'file' ? i.meta.size : 0);
+      if (i.sender === sender) sum += Math.max(i.bytes, i.meta?.type === 'file' ? i.meta.size : 0);
     }
     return sum;
+  }
+
+  /** Chunk 0 of a message we hold: tell the owner if it is authentic (never counted either way). */
+  private checkDuplicate(c: NotificationOf<'chatChunk'>): void {
+    const baseKey = this.ctx.keys().receiveKey(c.from, BigInt(c.kid));
+    if (!baseKey || baseKey.length !== 32) return;
+    const chatKey = deriveChatKey(baseKey);
+    try {
+      const plain = openChatChunk(chatKey, { roomId: this.ctx.roomId, from: c.from, kid: c.kid, id: c.id, index: 0, total: c.total }, c.box);
+      const meta = parseChatMeta(plain);
+      if (meta && meta.type !== 'receipt' && totalChunks(meta) === c.total) this.owner.duplicate(c.from, c.id);
+    } catch {
+      // not authentic: ignored
+    } finally {
+      chatKey.fill(0);
+    }
+  }
+
+  private countUndecryptable(id: string): void {
+    this.couldNotDecrypt++;
+    this.undecryptable.delete(id);
+    this.undecryptable.add(id);
+    if (this.undecryptable.size > MAX_UNDECRYPTABLE_REMEMBERED) this.undecryptable.delete(this.undecryptable.values().next().value!);
+  }
+
+  /** A message we could not decrypt before arrived intact after all: it no longer counts. */
+  private arrived(id: string): void {
+    if (this.undecryptable.delete(id)) this.couldNotDecrypt = Math.max(0, this.couldNotDecrypt - 1);
   }
 
   private complete(inc: Incoming): void {
     const meta = inc.meta!;
     this.release(inc);
     const { from, id } = inc;
+    if (meta.type === 'receipt') {
+      this.arrived(id);
+      this.owner.completed({ from, id, kind: 'receipt', ids: meta.ids });
+      return;
+    }
     if (meta.type === 'text') {
       const text = cleanText(meta.text).trim();
       if (!text) return void this.dropped++;
+      this.arrived(id);
       this.owner.completed({ from, id, kind: 'text', text });
       return;
     }
@@ -225,16 +314,23 @@ export class ChatReassembly {
       if (inc.shown) this.owner.failed(from, id);
       return;
     }
+    this.arrived(id);
     this.owner.completed({ from, id, kind: 'file', meta, blob: new Blob(parts as BlobPart[], { type: meta.mime }) });
   }
 
   private fail(inc: Incoming, why: 'undecryptable' | 'dropped'): void {
-    if (why === 'undecryptable') this.couldNotDecrypt++;
+    if (why === 'undecryptable') this.countUndecryptable(inc.id);
     else this.dropped++;
     this.release(inc);
     inc.chunks = [];
     this.rememberFailed(inc.key);
     if (inc.shown) this.owner.failed(inc.from, inc.id);
+  }
+
+  /** Forgets an unfinished transmission without counting it or remembering it as failed. */
+  private discard(inc: Incoming): void {
+    this.release(inc);
+    inc.chunks = [];
   }
 
   private release(inc: Incoming): void {

@@ -7,9 +7,19 @@
 // key derived from the sender's current media base key. The server relays
 // chunks to the other participants and sees only ids, counts and sizes.
 //
-// - chat-sender.ts     transmitting (pacing, retries, one file at a time)
-// - chat-reassembly.ts incoming untrusted chunks → verified messages
+// Delivered exactly once across reconnects and reloads: a receiver answers
+// every complete message with an encrypted receipt; the sender sends again
+// (same id, current key) what a participant has not acknowledged when it
+// comes back, then with back-off; receivers drop what they already hold by
+// id, and answer it again. The list survives a rejoin (rebind) and, with a
+// transcript store, a reload of the tab.
+//
+// - chat-sender.ts     transmitting (pacing, retries, pause/resume/new link, one file at a time)
+// - chat-reassembly.ts incoming untrusted chunks → verified messages, receipts, duplicates
+// - chat-delivery.ts   who still needs which of our messages; when to send again
+// - chat-receipts.ts   receipts we owe, batched and bounded
 // - chat-history.ts    the list, its order and memory caps
+// - chat-archive.ts    what of it is stored, and when (store: chat-transcript-store.ts)
 // - chat-input.ts      pure checks of what is sent and shown
 //
 // UI code observes it through subscribe()/snapshot(), like CallSession.
@@ -17,35 +27,56 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { CHAT_CHUNK_BYTES, CHAT_MAX_FILE_BYTES, type ChatMeta } from '../../shared/protocol/chat.ts';
 import type { NotificationOf } from '../../shared/protocol/signalling.ts';
+import { ChatArchive, restoredMessage, storedMessage } from './chat-archive.ts';
+import { ChatDelivery } from './chat-delivery.ts';
 import { ChatHistory, MAX_MESSAGES, MAX_STORED_FILE_BYTES, type Entry } from './chat-history.ts';
 import { CHAT_MAX_TEXT, ChatInputError, chatMimeOf, cleanText, contentMatchesMime, readBytes, sanitizeFileName } from './chat-input.ts';
 import { ChatReassembly, type Completed, type Started } from './chat-reassembly.ts';
-import { ChatSender, type SendResult } from './chat-sender.ts';
-import type { ChatKeys, ChatMessage, ChatSendError, ChatSessionOptions, ChatSignalling, ChatSnapshot } from './chat-types.ts';
+import { ReceiptQueue } from './chat-receipts.ts';
+import { ChatSender } from './chat-sender.ts';
+import { MAX_STORED_RETIRED_IDS, type StoredTranscript } from './chat-transcript.ts';
+import type { ChatKeys, ChatLink, ChatMessage, ChatSendError, ChatSessionOptions, ChatSignalling, ChatSnapshot } from './chat-types.ts';
 
 export * from './chat-types.ts';
+export type { ChatTranscriptStore, StoredTranscript } from './chat-transcript.ts';
 export { CHAT_ACCEPT, CHAT_MAX_TEXT, CHAT_MIME_TYPES, ChatInputError, MAX_FILE_NAME_CHARS, chatMimeOf, cleanText, contentMatchesMime, sanitizeFileName } from './chat-input.ts';
 export type { ChatInputErrorCode, ChatMime } from './chat-input.ts';
 export { MAX_MESSAGES, MAX_STORED_FILE_BYTES } from './chat-history.ts';
 export { INCOMPLETE_IDLE_MS, MAX_INCOMPLETE_PER_PEER, MAX_PENDING_BYTES_PER_PEER } from './chat-reassembly.ts';
 
+/** Peer id → participant id remembered (peers that are gone may no longer be known to the link). */
+const MAX_PEERS_REMEMBERED = 256;
+
 export class ChatSession {
+  private link: ChatLink;
   private readonly history: ChatHistory;
   private readonly reassembly: ChatReassembly;
   private readonly sender: ChatSender;
+  private readonly delivery: ChatDelivery;
+  private readonly receipts: ReceiptQueue;
+  private readonly archive: ChatArchive | undefined;
+  private readonly peers = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
-  private readonly unsubscribe: (() => void)[] = [];
-  private current: ChatSnapshot = { messages: [], couldNotDecrypt: 0, dropped: 0 };
+  private unsubscribe: (() => void)[] = [];
+  private current: ChatSnapshot = { messages: [], couldNotDecrypt: 0, dropped: 0, paused: false };
+  private emitQueued = false;
   private closed = false;
   private readonly sweepTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(
-    private readonly signalling: ChatSignalling,
-    private readonly keys: ChatKeys,
-    private readonly roomId: string,
-    private readonly selfId: string,
-    options: ChatSessionOptions = {},
-  ) {
+  /**
+   * @param link    the connection (signalling, keys, our peer id, who is who)
+   * @param roomId  the consultation id (bound into every chunk)
+   * @param options limits, pacing, timers, and where the transcript is stored
+   */
+  constructor(link: ChatLink, roomId: string, options?: ChatSessionOptions);
+  /** @deprecated The connection before ChatLink: peer ids stand for participants, no names. Use the ChatLink form. */
+  constructor(signalling: ChatSignalling, keys: ChatKeys, roomId: string, selfId: string, options?: ChatSessionOptions);
+  constructor(...args: [ChatLink, string, ChatSessionOptions?] | [ChatSignalling, ChatKeys, string, string, ChatSessionOptions?]) {
+    const [link, roomId, options = {}] =
+      args.length >= 4 || !('signalling' in args[0])
+        ? [legacyLink(...(args as [ChatSignalling, ChatKeys, string, string])), args[2] as string, args[4] as ChatSessionOptions | undefined]
+        : [args[0] as ChatLink, args[1] as string, args[2] as ChatSessionOptions | undefined];
+    this.link = link;
     const now = options.now ?? Date.now;
     this.history = new ChatHistory(
       {
@@ -53,30 +84,38 @@ export class ChatSession {
         maxStoredFileBytes: Math.min(options.maxStoredFileBytes ?? MAX_STORED_FILE_BYTES, MAX_STORED_FILE_BYTES),
       },
       options.objectUrls ?? { create: (b) => URL.createObjectURL(b), revoke: (u) => URL.revokeObjectURL(u) },
+      { forgotten: (id) => this.forgotten(id), fileReleased: (id) => this.archive?.deleteFile(id) },
     );
     this.reassembly = new ChatReassembly(
-      { roomId, keys: () => this.keys, selfId: () => this.selfId, now },
+      { roomId, keys: () => this.link.keys, selfId: () => this.link.selfId, participantOf: (peer) => this.participant(peer), now },
       {
         holding: (id) => this.holding(id),
         started: (s) => this.onStarted(s),
-        progressed: (_from, id, progress) => this.onProgress(id, progress),
+        progressed: (_from, id, progress) => this.updateMessage(id, { progress }),
         completed: (c) => this.onCompleted(c),
         failed: (_from, id) => this.onFailed(id),
+        duplicate: (from, id) => {
+          this.delivery.acknowledge(id, this.participant(from));
+          this.receipts.add(id, from, true);
+        },
       },
     );
-    this.sender = new ChatSender({ signalling, keys, selfId }, roomId, {
+    this.sender = new ChatSender(link, roomId, {
       pace: options.pace ?? { burst: 20, perSecond: 30 },
       retries: options.retries ?? 5,
       retryBaseMs: options.retryBaseMs ?? 200,
     });
-    this.unsubscribe.push(signalling.on('chatChunk', (c) => this.receive(c)));
-    this.unsubscribe.push(
-      signalling.on('peerLeft', ({ peerId }) => {
-        if (!this.closed && this.reassembly.dropFrom(peerId)) this.emit();
-      }),
+    const r = options.redelivery ?? {};
+    this.delivery = new ChatDelivery(
+      { firstMs: r.firstMs ?? 5_000, maxMs: r.maxMs ?? 60_000, attempts: r.attempts ?? 6 },
+      { redeliver: (id) => this.redeliver(id), changed: (id) => this.deliveryChanged(id) },
     );
+    this.receipts = new ReceiptQueue((ids) => this.sendReceipt(ids), options.receiptDelayMs ?? 30, options.receiptRepeatMs, now);
+    this.archive = options.transcript && new ChatArchive(options.transcript, () => this.stored());
+    this.listen(link);
     const every = options.sweepEveryMs ?? 5000;
     this.sweepTimer = every > 0 ? setInterval(() => this.sweep(), every) : undefined;
+    this.restore();
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -86,7 +125,7 @@ export class ChatSession {
 
   snapshot = (): ChatSnapshot => this.current;
 
-  /** Sends a text (≤ CHAT_MAX_TEXT characters). Resolves with its id once sent or failed. */
+  /** Sends a text (≤ CHAT_MAX_TEXT characters). Resolves with its id once sent or failed (waits while paused). */
   async sendText(text: string): Promise<string> {
     if (this.closed) throw new ChatInputError('closed');
     const clean = cleanText(text).trim();
@@ -94,11 +133,13 @@ export class ChatSession {
     if (clean.length > CHAT_MAX_TEXT) throw new ChatInputError('too-long');
     const entry = this.history.add({ id: newId(), from: 'me', kind: 'text', text: clean, progress: 0, status: 'sending' });
     entry.text = clean;
-    await this.transmit(entry);
+    this.delivery.expect(entry.msg.id);
+    this.archive?.saveNow();
+    await this.transmit(entry, true);
     return entry.msg.id;
   }
 
-  /** Sends a PDF or image (PNG, JPEG, GIF, WebP) up to 20 MiB. Resolves with its id once sent or failed. */
+  /** Sends a PDF or image (PNG, JPEG, GIF, WebP) up to 20 MiB. Resolves with its id once sent or failed (waits while paused). */
   async sendFile(file: Blob & { readonly name?: string }): Promise<string> {
     if (this.closed) throw new ChatInputError('closed');
     const rawName = file.name ?? '';
@@ -111,15 +152,17 @@ export class ChatSession {
     const name = sanitizeFileName(rawName, mime);
     const entry = this.history.add({ id: newId(), from: 'me', kind: 'file', file: { name, mime, size: file.size }, progress: 0, status: 'sending' });
     entry.blob = file;
-    await this.transmit(entry);
+    this.delivery.expect(entry.msg.id);
+    this.keepOwnFile(entry);
+    await this.transmit(entry, true);
     return entry.msg.id;
   }
 
   /**
    * Sends one of our messages, or one we received, again under our current
-   * key and with the same id: participants who have it ignore it, one who
-   * joined since (or could not decrypt it) gets it. A message we received
-   * reaches them as sent by us.
+   * key and with the same id: participants who have it ignore it (and
+   * acknowledge it again), one who joined since (or could not decrypt it)
+   * gets it. A message we received reaches them as sent by us.
    */
   async resend(messageId: string): Promise<void> {
     const entry = this.history.get(messageId);
@@ -130,16 +173,73 @@ export class ChatSession {
       this.setSendState(entry, 0, 'failed', 'unavailable');
       return;
     }
-    await this.transmit(entry);
+    this.delivery.expect(messageId, msg.fromParticipant ? [msg.fromParticipant] : []);
+    await this.transmit(entry, true);
   }
 
-  /** Stops everything and releases every object URL. */
-  close(): void {
+  /** Signalling dropped: sending waits; nothing fails, nothing is lost. */
+  pause(): void {
     if (this.closed) return;
+    this.sender.pause();
+    this.emit();
+  }
+
+  /** Quick resume (same peer id, same keys): sending goes on; a chunk whose acknowledgement was lost is sent again. */
+  resume(): void {
+    if (this.closed) return;
+    this.sender.resume();
+    this.emit();
+  }
+
+  /**
+   * Full rejoin: new socket, peer id and keys. Unfinished transmissions start
+   * again from chunk 0 under the new current key (same message ids);
+   * unfinished incoming ones are dropped (their senders send them again when
+   * we are ready for them); nobody holds our key until peerReady().
+   */
+  rebind(link: ChatLink): void {
+    if (this.closed) return;
+    this.link = link;
+    this.listen(link);
+    if (this.reassembly.dropAll()) this.emit();
+    this.delivery.noneReady();
+    this.receipts.reset();
+    this.sender.setLink(link);
+    this.emit();
+  }
+
+  /** That peer now holds our current key: what its participant has not acknowledged goes to it again. */
+  peerReady(peerId: string): void {
+    if (this.closed) return;
+    const p = this.participant(peerId);
+    const isNew = this.delivery.ready(p, peerId);
+    if (isNew === undefined) return;
+    const key = isNew ? this.link.keys.sendKey() : undefined;
+    if (key) this.delivery.owedToNewcomer(p, Number(key.kid), this.sender.generation);
+    else if (!isNew) for (const id of this.delivery.dueFor(p)) this.redeliver(id);
+    this.archive?.saveSoon();
+  }
+
+  /** That peer is gone. `final`: its participant left for good (no receipt expected); else it may come back under a new peer id. */
+  peerGone(peerId: string, final: boolean): void {
+    if (this.closed) return;
+    if (this.reassembly.dropFrom(peerId, !final)) this.emit();
+    this.delivery.gone(this.participant(peerId), peerId, final);
+    this.archive?.saveSoon();
+  }
+
+  /** Stops everything and releases every object URL. `forget`: also erase the stored transcript (leave, consultation over). */
+  close(opts: { forget?: boolean } = {}): void {
+    if (this.closed) return;
+    if (opts.forget) void this.archive?.erase();
+    else this.archive?.saveNow();
+    this.archive?.close();
     this.closed = true;
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     for (const u of this.unsubscribe.splice(0)) u();
     this.sender.close();
+    this.receipts.close();
+    this.delivery.close();
     this.reassembly.clear();
     this.history.clear();
     this.emit();
@@ -147,22 +247,41 @@ export class ChatSession {
 
   // ------------------------------------------------------------- sending
 
-  private async transmit(entry: Entry): Promise<void> {
-    entry.busy = true;
-    this.setSendState(entry, 0, 'sending');
-    let result: SendResult;
-    try {
-      result = await this.sender.send(
-        { id: entry.msg.id, meta: () => this.metadata(entry), ...(entry.msg.kind === 'file' ? { blob: entry.blob! } : {}) },
-        (p) => this.setSendState(entry, p, p === 1 ? 'sent' : 'sending'),
-      );
-    } finally {
-      entry.busy = false;
+  private async transmit(entry: Entry, visible: boolean): Promise<void> {
+    if (entry.busy) {
+      entry.again = true; // someone became ready after this transmission started
+      return;
     }
-    if (!result.ok) {
+    const { id } = entry.msg;
+    entry.busy = true;
+    if (visible) this.setSendState(entry, 0, 'sending');
+    const result = await this.sender.send(
+      { id, meta: () => this.metadata(entry), ...(entry.msg.kind === 'file' && entry.blob ? { blob: entry.blob } : {}) },
+      {
+        ...(visible ? { progress: (p: number) => this.setSendState(entry, p, p === 1 ? 'sent' : 'sending') } : {}),
+        keyed: (kid, gen) => this.delivery.keyed(id, kid, gen),
+      },
+    );
+    entry.busy = false;
+    if (this.closed) return;
+    if (!result.ok && visible) {
       const progress = result.error === 'no-key' ? 0 : entry.msg.from === 'me' ? entry.msg.progress : (entry.msg.resend?.progress ?? 0);
       this.setSendState(entry, progress, 'failed', result.error);
     }
+    this.delivery.transmitted(id);
+    this.archive?.saveSoon();
+    if (entry.again) {
+      entry.again = false;
+      if (this.delivery.waitsForSomeoneReady(id)) this.redeliver(id);
+    }
+  }
+
+  /** Sends `id` again for participants that still wait for it (in the background for what was sent already). */
+  private redeliver(id: string): void {
+    const entry = this.history.get(id);
+    if (!entry || this.closed) return this.delivery.forget(id);
+    if (entry.msg.kind === 'file' && !entry.blob) return; // its bytes are gone (memory cap, or not stored before a reload)
+    void this.transmit(entry, entry.msg.from === 'me' && entry.msg.status !== 'sent');
   }
 
   private async metadata(entry: Entry): Promise<ChatMeta> {
@@ -192,7 +311,39 @@ export class ChatSession {
     this.emit();
   }
 
+  /** Sends one receipt; true if it went out. Waits while paused; never itself acknowledged. */
+  private async sendReceipt(ids: string[]): Promise<boolean> {
+    this.archive?.saveNow(); // what we acknowledge must survive a reload
+    const result = await this.sender.send({ id: newId(), meta: async () => ({ type: 'receipt', ids }) });
+    return result.ok;
+  }
+
+  /** Our own file's bytes are stored while someone still waits for it (to send it again after a reload). */
+  private keepOwnFile(entry: Entry): void {
+    const { archive } = this;
+    if (!archive) return;
+    archive.saveNow();
+    const { id } = entry.msg;
+    const waiting = () => (this.delivery.view(id)?.waitingFor.length ?? 0) > 0;
+    if (!entry.blob || !waiting()) return;
+    void archive.saveFile(id, entry.blob).then((ok) => {
+      if (!ok) return;
+      if (waiting()) archive.saveSoon();
+      else archive.deleteFile(id); // acknowledged while it was being stored
+    });
+  }
+
   // ----------------------------------------------------------- receiving
+
+  private listen(link: ChatLink): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.unsubscribe.push(link.signalling.on('chatChunk', (c) => this.receive(c)));
+    this.unsubscribe.push(
+      link.signalling.on('peerLeft', ({ peerId }) => {
+        if (!this.closed && this.reassembly.dropFrom(peerId)) this.emit();
+      }),
+    );
+  }
 
   private receive(c: NotificationOf<'chatChunk'>): void {
     if (this.closed) return;
@@ -217,33 +368,49 @@ export class ChatSession {
     return known.msg.from !== 'me' && known.msg.status === 'failed' && !known.busy ? 'retry' : 'have';
   }
 
+  private sentBy(from: string): Pick<ChatMessage, 'from' | 'fromParticipant' | 'fromName'> {
+    const p = this.link.participantOf(from) ?? this.peers.get(from);
+    const name = this.link.nameOf(from);
+    return { from, ...(p !== undefined ? { fromParticipant: p } : {}), ...(name !== undefined ? { fromName: name } : {}) };
+  }
+
   private onStarted({ from, id, meta, progress }: Started): void {
-    const base: ChatMessage = { id, from, kind: meta.type, progress, status: 'receiving' };
+    if (meta.type === 'receipt') return;
+    const base: ChatMessage = { id, ...this.sentBy(from), kind: meta.type, progress, status: 'receiving' };
     if (meta.type === 'file') base.file = { name: sanitizeFileName(meta.name, meta.mime), mime: meta.mime, size: meta.size };
     const known = this.history.get(id);
     if (known) known.msg = base; // a failed message, now re-sent: reuse its place
     else this.history.add(base);
   }
 
-  private onProgress(id: string, progress: number): void {
-    const entry = this.history.get(id);
-    if (entry) entry.msg = { ...entry.msg, progress };
-  }
-
   private onCompleted(c: Completed): void {
+    const p = this.participant(c.from);
+    if (c.kind === 'receipt') {
+      for (const id of c.ids) this.delivery.acknowledge(id, p);
+      this.archive?.saveSoon();
+      return;
+    }
+    this.delivery.acknowledge(c.id, p); // if we re-sent it ourselves, its sender needs it no more
     if (c.kind === 'text') {
-      const msg: ChatMessage = { id: c.id, from: c.from, kind: 'text', text: c.text, progress: 1, status: 'received' };
+      const msg: ChatMessage = { id: c.id, ...this.sentBy(c.from), kind: 'text', text: c.text, progress: 1, status: 'received' };
       const entry = this.history.get(c.id) ?? this.history.add(msg);
       entry.msg = msg;
       entry.text = c.text;
+      this.receipts.add(c.id, c.from); // the transcript is saved just before the receipt goes
       return;
     }
     const { meta, blob } = c;
-    const entry = this.history.get(c.id) ?? this.history.add({ id: c.id, from: c.from, kind: 'file', progress: 1, status: 'received' });
     const file = { name: sanitizeFileName(meta.name, meta.mime), mime: meta.mime, size: meta.size };
-    entry.msg = { id: c.id, from: c.from, kind: 'file', file, progress: 1, status: 'received' };
+    const msg: ChatMessage = { id: c.id, ...this.sentBy(c.from), kind: 'file', file, progress: 1, status: 'received' };
+    const entry = this.history.get(c.id) ?? this.history.add(msg);
+    entry.msg = msg;
     const url = this.history.holdReceivedFile(entry, blob, meta.sha256);
     entry.msg = { ...entry.msg, file: { ...file, url } };
+    if (!this.archive) return this.receipts.add(c.id, c.from);
+    // Acknowledged once its bytes are stored: a prescription must not vanish on F5.
+    void this.archive.saveFile(c.id, blob).then(() => {
+      if (!this.closed) this.receipts.add(c.id, c.from);
+    });
   }
 
   private onFailed(id: string): void {
@@ -251,14 +418,99 @@ export class ChatSession {
     if (entry && entry.msg.status === 'receiving') entry.msg = { ...entry.msg, status: 'failed' };
   }
 
+  // ---------------------------------------------------- list and storage
+
+  /** The stable participant behind a peer id (remembered, since a gone peer may be unknown to the link). */
+  private participant(peerId: string): string {
+    const p = this.link.participantOf(peerId) ?? this.peers.get(peerId) ?? `peer:${peerId}`;
+    this.peers.delete(peerId);
+    this.peers.set(peerId, p);
+    if (this.peers.size > MAX_PEERS_REMEMBERED) this.peers.delete(this.peers.keys().next().value!);
+    return p;
+  }
+
+  private updateMessage(id: string, change: Partial<ChatMessage>): void {
+    const entry = this.history.get(id);
+    if (entry) entry.msg = { ...entry.msg, ...change };
+  }
+
+  private deliveryChanged(id: string): void {
+    const view = this.delivery.view(id);
+    if (view) this.updateMessage(id, { delivery: view });
+    const entry = this.history.get(id);
+    // Our own file is kept in storage only while someone waits for it.
+    if (entry?.msg.from === 'me' && view && view.waitingFor.length === 0) this.archive?.deleteFile(id);
+    this.emitSoon();
+  }
+
+  private forgotten(id: string): void {
+    this.delivery.forget(id);
+    this.archive?.deleteFile(id);
+  }
+
+  /** The transcript as it is now (chat-archive.ts decides what of each message is kept). */
+  private stored(): StoredTranscript {
+    const messages = [];
+    for (const entry of this.history.entriesInOrder()) {
+      const m = storedMessage(entry, this.delivery.exportDelivery(entry.msg.id), this.archive?.hasFile(entry.msg.id) ?? false);
+      if (m) messages.push(m);
+    }
+    const retired = this.history.retiredIds().slice(-MAX_STORED_RETIRED_IDS);
+    return { v: 1, messages, retired, participants: this.delivery.exportParticipants() };
+  }
+
+  /** A reloaded page: the stored list comes back, files as their bytes are read, unfinished messages go out again. */
+  private restore(): void {
+    const t = this.archive?.load();
+    if (!t) return;
+    this.history.retire(t.retired);
+    const deliveries = new Map(t.messages.flatMap((m) => (m.delivery ? [[m.id, m.delivery] as const] : [])));
+    this.delivery.restore(t.participants, deliveries);
+    for (const s of t.messages) {
+      const entry = this.history.add(restoredMessage(s));
+      if (s.text !== undefined) entry.text = s.text;
+      if (s.file?.sha256) entry.sha256 = s.file.sha256;
+      if (deliveries.has(s.id)) entry.msg = { ...entry.msg, delivery: this.delivery.view(s.id)! };
+      void this.restoreFile(entry, s.file?.stored ?? false, s.status);
+    }
+    this.emit();
+  }
+
+  private async restoreFile(entry: Entry, stored: boolean, status: string): Promise<void> {
+    const { id, file, from } = entry.msg;
+    if (file && stored) {
+      const blob = await this.archive!.loadFile(id, file.mime);
+      if (this.closed || this.history.get(id) !== entry) return;
+      if (!blob) entry.msg = { ...entry.msg, file: { ...file, expired: true } };
+      else if (from === 'me') entry.blob = blob;
+      else entry.msg = { ...entry.msg, file: { ...file, url: this.history.holdReceivedFile(entry, blob, entry.sha256 ?? '') } };
+      this.emit();
+    }
+    // Unfinished when the page went away: nobody waits for it → finish now; else it goes when they are ready.
+    if (status === 'sending' && !this.delivery.view(id)?.waitingFor.length && (!file || entry.blob)) void this.transmit(entry, true);
+  }
+
+  private emitSoon(): void {
+    if (this.emitQueued) return;
+    this.emitQueued = true;
+    queueMicrotask(() => this.emitQueued && this.emit());
+  }
+
   private emit(): void {
+    this.emitQueued = false;
     this.current = {
       messages: this.history.messages(),
       couldNotDecrypt: this.reassembly.couldNotDecrypt,
       dropped: this.reassembly.dropped,
+      paused: this.sender.isPaused,
     };
     for (const l of this.listeners) l();
   }
+}
+
+/** The pre-ChatLink connection: peer ids stand for participants. */
+function legacyLink(signalling: ChatSignalling, keys: ChatKeys, _roomId: string, selfId: string): ChatLink {
+  return { signalling, keys, selfId, participantOf: (peerId) => peerId, nameOf: () => undefined };
 }
 
 function newId(): string {

@@ -2,6 +2,7 @@
 // keys) and what the UI reads (messages, snapshot). Types only.
 import type { NotificationOf, RequestOf, ResponseOf } from '../../shared/protocol/signalling.ts';
 import type { ChatMime } from '../../shared/protocol/chat.ts';
+import type { ChatTranscriptStore } from './chat-transcript.ts';
 
 /** What the chat needs from the key agreement (wired to KeyAgreement.currentSendKey / receiveKey). */
 export interface ChatKeys {
@@ -16,6 +17,23 @@ export interface ChatSignalling {
   request(name: 'chatChunk', payload: RequestOf<'chatChunk'>): Promise<ResponseOf<'chatChunk'>>;
   on(name: 'chatChunk', handler: (data: NotificationOf<'chatChunk'>) => void): () => void;
   on(name: 'peerLeft', handler: (data: NotificationOf<'peerLeft'>) => void): () => void;
+}
+
+/**
+ * Everything the chat needs from the connection owner, for one connection.
+ * A full rejoin (new socket, new peer id, new keys) hands over a new one
+ * through ChatSession.rebind(); a quick resume keeps it.
+ */
+export interface ChatLink {
+  /** request('chatChunk') + on('chatChunk' | 'peerLeft'). */
+  signalling: ChatSignalling;
+  keys: ChatKeys;
+  /** Our current peer id. */
+  selfId: string;
+  /** Stable participant id of a peer (the same across that person's rejoins); undefined = unknown. */
+  participantOf(peerId: string): string | undefined;
+  /** Display name of a peer, kept with its messages after its peer id changes. */
+  nameOf(peerId: string): string | undefined;
 }
 
 /** Object URL factory (URL.createObjectURL in browsers; a fake in tests). */
@@ -41,8 +59,12 @@ export interface ChatFileInfo {
 
 export interface ChatMessage {
   id: string;
-  /** 'me' or the sender's peer id. */
+  /** 'me' or the sender's peer id (at the time it sent it: peer ids change when someone rejoins). */
   from: string;
+  /** The sender's stable participant id (received messages; absent when unknown). */
+  fromParticipant?: string;
+  /** The sender's display name when it sent it (received messages; absent when unknown). */
+  fromName?: string;
   kind: 'text' | 'file';
   text?: string;
   file?: ChatFileInfo;
@@ -52,6 +74,11 @@ export interface ChatMessage {
   error?: ChatSendError;
   /** Our re-sending of a message we received (our own messages use status/progress). */
   resend?: { progress: number; status: 'sending' | 'sent' | 'failed'; error?: ChatSendError };
+  /**
+   * Messages we sent or re-sent: participant ids whose receipt we still wait
+   * for (sent again when they come back) and those that acknowledged it.
+   */
+  delivery?: { waitingFor: readonly string[]; acknowledgedBy: readonly string[] };
 }
 
 export interface ChatSnapshot {
@@ -60,6 +87,8 @@ export interface ChatSnapshot {
   couldNotDecrypt: number;
   /** Messages dropped as malformed, over a limit or left unfinished. */
   dropped: number;
+  /** Signalling is down: what is sent waits (nothing is lost). */
+  paused: boolean;
 }
 
 export interface ChatSessionOptions {
@@ -82,4 +111,17 @@ export interface ChatSessionOptions {
   /** Lower limits than MAX_MESSAGES / MAX_STORED_FILE_BYTES (tests). */
   maxMessages?: number;
   maxStoredFileBytes?: number;
+  /**
+   * Automatic re-sends of a message to participants that have not
+   * acknowledged it while they are present: first after `firstMs`, doubling
+   * up to `maxMs`, at most `attempts` times (counted again from zero when one
+   * of them comes back). Defaults: 5 s, 60 s, 6.
+   */
+  redelivery?: { firstMs?: number; maxMs?: number; attempts?: number };
+  /** Receipts wait this long (ms) to be batched. Default 30. */
+  receiptDelayMs?: number;
+  /** A message arriving again from the same peer is acknowledged again at most this often (ms). Default 2000. */
+  receiptRepeatMs?: number;
+  /** Where the transcript survives a reload of the tab (client/chat/chat-transcript-store.ts). None: memory only. */
+  transcript?: ChatTranscriptStore;
 }

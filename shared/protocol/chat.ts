@@ -62,8 +62,17 @@ const FileMeta = z
   })
   .strict();
 
-/** The metadata of chunk 0, as both ends read it (the receipt kind is added with receipts). */
-export const ChatMeta = z.discriminatedUnion('type', [TextMeta, FileMeta]);
+/** Ids a receipt may carry. */
+export const CHAT_RECEIPT_MAX_IDS = 64;
+/**
+ * "I hold these messages" (complete and verified, stored where the page
+ * keeps its transcript). A one-chunk transmission of its own; never shown,
+ * never stored, never itself acknowledged.
+ */
+const ReceiptMeta = z.object({ type: z.literal('receipt'), ids: z.array(ChatMessageId).min(1).max(CHAT_RECEIPT_MAX_IDS) }).strict();
+
+/** The metadata of chunk 0, as both ends read it. */
+export const ChatMeta = z.discriminatedUnion('type', [TextMeta, FileMeta, ReceiptMeta]);
 export type ChatMeta = z.infer<typeof ChatMeta>;
 
 const utf8 = new TextEncoder();
