@@ -7,14 +7,18 @@ import type { Entry } from './chat-history.ts';
 import type { ChatTranscriptStore, StoredMessage, StoredTranscript } from './chat-transcript.ts';
 import type { ChatMessage } from './chat-types.ts';
 
+/** The page, where there is one (not in a Worker or in Node). */
+const page = (globalThis as { window?: Pick<Window, 'addEventListener' | 'removeEventListener'> }).window;
+
 /** Changes are written this long after the first one (ms), batched. */
 export const SAVE_DELAY_MS = 300;
 
 export class ChatArchive {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
-  /** Message ids whose file bytes are in the store. */
+  /** Message ids whose file bytes we stored or read back (so deleting them is worth a request). */
   private readonly files = new Set<string>();
+  private readonly onPageHide = () => this.saveNow();
 
   /**
    * @param store   where it goes
@@ -23,14 +27,15 @@ export class ChatArchive {
   constructor(
     private readonly store: ChatTranscriptStore,
     private readonly collect: () => StoredTranscript,
-  ) {}
+  ) {
+    // A reload may come before a batched write: write when the page goes away.
+    page?.addEventListener?.('pagehide', this.onPageHide);
+  }
 
   /** The stored transcript, or undefined (none, tampered with, or not ours: never throws). */
   load(): StoredTranscript | undefined {
     try {
-      const t = this.store.load();
-      for (const m of t?.messages ?? []) if (m.file?.stored) this.files.add(m.id);
-      return t;
+      return this.store.load();
     } catch (err) {
       console.warn('chat: stored transcript unreadable', errorName(err));
       return undefined;
@@ -55,11 +60,6 @@ export class ChatArchive {
     this.timer = setTimeout(() => this.saveNow(), SAVE_DELAY_MS);
   }
 
-  /** Is the file of message `id` stored? */
-  hasFile(id: string): boolean {
-    return this.files.has(id);
-  }
-
   /** Stores a file's bytes; true once they are stored. */
   async saveFile(id: string, blob: Blob): Promise<boolean> {
     if (this.closed) return false;
@@ -77,7 +77,9 @@ export class ChatArchive {
   async loadFile(id: string, mime: string): Promise<Blob | undefined> {
     try {
       const bytes = await this.store.loadFile(id);
-      return bytes && new Blob([bytes as BlobPart], { type: mime });
+      if (!bytes) return undefined;
+      this.files.add(id);
+      return new Blob([bytes as BlobPart], { type: mime });
     } catch (err) {
       console.warn('chat: stored file unreadable', errorName(err));
       return undefined;
@@ -102,6 +104,7 @@ export class ChatArchive {
 
   /** No more writes. */
   close(): void {
+    page?.removeEventListener?.('pagehide', this.onPageHide);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.closed = true;
@@ -109,7 +112,7 @@ export class ChatArchive {
 }
 
 /** What is kept of a listed message; undefined for what is not (unfinished or failed receptions). */
-export function storedMessage(entry: Entry, delivery: StoredMessage['delivery'], fileStored: boolean): StoredMessage | undefined {
+export function storedMessage(entry: Entry, delivery: StoredMessage['delivery']): StoredMessage | undefined {
   const m = entry.msg;
   const mine = m.from === 'me';
   if (!mine && m.status !== 'received') return undefined;
@@ -122,7 +125,7 @@ export function storedMessage(entry: Entry, delivery: StoredMessage['delivery'],
     kind: m.kind,
     ...(m.kind === 'text' ? { text: entry.text ?? m.text ?? '' } : {}),
     ...(m.file
-      ? { file: { name: m.file.name, mime: m.file.mime, size: m.file.size, ...(entry.sha256 ? { sha256: entry.sha256 } : {}), stored: fileStored } }
+      ? { file: { name: m.file.name, mime: m.file.mime, size: m.file.size, ...(entry.sha256 ? { sha256: entry.sha256 } : {}) } }
       : {}),
     status,
     ...(mine && m.error ? { error: m.error } : {}),
@@ -130,7 +133,7 @@ export function storedMessage(entry: Entry, delivery: StoredMessage['delivery'],
   };
 }
 
-/** The listed message for a stored one (files without their URL yet; unavailable if their bytes were not stored). */
+/** The listed message for a stored one (files without their bytes yet: they are read back from the store). */
 export function restoredMessage(s: StoredMessage): ChatMessage {
   return {
     id: s.id,
@@ -139,7 +142,7 @@ export function restoredMessage(s: StoredMessage): ChatMessage {
     ...(s.fromName !== undefined ? { fromName: s.fromName } : {}),
     kind: s.kind,
     ...(s.text !== undefined ? { text: s.text } : {}),
-    ...(s.file ? { file: { name: s.file.name, mime: s.file.mime, size: s.file.size, ...(s.file.stored ? {} : { expired: true }) } } : {}),
+    ...(s.file ? { file: { name: s.file.name, mime: s.file.mime, size: s.file.size } } : {}),
     progress: s.status === 'sending' ? 0 : 1,
     status: s.status,
     ...(s.error ? { error: s.error } : {}),

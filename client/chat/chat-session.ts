@@ -327,9 +327,7 @@ export class ChatSession {
     const waiting = () => (this.delivery.view(id)?.waitingFor.length ?? 0) > 0;
     if (!entry.blob || !waiting()) return;
     void archive.saveFile(id, entry.blob).then((ok) => {
-      if (!ok) return;
-      if (waiting()) archive.saveSoon();
-      else archive.deleteFile(id); // acknowledged while it was being stored
+      if (ok && !waiting()) archive.deleteFile(id); // acknowledged while it was being stored
     });
   }
 
@@ -439,7 +437,7 @@ export class ChatSession {
     if (view) this.updateMessage(id, { delivery: view });
     const entry = this.history.get(id);
     // Our own file is kept in storage only while someone waits for it.
-    if (entry?.msg.from === 'me' && view && view.waitingFor.length === 0) this.archive?.deleteFile(id);
+    if (entry?.msg.from === 'me' && entry.msg.kind === 'file' && view?.waitingFor.length === 0) this.archive?.deleteFile(id);
     this.emitSoon();
   }
 
@@ -452,7 +450,7 @@ export class ChatSession {
   private stored(): StoredTranscript {
     const messages = [];
     for (const entry of this.history.entriesInOrder()) {
-      const m = storedMessage(entry, this.delivery.exportDelivery(entry.msg.id), this.archive?.hasFile(entry.msg.id) ?? false);
+      const m = storedMessage(entry, this.delivery.exportDelivery(entry.msg.id));
       if (m) messages.push(m);
     }
     const retired = this.history.retiredIds().slice(-MAX_STORED_RETIRED_IDS);
@@ -471,19 +469,21 @@ export class ChatSession {
       if (s.text !== undefined) entry.text = s.text;
       if (s.file?.sha256) entry.sha256 = s.file.sha256;
       if (deliveries.has(s.id)) entry.msg = { ...entry.msg, delivery: this.delivery.view(s.id)! };
-      void this.restoreFile(entry, s.file?.stored ?? false, s.status);
+      void this.restoreFile(entry, s.status);
     }
     this.emit();
   }
 
-  private async restoreFile(entry: Entry, stored: boolean, status: string): Promise<void> {
+  private async restoreFile(entry: Entry, status: string): Promise<void> {
     const { id, file, from } = entry.msg;
-    if (file && stored) {
+    if (file) {
       const blob = await this.archive!.loadFile(id, file.mime);
       if (this.closed || this.history.get(id) !== entry) return;
       if (!blob) entry.msg = { ...entry.msg, file: { ...file, expired: true } };
-      else if (from === 'me') entry.blob = blob;
-      else entry.msg = { ...entry.msg, file: { ...file, url: this.history.holdReceivedFile(entry, blob, entry.sha256 ?? '') } };
+      else if (from === 'me') {
+        entry.blob = blob;
+        if (this.delivery.waitsForSomeoneReady(id)) this.redeliver(id); // someone came back before its bytes were read
+      } else entry.msg = { ...entry.msg, file: { ...file, url: this.history.holdReceivedFile(entry, blob, entry.sha256 ?? '') } };
       this.emit();
     }
     // Unfinished when the page went away: nobody waits for it → finish now; else it goes when they are ready.

@@ -21,8 +21,6 @@ const StoredFile = z
     mime: z.enum(CHAT_MIME_TYPES),
     size: z.number().int().min(1).max(CHAT_MAX_FILE_BYTES),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-    /** Its bytes are in the file store under the message id. */
-    stored: z.boolean(),
   })
   .strict();
 

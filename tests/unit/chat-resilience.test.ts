@@ -130,8 +130,11 @@ describe('duplicates and receipts', () => {
     const id = await doctor.chat.sendText('une fois');
     await until(() => receiptsFrom(room, patient, [id]).length === 1);
     const original = chunksOf(room, doctor, id)[0]!;
-    for (let i = 0; i < 50; i++) room.relay.deliver(patient.peerId, original); // a hostile server replays it
-    await settle(40);
+    for (let i = 0; i < 30; i++) {
+      room.relay.deliver(patient.peerId, original); // a hostile server replays it, again and again
+      await settle(4);
+    }
+    await settle(10);
     expect(receiptsFrom(room, patient, [id]).length).toBeLessThanOrEqual(2);
     expect(REPEAT_MS).toBeGreaterThanOrEqual(1_000);
     expect(shown(patient)).toEqual([[id, 'text', 'received']]);
