@@ -19,23 +19,24 @@
 // - chat-delivery.ts   who still needs which of our messages; when to send again
 // - chat-receipts.ts   receipts we owe, batched and bounded
 // - chat-history.ts    the list, its order and memory caps
+// - chat-outbox.ts     our messages onto the wire (visibly or in the background), receipts
 // - chat-archive.ts    what of it is stored, and when (store: chat-transcript-store.ts)
+// - chat-restore.ts    the list to and from the stored transcript
 // - chat-input.ts      pure checks of what is sent and shown
 //
 // UI code observes it through subscribe()/snapshot(), like CallSession.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
-import { CHAT_CHUNK_BYTES, CHAT_MAX_FILE_BYTES, type ChatMeta } from '../../shared/protocol/chat.ts';
+import { CHAT_MAX_FILE_BYTES } from '../../shared/protocol/chat.ts';
 import type { NotificationOf } from '../../shared/protocol/signalling.ts';
-import { ChatArchive, restoredMessage, storedMessage } from './chat-archive.ts';
+import { ChatArchive } from './chat-archive.ts';
 import { ChatDelivery } from './chat-delivery.ts';
-import { ChatHistory, MAX_MESSAGES, MAX_STORED_FILE_BYTES, type Entry } from './chat-history.ts';
+import { ChatHistory, MAX_MESSAGES, MAX_STORED_FILE_BYTES } from './chat-history.ts';
 import { CHAT_MAX_TEXT, ChatInputError, chatMimeOf, cleanText, contentMatchesMime, readBytes, sanitizeFileName } from './chat-input.ts';
+import { ChatOutbox, newId } from './chat-outbox.ts';
 import { ChatReassembly, type Completed, type Started } from './chat-reassembly.ts';
 import { ReceiptQueue } from './chat-receipts.ts';
+import { collectTranscript, restoreTranscript } from './chat-restore.ts';
 import { ChatSender } from './chat-sender.ts';
-import { MAX_STORED_RETIRED_IDS, type StoredTranscript } from './chat-transcript.ts';
-import type { ChatKeys, ChatLink, ChatMessage, ChatSendError, ChatSessionOptions, ChatSignalling, ChatSnapshot } from './chat-types.ts';
+import type { ChatKeys, ChatLink, ChatMessage, ChatSessionOptions, ChatSignalling, ChatSnapshot } from './chat-types.ts';
 
 export * from './chat-types.ts';
 export type { ChatTranscriptStore, StoredTranscript } from './chat-transcript.ts';
@@ -55,6 +56,7 @@ export class ChatSession {
   private readonly delivery: ChatDelivery;
   private readonly receipts: ReceiptQueue;
   private readonly archive: ChatArchive | undefined;
+  private readonly outbox: ChatOutbox;
   private readonly peers = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
   private unsubscribe: (() => void)[] = [];
@@ -108,14 +110,17 @@ export class ChatSession {
     const r = options.redelivery ?? {};
     this.delivery = new ChatDelivery(
       { firstMs: r.firstMs ?? 5_000, maxMs: r.maxMs ?? 60_000, attempts: r.attempts ?? 6 },
-      { redeliver: (id) => this.redeliver(id), changed: (id) => this.deliveryChanged(id) },
+      { redeliver: (id) => this.outbox.redeliver(id), changed: (id) => this.deliveryChanged(id) },
     );
-    this.receipts = new ReceiptQueue((ids) => this.sendReceipt(ids), options.receiptDelayMs ?? 30, options.receiptRepeatMs, now);
-    this.archive = options.transcript && new ChatArchive(options.transcript, () => this.stored());
+    this.receipts = new ReceiptQueue((ids) => this.outbox.sendReceipt(ids), options.receiptDelayMs ?? 30, options.receiptRepeatMs, now);
+    this.archive = options.transcript && new ChatArchive(options.transcript, () => collectTranscript(this.history, this.delivery));
+    const common = { history: this.history, delivery: this.delivery, emit: () => this.emit(), closed: () => this.closed };
+    this.outbox = new ChatOutbox({ ...common, sender: this.sender, archive: this.archive });
     this.listen(link);
     const every = options.sweepEveryMs ?? 5000;
     this.sweepTimer = every > 0 ? setInterval(() => this.sweep(), every) : undefined;
-    this.restore();
+    const stored = this.archive?.load();
+    if (stored) restoreTranscript(stored, { ...common, archive: this.archive!, outbox: this.outbox });
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -135,7 +140,7 @@ export class ChatSession {
     entry.text = clean;
     this.delivery.expect(entry.msg.id);
     this.archive?.saveNow();
-    await this.transmit(entry, true);
+    await this.outbox.transmit(entry, true);
     return entry.msg.id;
   }
 
@@ -153,8 +158,8 @@ export class ChatSession {
     const entry = this.history.add({ id: newId(), from: 'me', kind: 'file', file: { name, mime, size: file.size }, progress: 0, status: 'sending' });
     entry.blob = file;
     this.delivery.expect(entry.msg.id);
-    this.keepOwnFile(entry);
-    await this.transmit(entry, true);
+    this.outbox.keepOwnFile(entry);
+    await this.outbox.transmit(entry, true);
     return entry.msg.id;
   }
 
@@ -170,11 +175,11 @@ export class ChatSession {
     const { msg } = entry;
     if (msg.from !== 'me' && msg.status !== 'received') return;
     if (msg.kind === 'file' && !entry.blob) {
-      this.setSendState(entry, 0, 'failed', 'unavailable');
+      this.outbox.setSendState(entry, 0, 'failed', 'unavailable');
       return;
     }
     this.delivery.expect(messageId, msg.fromParticipant ? [msg.fromParticipant] : []);
-    await this.transmit(entry, true);
+    await this.outbox.transmit(entry, true);
   }
 
   /** Signalling dropped: sending waits; nothing fails, nothing is lost. */
@@ -216,7 +221,7 @@ export class ChatSession {
     if (isNew === undefined) return;
     const key = isNew ? this.link.keys.sendKey() : undefined;
     if (key) this.delivery.owedToNewcomer(p, Number(key.kid), this.sender.generation);
-    else if (!isNew) for (const id of this.delivery.dueFor(p)) this.redeliver(id);
+    else if (!isNew) for (const id of this.delivery.dueFor(p)) this.outbox.redeliver(id);
     this.archive?.saveSoon();
   }
 
@@ -243,92 +248,6 @@ export class ChatSession {
     this.reassembly.clear();
     this.history.clear();
     this.emit();
-  }
-
-  // ------------------------------------------------------------- sending
-
-  private async transmit(entry: Entry, visible: boolean): Promise<void> {
-    if (entry.busy) {
-      entry.again = true; // someone became ready after this transmission started
-      return;
-    }
-    const { id } = entry.msg;
-    entry.busy = true;
-    if (visible) this.setSendState(entry, 0, 'sending');
-    const result = await this.sender.send(
-      { id, meta: () => this.metadata(entry), ...(entry.msg.kind === 'file' && entry.blob ? { blob: entry.blob } : {}) },
-      {
-        ...(visible ? { progress: (p: number) => this.setSendState(entry, p, p === 1 ? 'sent' : 'sending') } : {}),
-        keyed: (kid, gen) => this.delivery.keyed(id, kid, gen),
-      },
-    );
-    entry.busy = false;
-    if (this.closed) return;
-    if (!result.ok && visible) {
-      const progress = result.error === 'no-key' ? 0 : entry.msg.from === 'me' ? entry.msg.progress : (entry.msg.resend?.progress ?? 0);
-      this.setSendState(entry, progress, 'failed', result.error);
-    }
-    this.delivery.transmitted(id);
-    this.archive?.saveSoon();
-    if (entry.again) {
-      entry.again = false;
-      if (this.delivery.waitsForSomeoneReady(id)) this.redeliver(id);
-    }
-  }
-
-  /** Sends `id` again for participants that still wait for it (in the background for what was sent already). */
-  private redeliver(id: string): void {
-    const entry = this.history.get(id);
-    if (!entry || this.closed) return this.delivery.forget(id);
-    if (entry.msg.kind === 'file' && !entry.blob) return; // its bytes are gone (memory cap, or not stored before a reload)
-    void this.transmit(entry, entry.msg.from === 'me' && entry.msg.status !== 'sent');
-  }
-
-  private async metadata(entry: Entry): Promise<ChatMeta> {
-    const { msg } = entry;
-    if (msg.kind === 'text') return { type: 'text', text: entry.text ?? '' };
-    const blob = entry.blob;
-    if (!blob || !msg.file) throw new Error('no file');
-    if (!entry.sha256) {
-      const h = sha256.create();
-      for (let at = 0; at < blob.size; at += CHAT_CHUNK_BYTES) {
-        h.update(await readBytes(blob, at, Math.min(at + CHAT_CHUNK_BYTES, blob.size)));
-      }
-      entry.sha256 = bytesToHex(h.digest());
-    }
-    return { type: 'file', name: msg.file.name, mime: msg.file.mime, size: blob.size, sha256: entry.sha256 };
-  }
-
-  private setSendState(entry: Entry, progress: number, status: 'sending' | 'sent' | 'failed', error?: ChatSendError): void {
-    if (this.history.get(entry.msg.id) !== entry) return; // forgotten meanwhile
-    const { msg } = entry;
-    if (msg.from === 'me') {
-      const { error: _old, ...rest } = msg;
-      entry.msg = { ...rest, progress, status, ...(error ? { error } : {}) };
-    } else {
-      entry.msg = { ...msg, resend: { progress, status, ...(error ? { error } : {}) } };
-    }
-    this.emit();
-  }
-
-  /** Sends one receipt; true if it went out. Waits while paused; never itself acknowledged. */
-  private async sendReceipt(ids: string[]): Promise<boolean> {
-    this.archive?.saveNow(); // what we acknowledge must survive a reload
-    const result = await this.sender.send({ id: newId(), meta: async () => ({ type: 'receipt', ids }) });
-    return result.ok;
-  }
-
-  /** Our own file's bytes are stored while someone still waits for it (to send it again after a reload). */
-  private keepOwnFile(entry: Entry): void {
-    const { archive } = this;
-    if (!archive) return;
-    archive.saveNow();
-    const { id } = entry.msg;
-    const waiting = () => (this.delivery.view(id)?.waitingFor.length ?? 0) > 0;
-    if (!entry.blob || !waiting()) return;
-    void archive.saveFile(id, entry.blob).then((ok) => {
-      if (ok && !waiting()) archive.deleteFile(id); // acknowledged while it was being stored
-    });
   }
 
   // ----------------------------------------------------------- receiving
@@ -446,50 +365,6 @@ export class ChatSession {
     this.archive?.deleteFile(id);
   }
 
-  /** The transcript as it is now (chat-archive.ts decides what of each message is kept). */
-  private stored(): StoredTranscript {
-    const messages = [];
-    for (const entry of this.history.entriesInOrder()) {
-      const m = storedMessage(entry, this.delivery.exportDelivery(entry.msg.id));
-      if (m) messages.push(m);
-    }
-    const retired = this.history.retiredIds().slice(-MAX_STORED_RETIRED_IDS);
-    return { v: 1, messages, retired, participants: this.delivery.exportParticipants() };
-  }
-
-  /** A reloaded page: the stored list comes back, files as their bytes are read, unfinished messages go out again. */
-  private restore(): void {
-    const t = this.archive?.load();
-    if (!t) return;
-    this.history.retire(t.retired);
-    const deliveries = new Map(t.messages.flatMap((m) => (m.delivery ? [[m.id, m.delivery] as const] : [])));
-    this.delivery.restore(t.participants, deliveries);
-    for (const s of t.messages) {
-      const entry = this.history.add(restoredMessage(s));
-      if (s.text !== undefined) entry.text = s.text;
-      if (s.file?.sha256) entry.sha256 = s.file.sha256;
-      if (deliveries.has(s.id)) entry.msg = { ...entry.msg, delivery: this.delivery.view(s.id)! };
-      void this.restoreFile(entry, s.status);
-    }
-    this.emit();
-  }
-
-  private async restoreFile(entry: Entry, status: string): Promise<void> {
-    const { id, file, from } = entry.msg;
-    if (file) {
-      const blob = await this.archive!.loadFile(id, file.mime);
-      if (this.closed || this.history.get(id) !== entry) return;
-      if (!blob) entry.msg = { ...entry.msg, file: { ...file, expired: true } };
-      else if (from === 'me') {
-        entry.blob = blob;
-        if (this.delivery.waitsForSomeoneReady(id)) this.redeliver(id); // someone came back before its bytes were read
-      } else entry.msg = { ...entry.msg, file: { ...file, url: this.history.holdReceivedFile(entry, blob, entry.sha256 ?? '') } };
-      this.emit();
-    }
-    // Unfinished when the page went away: nobody waits for it → finish now; else it goes when they are ready.
-    if (status === 'sending' && !this.delivery.view(id)?.waitingFor.length && (!file || entry.blob)) void this.transmit(entry, true);
-  }
-
   private emitSoon(): void {
     if (this.emitQueued) return;
     this.emitQueued = true;
@@ -511,8 +386,4 @@ export class ChatSession {
 /** The pre-ChatLink connection: peer ids stand for participants. */
 function legacyLink(signalling: ChatSignalling, keys: ChatKeys, _roomId: string, selfId: string): ChatLink {
   return { signalling, keys, selfId, participantOf: (peerId) => peerId, nameOf: () => undefined };
-}
-
-function newId(): string {
-  return bytesToHex(randomBytes(16));
 }

@@ -142,13 +142,21 @@ export class BrowserTranscriptStore implements ChatTranscriptStore {
     return `${this.tag}:${this.roomId}:${messageId}`;
   }
 
-  /** This tab's key: read from sessionStorage, or drawn now and kept there. */
+  /** This tab's key: read from sessionStorage, or drawn now and kept there (if it cannot be kept, nothing survives a reload). */
   private tabKey(): Uint8Array {
     const { session } = this.backends;
-    const hex = session.getItem(TAB_KEY_ITEM);
-    if (hex && /^[0-9a-f]{64}$/.test(hex)) return hexToBytes(hex);
+    try {
+      const hex = session.getItem(TAB_KEY_ITEM);
+      if (hex && /^[0-9a-f]{64}$/.test(hex)) return hexToBytes(hex);
+    } catch {
+      // storage disabled: a key for this page only
+    }
     const key = randomBytes(TAB_KEY_BYTES);
-    session.setItem(TAB_KEY_ITEM, bytesToHex(key));
+    try {
+      session.setItem(TAB_KEY_ITEM, bytesToHex(key));
+    } catch {
+      // as above
+    }
     return key;
   }
 
@@ -190,8 +198,8 @@ function browserBackends(): TranscriptBackends {
   const g = globalThis as { sessionStorage?: Storage; indexedDB?: IDBFactory; navigator?: { locks?: LockManager } };
   const locks = g.navigator?.locks;
   return {
-    session: g.sessionStorage ?? memoryStorage(),
-    indexedDB: g.indexedDB,
+    session: tryGet(() => g.sessionStorage) ?? memoryStorage(),
+    indexedDB: tryGet(() => g.indexedDB),
     holdTag: (tag) => void locks?.request(LOCK_PREFIX + tag, () => new Promise<void>(() => undefined)).catch(() => undefined),
     liveTags: locks
       ? async () => {
@@ -210,6 +218,15 @@ export function memoryStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeIt
     setItem: (k, v) => void items.set(k, String(v)),
     removeItem: (k) => void items.delete(k),
   };
+}
+
+/** Reading sessionStorage or indexedDB throws where storage is disabled (sandboxed frames, some privacy settings). */
+function tryGet<T>(get: () => T | undefined): T | undefined {
+  try {
+    return get();
+  } catch {
+    return undefined;
+  }
 }
 
 function request<T>(r: IDBRequest<T>): Promise<T> {

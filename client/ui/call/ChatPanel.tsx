@@ -66,8 +66,9 @@ export function ChatPanel({ chat, names }: { chat: ChatSession; names: Record<st
   };
 
   const left = CHAT_MAX_TEXT - draft.length;
+  // Peer ids change when someone rejoins: the name the message came with stays.
   const senderName = (m: ChatMessage) =>
-    m.from === 'me' ? t('chatYou') : (names[m.from] ?? t('chatUnknownSender', { id: m.from.slice(0, 8) }));
+    m.from === 'me' ? t('chatYou') : (names[m.from] ?? m.fromName ?? t('chatUnknownSender', { id: m.from.slice(0, 8) }));
 
   return (
     <section className="chat" data-testid="chat-panel" aria-labelledby={ids.title}>
