@@ -16,6 +16,7 @@ export const SAVE_DELAY_MS = 300;
 export class ChatArchive {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  private erased = false;
   /** Message ids whose file bytes we stored or read back (so deleting them is worth a request). */
   private readonly files = new Set<string>();
   private readonly onPageHide = () => this.saveNow();
@@ -65,7 +66,8 @@ export class ChatArchive {
     if (this.closed) return false;
     try {
       const ok = await this.store.saveFile(id, new Uint8Array(await blob.arrayBuffer()));
-      if (ok && !this.closed) this.files.add(id);
+      if (ok && this.erased) await this.store.deleteFile(id); // erased while it was being written
+      else if (ok) this.files.add(id);
       return ok;
     } catch (err) {
       console.warn('chat: file not stored', errorName(err));
@@ -94,6 +96,7 @@ export class ChatArchive {
   /** Erases the transcript and files (leave, consultation over); later writes are refused. */
   async erase(): Promise<void> {
     this.close();
+    this.erased = true;
     this.files.clear();
     try {
       await this.store.erase();

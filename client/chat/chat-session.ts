@@ -206,7 +206,7 @@ export class ChatSession {
     if (this.closed) return;
     this.link = link;
     this.listen(link);
-    if (this.reassembly.dropAll()) this.emit();
+    this.reassembly.dropAll();
     this.delivery.noneReady();
     this.receipts.reset();
     this.sender.setLink(link);
@@ -324,7 +324,8 @@ export class ChatSession {
     const url = this.history.holdReceivedFile(entry, blob, meta.sha256);
     entry.msg = { ...entry.msg, file: { ...file, url } };
     if (!this.archive) return this.receipts.add(c.id, c.from);
-    // Acknowledged once its bytes are stored: a prescription must not vanish on F5.
+    // Acknowledged once its bytes are stored: a prescription must not vanish on F5. (If storage
+    // refuses them, still acknowledged: we hold them, and the sender cannot do better by sending again.)
     void this.archive.saveFile(c.id, blob).then(() => {
       if (!this.closed) this.receipts.add(c.id, c.from);
     });
