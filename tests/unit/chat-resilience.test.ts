@@ -115,7 +115,8 @@ describe('duplicates and receipts', () => {
     const patient = room.join('patient');
     room.relay.tamper = (to, note) => (to === doctor.peerId ? undefined : note);
     const id = await doctor.chat.sendText('silence');
-    await settle(150);
+    await until(() => chunksOf(room, doctor, id).length === 1 + 3);
+    await settle(100); // and no more
     expect(chunksOf(room, doctor, id)).toHaveLength(1 + 3);
     room.relay.tamper = undefined;
     room.rejoin(patient);
