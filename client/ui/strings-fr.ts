@@ -1,4 +1,4 @@
-import { chatStrings } from '../chat/chat-strings.ts';
+import { chatStrings } from './call/chat-strings.ts';
 import type { en } from './strings-en.ts';
 
 export const fr: Partial<Record<keyof typeof en, string>> = {
