@@ -46,7 +46,8 @@ export function CallView({ call, stream, name, onJoinFailed, onReadmission }: Ca
   useEffect(() => {
     if (snap.state === 'left' || snap.state === 'ended' || snap.state === 'replaced') {
       stream.getTracks().forEach((tr) => tr.stop());
-      call.close();
+      // The transcript goes with the call: kept only for a Rejoin after leaving.
+      call.close({ forget: snap.state !== 'left' });
       // Someone who left may change their mind (Rejoin); an end or a replacement is final here.
       if (snap.state === 'left') callMemory.update(call.roomId, { inCall: false });
       else callMemory.forget(call.roomId);
