@@ -91,15 +91,23 @@ export class Consultations {
     return { role: 'patient', name: w.displayName };
   }
 
+  /** Someone entered the room: the patient's first join starts the call; the room is no longer empty. */
   joined(consultationId: string, role: Role, actor: string): void {
     const c = this.stores.consultations.get(consultationId);
     if (!c || c.status === 'ended') return;
     if (role === 'patient' && c.status !== 'in_progress') this.stores.consultations.setStatus(c.id, 'in_progress');
+    if (c.emptiedAt !== undefined) this.stores.consultations.setEmptiedAt(c.id, undefined);
     this.stores.audit.record(consultationId, 'joined', actor);
   }
 
+  /** Someone left the room (after the room let them go): the last one out stops the console's duration. */
   left(consultationId: string, actor: string): void {
-    if (this.stores.consultations.get(consultationId)) this.stores.audit.record(consultationId, 'left', actor);
+    const c = this.stores.consultations.get(consultationId);
+    if (!c) return;
+    this.stores.audit.record(consultationId, 'left', actor);
+    if (c.status !== 'ended' && this.live(consultationId).connected.length === 0) {
+      this.stores.consultations.setEmptiedAt(consultationId, Date.now());
+    }
   }
 
   /** Ends it for everyone: the room closes, waiting patients are told, links stop working. */

@@ -56,6 +56,10 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_consultation ON audit(consultation_id, at);
   `,
+  // 2 (staff-ui): when a consultation's room last emptied, so the console's duration stops with the call.
+  `
+  ALTER TABLE consultations ADD COLUMN emptied_at INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
