@@ -4,6 +4,7 @@ import { ConsultationCall, RequestError } from '../../call/consultation-call.ts'
 import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
 import { LanguageSwitch, useI18n } from '../i18n.tsx';
+import { LinkCheck } from './patient/LinkCheck.tsx';
 
 type Step =
   | { kind: 'check' }
@@ -11,7 +12,7 @@ type Step =
   | { kind: 'call'; call: ConsultationCall; stream: MediaStream }
   | { kind: 'stopped'; reason: 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete' };
 
-/** The patient's path: device check → waiting room → call. No account: the link is the key. */
+/** The patient's path: link check → device check → waiting room → call. No account: the link is the key. */
 export function PatientJoin({ consultationId }: { consultationId: string }) {
   const { t } = useI18n();
   const [fragment] = useState(() => readFragment(window.location.hash));
@@ -50,10 +51,12 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
         <LanguageSwitch />
       </header>
       {step.kind === 'check' ? (
-        <DeviceCheck onReady={(s) => void enter(s)} canContinue={name.trim().length > 0}>
-          <label htmlFor="patient-name">{t('yourName')}</label>
-          <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
-        </DeviceCheck>
+        <LinkCheck consultationId={consultationId} token={fragment.token ?? ''}>
+          <DeviceCheck onReady={(s) => void enter(s)} canContinue={name.trim().length > 0}>
+            <label htmlFor="patient-name">{t('yourName')}</label>
+            <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
+          </DeviceCheck>
+        </LinkCheck>
       ) : step.kind === 'waiting' ? (
         <section className="card" aria-live="polite" data-testid="waiting-room">
           <h2>{t('waitingRoom')}</h2>
