@@ -33,6 +33,7 @@ export function dayAndTime(lang: Lang, ms: number, now = Date.now()): { day: str
   return { day, time: intl.formatTime(ms, { hour: 'numeric', minute: '2-digit' }) };
 }
 
+/** A consultation's status in words (`status_<status>` keys). */
 export function statusLabel(t: (k: StringKey) => string, s: ConsultationStatus): string {
   return t(`status_${s}`);
 }

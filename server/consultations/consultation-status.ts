@@ -44,6 +44,7 @@ export interface ShownStatus {
   durationMs?: number;
 }
 
+/** The status, End-ability and duration to show for `c`, given who is there (`live`) and the time `now` (ms). */
 export function consultationStatus(c: StatusInput, live: LiveStatus, now: number): ShownStatus {
   const connected = live.connected.length > 0;
   const started = c.startedAt !== undefined;

@@ -75,7 +75,7 @@ export function AdminConsole() {
               </tr>
             </thead>
             <tbody>
-              {consultations.length === 0 ? (
+              {doctors !== undefined && consultations.length === 0 ? (
                 <tr>
                   <td colSpan={7}>{t('noConsultationsYet')}</td>
                 </tr>
