@@ -12,7 +12,7 @@ import type { StringKey } from './i18n.tsx';
 type Translate = (key: StringKey) => string;
 
 /** Signalling failures seen by the client: the server's codes plus its own. */
-export type CallErrorCode = SignallingErrorCode | 'timeout' | 'bad-response' | 'disconnected';
+export type CallErrorCode = RequestError['code'];
 export const CALL_CLIENT_CODES = ['timeout', 'bad-response', 'disconnected'] as const satisfies readonly CallErrorCode[];
 const CALL_CODES = new Set<string>([...SignallingErrorCode.options, ...CALL_CLIENT_CODES]);
 export const API_CLIENT_CODES = ['network', 'bad-response'] as const satisfies readonly ClientErrorCode[];

@@ -56,7 +56,20 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_consultation ON audit(consultation_id, at);
   `,
-  // 2 (staff-ui): when a consultation's room last emptied, so the console's duration stops with the call.
+  // 2: rejoin credentials of admitted patients (only hashes are stored).
+  `
+  CREATE TABLE rejoin_credentials (
+    token_hash      TEXT PRIMARY KEY,
+    consultation_id TEXT NOT NULL REFERENCES consultations(id) ON DELETE CASCADE,
+    participant_id  TEXT NOT NULL,
+    display_name    TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX rejoin_credentials_consultation ON rejoin_credentials(consultation_id);
+  CREATE INDEX rejoin_credentials_expiry ON rejoin_credentials(expires_at);
+  `,
+  // 3 (staff-ui): when a consultation's room last emptied, so the console's duration stops with the call.
   `
   ALTER TABLE consultations ADD COLUMN emptied_at INTEGER;
   `,

@@ -127,19 +127,24 @@ describe('console statuses', () => {
   it('in progress while someone is connected; interrupted once everybody left, with a duration that stopped', async () => {
     const { consultation } = make(Date.now());
     const id = consultation.id;
-    peers.set(id, [{ peerId: 'd', displayName: 'Dr Martin', role: 'doctor', slot: 0 }]);
-    consultations.joined(id, 'doctor', `doctor:${doctor.id}`);
+    const doctorPeer: PeerInfo = { peerId: 'd', participantId: 'pd', displayName: 'Dr Martin', role: 'doctor', slot: 0 };
+    const patientPeer: PeerInfo = { peerId: 'p', participantId: 'pp', displayName: 'Camille', role: 'patient', slot: 1 };
+    const grant = (p: PeerInfo) => ({ role: p.role, name: p.displayName, participantId: p.participantId, rejoined: false });
+    peers.set(id, [doctorPeer]);
+    consultations.joined(id, grant(doctorPeer), `doctor:${doctor.id}`);
     expect(await row(id)).toMatchObject({ status: 'scheduled', endable: true }); // the doctor alone has not started it
-    peers.get(id)!.push({ peerId: 'p', displayName: 'Camille', role: 'patient', slot: 1 });
-    consultations.joined(id, 'patient', 'patient');
+    peers.set(id, [doctorPeer, patientPeer]);
+    consultations.joined(id, grant(patientPeer), 'patient');
     await sleep(30);
     const live = await row(id);
     expect(live).toMatchObject({ status: 'in_progress', endable: true, live: { connected: [{ name: 'Dr Martin' }, { name: 'Camille' }] } });
     expect(live.durationMs).toBeGreaterThanOrEqual(30);
 
-    peers.set(id, [{ peerId: 'd', displayName: 'Dr Martin', role: 'doctor', slot: 0 }]);
+    peers.set(id, [doctorPeer]);
     consultations.left(id, 'patient');
     expect((await row(id)).status).toBe('in_progress'); // the doctor is still there
+    peers.set(id, [{ ...doctorPeer, reconnecting: true }]);
+    expect(await row(id)).toMatchObject({ status: 'in_progress', live: { connected: [{ name: 'Dr Martin', reconnecting: true }] } });
     peers.delete(id);
     consultations.left(id, `doctor:${doctor.id}`);
     const stopped = await row(id);
@@ -148,8 +153,8 @@ describe('console statuses', () => {
     expect((await row(id)).durationMs).toBe(stopped.durationMs);
 
     // Someone comes back: in progress again, the duration runs again.
-    peers.set(id, [{ peerId: 'p2', displayName: 'Camille', role: 'patient', slot: 1 }]);
-    consultations.joined(id, 'patient', 'patient');
+    peers.set(id, [{ ...patientPeer, peerId: 'p2' }]);
+    consultations.joined(id, { ...grant(patientPeer), rejoined: true }, 'patient');
     await sleep(20);
     const again = await row(id);
     expect(again.status).toBe('in_progress');

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'react';
 import { api, ApiError, type ConsultationView, type User } from '../../api/api-client.ts';
 import { readFragment, rememberedSecrets } from '../../call/invite-links.ts';
 import { ConsultationCall } from '../../call/consultation-call.ts';
+import { callMemory } from '../../call/call-memory.ts';
+import { devicesOf, openLocalMedia } from '../../call/local-media.ts';
 import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
 import { LoginForm } from './LoginForm.tsx';
@@ -28,6 +30,7 @@ async function checkConsultation(id: string): Promise<Check> {
  * The doctor's link: sign in if needed; the consultation is checked (an
  * ended, expired, unknown or another doctor's one gets a clear page, not a
  * call screen); then the device check and the call with its waiting room.
+ * A tab that was in the call (reload) goes straight back in, once checked.
  */
 export function DoctorConsultation({ consultationId }: { consultationId: string }) {
   const { t } = useI18n();
@@ -36,9 +39,11 @@ export function DoctorConsultation({ consultationId }: { consultationId: string 
     if (s) rememberedSecrets.save(consultationId, s);
     return s;
   });
+  const [memory] = useState(() => callMemory.load(consultationId));
   const [user, setUser] = useState<User | null>();
   const [check, setCheck] = useState<Check>();
   const [call, setCall] = useState<{ call: ConsultationCall; stream: MediaStream }>();
+  const [returning, setReturning] = useState(memory.inCall === true);
   useEffect(() => {
     api.me().then(setUser, () => setUser(null));
   }, []);
@@ -57,7 +62,30 @@ export function DoctorConsultation({ consultationId }: { consultationId: string 
     };
   }, [isDoctor, consultationId]);
 
-  if (call && user) return <CallView call={call.call} stream={call.stream} name={user.name} />;
+  const start = (stream: MediaStream) => {
+    if (!secret) return;
+    callMemory.update(consultationId, { devices: devicesOf(stream) });
+    setCall({ call: new ConsultationCall(consultationId, secret, 'doctor'), stream });
+  };
+
+  // Back into the call after a reload, with the same devices (once the consultation is known to be open).
+  const open = check?.kind === 'open';
+  useEffect(() => {
+    if (!returning || !open || !user || user.role !== 'doctor' || call || !secret) return;
+    let live = true;
+    openLocalMedia(memory.devices).then(
+      (stream) => (live ? start(stream) : stream.getTracks().forEach((tr) => tr.stop())),
+      () => live && setReturning(false),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [returning, open, user, call, secret]);
+
+  if (call && user) {
+    return <CallView call={call.call} stream={call.stream} name={user.name} />;
+  }
   return (
     <main className="page narrow">
       <header className="app-header">
@@ -76,8 +104,12 @@ export function DoctorConsultation({ consultationId }: { consultationId: string 
         <p role="alert" className="banner danger" data-testid="check-failed">
           {t('checkFailed', { reason: errorText(t, check.error) })}
         </p>
+      ) : returning ? (
+        <section className="card" aria-live="polite" data-testid="returning">
+          <p>{t('returningToCall')}</p>
+        </section>
       ) : (
-        <DeviceCheck onReady={(stream) => setCall({ call: new ConsultationCall(consultationId, secret), stream })} />
+        <DeviceCheck onReady={start} />
       )}
     </main>
   );
