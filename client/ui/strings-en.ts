@@ -1,4 +1,4 @@
-import { chatStrings } from '../chat/chat-strings.ts';
+import { chatStrings } from './call/chat-strings.ts';
 export const en = {
   language: 'Language',
   appTagline: 'End-to-end encrypted video consultations.',

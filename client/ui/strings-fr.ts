@@ -1,4 +1,4 @@
-import { chatStrings } from '../chat/chat-strings.ts';
+import { chatStrings } from './call/chat-strings.ts';
 import type { en } from './strings-en.ts';
 
 // Every English key, in French (the type makes a missing one a compile error).

@@ -10,7 +10,7 @@ import { parse, TYPE, type MessageFormatElement } from '@formatjs/icu-messagefor
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dictionaries, LANGS, translate, type StringKey } from '../../client/ui/i18n.tsx';
 import { en } from '../../client/ui/strings-en.ts';
-import { chatStrings } from '../../client/chat/chat-strings.ts';
+import { chatStrings } from '../../client/ui/call/chat-strings.ts';
 import { API_CLIENT_CODES, CALL_CLIENT_CODES, apiErrorText, callErrorText, errorText } from '../../client/ui/errors.ts';
 import { ApiError, callApi } from '../../client/api/api-client.ts';
 import { RequestError } from '../../client/call/signalling-client.ts';
