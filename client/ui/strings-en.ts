@@ -199,5 +199,6 @@ export const en = {
   sameLinkWaiting: 'second device for the same link (someone else is waiting with it)',
   admitReplace: 'Replace the first',
   admitBoth: 'Admit both',
+  nameReconnecting: '{name} (reconnecting…)',
   ...chatStrings.en,
 };

@@ -202,5 +202,6 @@ export const fr: Record<keyof typeof en, string> = {
   sameLinkWaiting: 'second appareil pour le même lien (quelqu’un d’autre attend avec ce lien)',
   admitReplace: 'Remplacer le premier',
   admitBoth: 'Admettre les deux',
+  nameReconnecting: '{name} (reconnexion…)',
   ...chatStrings.fr,
 };

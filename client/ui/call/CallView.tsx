@@ -12,6 +12,7 @@ import { CallControls } from './CallControls.tsx';
 import { ChatPanel } from './ChatPanel.tsx';
 import type { CallSnapshot, RemoteParticipant } from '../../call/call-session.ts';
 import { callMemory } from '../../call/call-memory.ts';
+import { callErrorText } from '../errors.ts';
 import { ConnectionBanner, useRecent } from './ConnectionBanner.tsx';
 import './connection.css';
 
@@ -148,7 +149,7 @@ function statusText(s: CallSnapshot, t: (k: StringKey, v?: Record<string, string
       if (s.connection.phase === 'reconnecting') return t('connReconnectingSignalling');
       return s.participants.length ? t('inCall') : t('waitingOther');
     case 'failed':
-      return t('couldNotJoin', { error: s.error ?? '?' });
+      return s.errorCode ? t('couldNotJoinBecause', { reason: callErrorText(t, s.errorCode) }) : t('couldNotJoin');
     case 'left':
       return t('left');
     case 'ended':

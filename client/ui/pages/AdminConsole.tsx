@@ -86,7 +86,7 @@ export function AdminConsole() {
                   <td>{c.doctorName || '—'}</td>
                   <td>{c.patientName}</td>
                   <td>{statusLabel(t, c.status)}</td>
-                  <td>{c.live.connected.map((p) => p.name).join(', ') || t('nobody')}</td>
+                  <td>{c.live.connected.map((p) => (p.reconnecting ? t('nameReconnecting', { name: p.name }) : p.name)).join(', ') || t('nobody')}</td>
                   <td data-testid="duration">{c.durationMs !== undefined ? formatDuration(c.durationMs) : '—'}</td>
                   <td>
                     {c.endable ? (
