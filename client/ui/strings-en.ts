@@ -1,4 +1,5 @@
 import { chatStrings } from '../chat/chat-strings.ts';
+import { callStrings } from './call/call-strings.ts';
 export const en = {
   language: 'Language',
   appTagline: 'End-to-end encrypted video consultations.',
@@ -114,4 +115,5 @@ export const en = {
   net_unknown: "measuring…",
   signInToOpen: "Sign in to open this consultation.",
   ...chatStrings.en,
+  ...callStrings.en,
 };

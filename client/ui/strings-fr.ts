@@ -1,4 +1,5 @@
 import { chatStrings } from '../chat/chat-strings.ts';
+import { callStrings } from './call/call-strings.ts';
 import type { en } from './strings-en.ts';
 
 export const fr: Partial<Record<keyof typeof en, string>> = {
@@ -116,4 +117,5 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   net_unknown: "mesure…",
   signInToOpen: "Connectez-vous pour ouvrir cette consultation.",
   ...chatStrings.fr,
+  ...callStrings.fr,
 };

@@ -1,0 +1,170 @@
+import { useId, useRef, useState, type ReactNode } from 'react';
+import type { ConsultationCall } from '../../call/consultation-call.ts';
+import { LanguageSwitch, useI18n, type StringKey } from '../i18n.tsx';
+import type { CallActions, CallState } from './useCallState.ts';
+import { TopBar } from './status/TopBar.tsx';
+import { Stage } from './stage/Stage.tsx';
+import { RemoteAudio } from './stage/RemoteAudio.tsx';
+import type { TileOverlay } from './stage/ParticipantTile.tsx';
+import { SelfView } from './self-view/SelfView.tsx';
+import { ControlBar } from './control-bar/ControlBar.tsx';
+import { canShareScreen } from './control-bar/screen-share.ts';
+import { SidePanel } from './side-panel/SidePanel.tsx';
+import { SecurityDetails } from './side-panel/SecurityDetails.tsx';
+import { countUnread } from './side-panel/unread.ts';
+import { ChatPanel } from './ChatPanel.tsx';
+import { WaitingList } from './WaitingList.tsx';
+import { SecurityWarnings } from './SecurityWarnings.tsx';
+import { E2eeBanner } from './E2eePanel.tsx';
+import './call-screen.css';
+
+export interface CallScreenProps {
+  call: ConsultationCall;
+  stream: MediaStream;
+  /** Our display name. */
+  name: string;
+  state: CallState;
+  actions: CallActions;
+  /** Connection banner for the top bar (wired by the connection owner). */
+  banner?: ReactNode;
+  /** Per remote peerId: "reconnecting" / "video paused" overlay (wired by the connection owner). */
+  overlays?: Record<string, TileOverlay | undefined>;
+}
+
+type Panel = 'chat' | 'security' | undefined;
+
+/**
+ * The call screen's layout: top bar, stage (with the self view and notices
+ * floating over it), an optional side panel (chat or the security
+ * explanation), and the control bar, in a grid the height of the viewport
+ * (call-screen.css), so nothing ever scrolls away.
+ */
+export function CallScreen({ call, stream, name, state, actions, banner, overlays }: CallScreenProps) {
+  const { t } = useI18n();
+  const { snap, ka, stats, badge, chat, chatSnap, waiting, names, activity, over } = state;
+  const [panel, setPanel] = useState<Panel>();
+  const [selfHidden, setSelfHidden] = useState(false);
+  const seen = useRef(new Set<string>());
+  const uid = useId();
+  const ids = { chat: `${uid}-chat`, security: `${uid}-security`, securityTitle: `${uid}-security-title` };
+
+  // Messages count as read while the chat is open.
+  const messages = chatSnap?.messages ?? [];
+  if (panel === 'chat') for (const m of messages) seen.current.add(m.id);
+  const unread = countUnread(messages, seen.current);
+  const toggle = (p: Exclude<Panel, undefined>) => setPanel((cur) => (cur === p ? undefined : p));
+
+  if (over) {
+    return (
+      <main className="call-screen over" data-state={snap.state} data-role={snap.role ?? ''}>
+        <header className="top-bar">
+          <h1>{t('consultation')}</h1>
+          <span className="top-right">
+            <LanguageSwitch />
+          </span>
+        </header>
+        <div className="call-over-wrap">
+          <p className="call-over" role="status" data-testid="call-over" data-reason={snap.state}>
+            {snap.state === 'ended' ? t('endedText') : t('youLeft')}
+          </p>
+        </div>
+      </main>
+    );
+  }
+
+  const isDoctor = snap.role === 'doctor';
+  const waitingNames = waiting.map((w) => w.displayName).join(', ');
+  const status = statusText(snap.state, snap.participants.length, snap.error, t);
+  const empty =
+    snap.state === 'failed' ? (
+      <p className="stage-message" role="alert">
+        {status}
+      </p>
+    ) : isDoctor ? (
+      <WaitingList call={call} variant="stage" />
+    ) : (
+      <p className="stage-message">{status}</p>
+    );
+
+  return (
+    <main className={`call-screen${panel ? ' panel-open' : ''}`} data-state={snap.state} data-role={snap.role ?? ''}>
+      <TopBar
+        statusText={waiting.length && isDoctor ? `${status} — ${t('csPatientsWaiting', { names: waitingNames })}` : status}
+        badge={badge}
+        safetyCode={ka?.safetyCode}
+        session={call.session}
+        securityOpen={panel === 'security'}
+        securityPanelId={ids.security}
+        onToggleSecurity={() => toggle('security')}
+        banner={banner}
+      />
+      <Stage participants={snap.participants} activity={activity} overlays={overlays} empty={empty}>
+        <div className="stage-notices">
+          <SecurityWarnings ka={ka} names={names} />
+          <E2eeBanner stats={stats} />
+          {snap.sending.screen ? (
+            <p className="notice info" role="status">
+              {t('csPresenting')}
+            </p>
+          ) : null}
+          {isDoctor && snap.participants.length > 0 ? <WaitingList call={call} variant="floating" /> : null}
+        </div>
+        <SelfView
+          name={name}
+          video={stream.getVideoTracks()[0]}
+          micOn={snap.sending.mic}
+          cameraOn={snap.sending.camera}
+          hidden={selfHidden}
+          onToggleHidden={() => setSelfHidden((h) => !h)}
+        />
+      </Stage>
+      <RemoteAudio participants={snap.participants} />
+      <SidePanel id={ids.chat} title={t('chatTitle')} open={panel === 'chat'} onClose={() => setPanel(undefined)} initialFocus="textarea">
+        {chat ? <ChatPanel chat={chat} names={names} /> : <p className="panel-note">{t('connecting')}</p>}
+      </SidePanel>
+      <SidePanel
+        id={ids.security}
+        title={t('csSecurityTitle')}
+        open={panel === 'security'}
+        onClose={() => setPanel(undefined)}
+        initialFocus={`[id="${ids.securityTitle}"]`}
+      >
+        {panel === 'security' ? <SecurityDetails titleId={ids.securityTitle} status={badge} ka={ka} stats={stats} names={names} /> : null}
+      </SidePanel>
+      <ControlBar
+        micOn={snap.sending.mic}
+        cameraOn={snap.sending.camera}
+        sharing={snap.sending.screen}
+        canShare={canShareScreen()}
+        chatOpen={panel === 'chat'}
+        unread={unread}
+        chatPanelId={ids.chat}
+        isDoctor={isDoctor}
+        onToggleMic={actions.toggleMic}
+        onToggleCamera={actions.toggleCamera}
+        onToggleShare={() => void actions.toggleShare()}
+        onToggleChat={() => toggle('chat')}
+        onLeave={() => void actions.leave()}
+        onEndForAll={() => void actions.endForAll()}
+      />
+    </main>
+  );
+}
+
+function statusText(
+  state: string,
+  others: number,
+  error: string | undefined,
+  t: (k: StringKey, v?: Record<string, string>) => string,
+): string {
+  switch (state) {
+    case 'joining':
+      return t('connecting');
+    case 'joined':
+      return others ? t('inCall') : t('waitingOther');
+    case 'failed':
+      return t('couldNotJoin', { error: error ?? '?' });
+    default:
+      return t('connecting');
+  }
+}

@@ -1,0 +1,76 @@
+import { useEffect, useRef, useState } from 'react';
+import type { CallSession, RemoteParticipant } from '../../../call/call-session.ts';
+import { foldActivity, type ActivityState, type PeerActivity, type ReceiverSample } from './remote-activity.ts';
+
+/**
+ * Polls every receiver's getStats (every `everyMs`, default 500 ms) and
+ * returns, per remote peerId, whether its mic is off, its camera is off and
+ * whether it is speaking (see remote-activity.ts for the rules).
+ * Chromium only reports a remote audio level while that track also plays
+ * in an <audio> element (RemoteAudio does that).
+ */
+export function useRemoteActivity(session: CallSession, participants: RemoteParticipant[], everyMs = 500): Record<string, PeerActivity> {
+  const [activity, setActivity] = useState<Record<string, PeerActivity>>({});
+  const state = useRef<ActivityState>(new Map());
+  const people = useRef(participants);
+  people.current = participants;
+
+  useEffect(() => {
+    let live = true;
+    let busy = false;
+    const tick = async () => {
+      if (busy) return; // a slow getStats must not pile up
+      busy = true;
+      try {
+        const samples = await sample(session, people.current);
+        if (!live) return;
+        const folded = foldActivity(state.current, samples, people.current.map((p) => p.peerId), performance.now());
+        state.current = folded.state;
+        setActivity((old) => (same(old, folded.activity) ? old : folded.activity));
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(() => void tick(), everyMs);
+    void tick();
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [session, everyMs]);
+  return activity;
+}
+
+async function sample(session: CallSession, participants: RemoteParticipant[]): Promise<ReceiverSample[]> {
+  const consumers = new Map(session.consumerEntries().map((c) => [c.consumer.id, c.consumer]));
+  const out: ReceiverSample[] = [];
+  for (const p of participants) {
+    for (const t of p.tracks) {
+      const consumer = consumers.get(t.consumerId);
+      if (!consumer || consumer.closed) continue;
+      const report = await consumer.getStats().catch(() => undefined);
+      report?.forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'inbound-rtp') return;
+        out.push({
+          consumerId: t.consumerId,
+          peerId: p.peerId,
+          source: t.source,
+          packets: Number(s.packetsReceived ?? 0),
+          frames: Number(s.framesDecoded ?? 0),
+          audioLevel: typeof s.audioLevel === 'number' ? s.audioLevel : undefined,
+        });
+      });
+    }
+  }
+  return out;
+}
+
+function same(a: Record<string, PeerActivity>, b: Record<string, PeerActivity>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => {
+    const x = a[k];
+    const y = b[k];
+    return !!x && !!y && x.micOff === y.micOff && x.cameraOff === y.cameraOff && x.speaking === y.speaking;
+  });
+}
