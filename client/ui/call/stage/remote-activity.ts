@@ -58,8 +58,9 @@ export function foldActivity(
 ): { state: ActivityState; activity: Record<string, PeerActivity> } {
   const state = new Map<string, ReceiverTrack>();
   for (const s of samples) {
-    const old = prev.get(s.consumerId);
+    const seen = prev.get(s.consumerId);
     // Counters only grow; a smaller value is a new receiver under a reused id.
+    const old = seen && s.packets >= seen.packets ? seen : undefined;
     const grew = old ? s.packets > old.packets : s.packets > 0;
     const loud = s.audioLevel !== undefined && s.audioLevel >= SPEAKING_LEVEL;
     state.set(s.consumerId, {

@@ -57,7 +57,7 @@ export function initials(name: string): string {
   const words = name
     .trim()
     .split(/\s+/)
-    .filter((w) => !/^(dr|pr|mr|mrs|ms|mme|mlle|m)\.?$/i.test(w));
+    .filter((w) => w && !/^(dr|pr|mr|mrs|ms|mme|mlle|m)\.?$/i.test(w));
   const letters = (w: string | undefined) => (w ? (Array.from(w)[0] ?? '') : '');
   if (words.length === 0) return letters(name.trim()).toUpperCase() || '?';
   if (words.length === 1) return letters(words[0]).toUpperCase();
