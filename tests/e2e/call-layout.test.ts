@@ -107,6 +107,81 @@ describe('call layout', () => {
     await patient.context.close();
   });
 
+  it('shows the other person muted, camera off (initials, not a black tile) and speaking', async () => {
+    const { doctor, patient, patientId } = await inCall();
+    const tile = doctor.page.getByTestId(`remote-tile-${patientId}`);
+    // The fake microphone beeps: its level lights the speaking indicator.
+    await tile.and(doctor.page.locator('[data-speaking="true"]')).waitFor({ timeout: 15_000 });
+    expect(await tile.getAttribute('data-mic-off')).toBe('false');
+
+    await patient.page.getByRole('button', { name: 'Mute microphone' }).click();
+    await patient.page.getByRole('button', { name: 'Turn camera off' }).click();
+    await tile.and(doctor.page.locator('[data-mic-off="true"][data-camera-off="true"]')).waitFor({ timeout: 10_000 });
+    expect(await tile.getAttribute('data-speaking')).toBe('false');
+    expect(await tile.locator('.avatar').textContent()).toBe('CD');
+    expect(await tile.getByText('Microphone off').count()).toBe(1);
+    // Our own view says it too.
+    const self = patient.page.getByTestId('local-tile');
+    expect(await self.getAttribute('data-camera-off')).toBe('true');
+    await doctor.page.screenshot({ path: path.join(artifacts, 'call-doctor-patient-muted-1280x800.png') });
+
+    await patient.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await patient.page.getByRole('button', { name: 'Turn camera on' }).click();
+    await tile.and(doctor.page.locator('[data-mic-off="false"][data-camera-off="false"]')).waitFor({ timeout: 10_000 });
+
+    // The self view hides to a button and comes back.
+    await patient.page.getByRole('button', { name: 'Hide your video' }).click();
+    expect(await self.getAttribute('data-hidden')).toBe('true');
+    expect(await self.locator('video').count()).toBe(0);
+    await patient.page.getByRole('button', { name: 'Show your video' }).click();
+    expect(await self.getAttribute('data-hidden')).toBe('false');
+    expect(await self.locator('video').evaluate((v) => getComputedStyle(v).transform)).toBe('matrix(-1, 0, 0, 1, 0, 0)'); // mirrored
+    await doctor.context.close();
+    await patient.context.close();
+  });
+
+  it('everything is reachable by keyboard; the hidden file input is no second stop; Escape closes the chat', async () => {
+    const { doctor, patient } = await inCall();
+    const page = doctor.page;
+    /** Tabs through the page from the top and lists each focus stop (its accessible text). */
+    const stops = async (max = 40) => {
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      const seen: string[] = [];
+      for (let i = 0; i < max; i++) {
+        await page.keyboard.press('Tab');
+        const d = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          if (!el || el === document.body) return '';
+          return `${el.tagName.toLowerCase()}${el.getAttribute('type') === 'file' ? '[file]' : ''}:${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40)}`;
+        });
+        if (seen.includes(d)) break; // wrapped around
+        if (d) seen.push(d);
+      }
+      return seen;
+    };
+    const bar = await stops();
+    console.log(`[keyboard] call screen stops: ${bar.join(' | ')}`);
+    for (const name of ['Encryption and safety code', 'Language', 'Show the whole picture', 'Hide your video', 'Mute microphone', 'Turn camera off', 'Share screen', 'Chat', 'Leave', 'End consultation']) {
+      expect(bar.some((s) => s.includes(name)), `${name} is a tab stop`).toBe(true);
+    }
+
+    // Open the chat from the keyboard: focus lands in the message box.
+    const chat = page.getByTestId('control-bar').getByRole('button', { name: /^Chat/ });
+    await chat.focus();
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('chat-input');
+    const withChat = await stops(60);
+    console.log(`[keyboard] with the chat open: ${withChat.join(' | ')}`);
+    expect(withChat.filter((s) => s.includes('[file]'))).toEqual([]);
+    expect(withChat.filter((s) => s.includes('Send a file'))).toHaveLength(1);
+    await page.getByTestId('chat-input').focus();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('chat-panel').waitFor({ state: 'hidden' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-controls'))).toBe(await chat.getAttribute('aria-controls'));
+    await doctor.context.close();
+    await patient.context.close();
+  });
+
   it('"End consultation" asks for confirmation; Cancel keeps the call, confirming ends it for everyone', async () => {
     const { doctor, patient } = await inCall();
     const end = doctor.page.getByTestId('control-bar').getByRole('button', { name: 'End consultation' });
