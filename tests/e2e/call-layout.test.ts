@@ -107,6 +107,32 @@ describe('call layout', () => {
     await patient.context.close();
   });
 
+  it('three participants make a grid of equal tiles, the self view stays small', async () => {
+    const { doctor, patient, c } = await inCall();
+    const third = await env.person('Jean Petit');
+    const thirdId = await c.joinAsPatientAdmittedIn(doctor.page, third.page, third.name);
+    await decoding(doctor.page, thirdId);
+    const stage = doctor.page.locator('section[data-mode]');
+    await expect.poll(() => stage.getAttribute('data-mode')).toBe('grid');
+    for (const size of [SIZES[0]!, SIZES[1]!]) {
+      await doctor.page.setViewportSize(size);
+      await doctor.page.waitForTimeout(300);
+      const boxes = await doctor.page.locator('[data-testid^="remote-tile-"]').evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { w: Math.round(r.width), h: Math.round(r.height) };
+        }),
+      );
+      const m = await measureCall(doctor.page);
+      console.log(`[layout] grid at ${size.width}×${size.height}: tiles ${JSON.stringify(boxes)}, bar inside: ${m.barInside}`);
+      await doctor.page.screenshot({ path: path.join(artifacts, `call-grid-doctor-${size.width}x${size.height}.png`) });
+      expect(boxes).toHaveLength(2);
+      expect(boxes[0]).toEqual(boxes[1]);
+      expect(m.barInside).toBe(true);
+    }
+    for (const p of [doctor, patient, third]) await p.context.close();
+  });
+
   it('shows the other person muted, camera off (initials, not a black tile) and speaking', async () => {
     const { doctor, patient, patientId } = await inCall();
     const tile = doctor.page.getByTestId(`remote-tile-${patientId}`);

@@ -41,26 +41,28 @@ export function useRemoteActivity(session: CallSession, participants: RemotePart
   return activity;
 }
 
+/**
+ * One getStats of the whole connection per poll (a receiver's getStats
+ * collects the whole connection's stats too, then filters: N of them cost N
+ * times as much), matched to tracks by trackIdentifier.
+ */
 async function sample(session: CallSession, participants: RemoteParticipant[]): Promise<ReceiverSample[]> {
-  const consumers = new Map(session.consumerEntries().map((c) => [c.consumer.id, c.consumer]));
+  const byTrack = new Map<string, { consumerId: string; peerId: string; source: ReceiverSample['source'] }>();
+  for (const p of participants) for (const t of p.tracks) byTrack.set(t.track.id, { consumerId: t.consumerId, peerId: p.peerId, source: t.source });
+  if (byTrack.size === 0) return [];
   const out: ReceiverSample[] = [];
-  for (const p of participants) {
-    for (const t of p.tracks) {
-      const consumer = consumers.get(t.consumerId);
-      if (!consumer || consumer.closed) continue;
-      const report = await consumer.getStats().catch(() => undefined);
-      report?.forEach((s: Record<string, unknown>) => {
-        if (s.type !== 'inbound-rtp') return;
-        out.push({
-          consumerId: t.consumerId,
-          peerId: p.peerId,
-          source: t.source,
-          packets: Number(s.packetsReceived ?? 0),
-          frames: Number(s.framesDecoded ?? 0),
-          audioLevel: typeof s.audioLevel === 'number' ? s.audioLevel : undefined,
-        });
+  for (const report of await session.transportStats().catch(() => [])) {
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type !== 'inbound-rtp' || typeof s.trackIdentifier !== 'string') return;
+      const t = byTrack.get(s.trackIdentifier);
+      if (!t) return;
+      out.push({
+        ...t,
+        packets: Number(s.packetsReceived ?? 0),
+        frames: Number(s.framesDecoded ?? 0),
+        audioLevel: typeof s.audioLevel === 'number' ? s.audioLevel : undefined,
       });
-    }
+    });
   }
   return out;
 }
