@@ -90,6 +90,13 @@ describe('accessibility (axe-core)', () => {
       await audit(patient.page, 'patient-waiting-room');
       const admit = doctor.page.getByTestId('waiting-list').getByRole('button', { name: `Admit ${patient.name}` });
       await admit.waitFor();
+      // The waiting list on the empty stage shows its whole content (not clipped) on screen.
+      const shown = await doctor.page.getByTestId('waiting-list').evaluate((el) => {
+        const card = el.getBoundingClientRect();
+        const button = el.querySelector('button')!.getBoundingClientRect();
+        return button.height >= 44 && button.top >= card.top && button.bottom <= card.bottom && card.top >= 0 && card.bottom <= window.innerHeight;
+      });
+      expect(shown, 'Admit is visible inside the waiting list').toBe(true);
       await audit(doctor.page, 'call-doctor-patient-waiting');
       await admit.click();
       await patient.page.locator('main[data-state="joined"]').waitFor();

@@ -129,7 +129,7 @@ export function CallScreen({ call, stream, name, state, actions, banner, overlay
         onClose={() => setPanel(undefined)}
         initialFocus={`[id="${ids.securityTitle}"]`}
       >
-        {panel === 'security' ? <SecurityDetails titleId={ids.securityTitle} status={badge} ka={ka} stats={stats} names={names} /> : null}
+        <SecurityDetails titleId={ids.securityTitle} status={badge} ka={ka} stats={stats} names={names} />
       </SidePanel>
       <ControlBar
         micOn={snap.sending.mic}

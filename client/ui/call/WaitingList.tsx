@@ -12,7 +12,7 @@ export function WaitingList({ call, variant = 'stage' }: { call: ConsultationCal
   const waiting = useSyncExternalStore(call.waiting.subscribe, call.waiting.get);
   if (variant === 'floating' && waiting.length === 0) return null;
   return (
-    <section className={`card waiting ${variant}`} aria-labelledby="waiting-title" aria-live="polite" data-testid="waiting-list">
+    <section className={`card waiting waiting-${variant}`} aria-labelledby="waiting-title" aria-live="polite" data-testid="waiting-list">
       <h2 id="waiting-title">{t('waitingPatients')}</h2>
       {waiting.length === 0 ? <p>{t('noOneWaiting')}</p> : null}
       <ul className="plain">

@@ -74,6 +74,10 @@ export function ControlBar(p: ControlBarProps) {
           <ControlButton label={t('endForAll')} icon={<CircleStop size={22} />} tone="end" alwaysLabel onClick={() => setConfirming(true)} />
         ) : null}
       </div>
+      {/* The badge is not announced by itself: say new messages politely while the chat is closed. */}
+      <span className="sr-only" role="status">
+        {!p.chatOpen && p.unread > 0 ? `${t('csChat')}: ${t('csUnread', { count: p.unread })}` : ''}
+      </span>
       {confirming ? (
         <EndConsultationDialog
           onCancel={() => setConfirming(false)}
