@@ -4,10 +4,12 @@
  */
 import { benchSframe, printSframe } from './bench-sframe.ts';
 import { benchKeys, printKeys } from './bench-keys.ts';
+import { benchResilience, printResilience } from './bench-resilience.ts';
 
 const SECTIONS: { title: string; run: () => Promise<void> }[] = [
   { title: 'SFrame (RFC 9605)', run: async () => printSframe(await benchSframe()) },
   { title: 'Key agreement', run: async () => printKeys(await benchKeys()) },
+  { title: 'Resilience', run: async () => printResilience(await benchResilience()) },
 ];
 
 const only = process.argv[2];

@@ -10,7 +10,8 @@ import { WorkerPool } from './sfu/worker-pool.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
-import type { RelayTamper } from './signalling/peer-session.ts';
+import type { PeerSession, RelayTamper } from './signalling/peer-session.ts';
+import type { HeldSessions } from './signalling/held-sessions.ts';
 import { openStores, type Stores } from './store/index.ts';
 import { readSessionToken } from './auth/session-cookie.ts';
 import { registerApi } from './http/api.ts';
@@ -22,6 +23,10 @@ export interface ConfideServer {
   url: string;
   httpServer: import('node:http').Server;
   rooms: RoomRegistry;
+  /** The SFU worker pool (tests kill workers to prove recovery). */
+  pool: WorkerPool;
+  /** Participants whose connection dropped, held for the grace period. */
+  held: HeldSessions<PeerSession>;
   stores: Stores;
   consultations: Consultations;
   io: IoServer;
@@ -61,11 +66,13 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
         },
       }),
   });
-  const io = attachSignalling(
+  const signalling = attachSignalling(
     http.server,
     { rooms, consultations, log, ...(opts.tamper ? { tamper: opts.tamper } : {}) },
     (cookie) => stores.sessions.resolve(readSessionToken(cookie)),
+    { graceMs: cfg.graceMs },
   );
+  const io = signalling.io;
   await http.listen({ host: cfg.host, port: cfg.port });
   const { port } = http.server.address() as AddressInfo;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
@@ -74,12 +81,14 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     url: `http://${host}:${port}`,
     httpServer: http.server,
     rooms,
+    pool,
+    held: signalling.held,
     stores,
     consultations,
     io,
     log,
     async close() {
-      io.close();
+      signalling.close();
       await rooms.closeAll();
       await http.close();
       pool.close();

@@ -18,6 +18,8 @@ export interface Config {
   cookieSecure: boolean;
   /** Trust X-Forwarded-* from a reverse proxy in front of us. */
   trustProxy: boolean;
+  /** How long a participant whose connection dropped keeps its place in the call (ms). */
+  graceMs: number;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -41,10 +43,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env.CONFIDE_DATA_DIR || 'data',
     cookieSecure: env.CONFIDE_COOKIE_SECURE === '1',
     trustProxy: env.CONFIDE_TRUST_PROXY === '1',
+    graceMs: int('CONFIDE_GRACE_MS', 30_000, env),
   };
   if (cfg.rtcMinPort < 1 || cfg.rtcMaxPort > 65535 || cfg.rtcMinPort > cfg.rtcMaxPort) {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');
   }
   if (cfg.numWorkers < 1) throw new Error('CONFIDE_WORKERS must be >= 1');
+  if (cfg.graceMs < 1000 || cfg.graceMs > 600_000) throw new Error('CONFIDE_GRACE_MS must be within 1000..600000');
   return cfg;
 }

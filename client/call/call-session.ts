@@ -1,26 +1,34 @@
-// A participant's side of a call: mediasoup-client Device, one send and one
-// receive transport, a producer per local track and a consumer per remote
-// track. UI code observes it through subscribe()/snapshot().
-import { Device, types } from 'mediasoup-client';
-import type { MediaSource, PeerInfo, ProducerInfo, ResponseOf, Role } from '../../shared/protocol/signalling.ts';
+/**
+ * A participant's side of a call, as the UI sees it: the join sequence, the
+ * people in the room (Participants), our media toward the SFU
+ * (MediaTransports) and what we send. UI code observes it through
+ * subscribe()/snapshot(); snapshots are replaced, never mutated.
+ *
+ * What survives what (see docs/architecture.md):
+ * - resume (same socket session): everything; media only restarts ICE;
+ * - media reset (the room moved to another SFU worker): people, keys and
+ *   chat stay; transports, producers and consumers are rebuilt;
+ * - full rejoin (new session, new peer id): local tracks, sending flags and
+ *   people stay on screen; everything else is rebuilt by the owner
+ *   (ConsultationCall) through join() again.
+ * @module
+ */
+import type { types } from 'mediasoup-client';
+import type { MediaSource, ProducerInfo, ResponseOf, Role } from '../../shared/protocol/signalling.ts';
 import { RequestError, SignallingClient } from './signalling-client.ts';
 import type { FrameTransformer } from './frame-transformer.ts';
+import { MediaTransports, type ConsumedTrack, type MediaState } from './media/media-transports.ts';
+import { Participants, type RemoteParticipant, type RemoteTrack } from './media/participants.ts';
+import { IDLE_CONNECTION, type ConnectionSnapshot } from './connection/connection-state.ts';
+import { VideoHealth } from './media/video-health.ts';
 
-export interface RemoteTrack {
-  consumerId: string;
-  kind: 'audio' | 'video';
-  source: MediaSource;
-  track: MediaStreamTrack;
-}
+export type { RemoteParticipant, RemoteTrack };
 
-export interface RemoteParticipant {
-  peerId: string;
-  displayName: string;
-  role: Role;
-  tracks: RemoteTrack[];
-}
-
-export type CallState = 'idle' | 'joining' | 'joined' | 'left' | 'ended' | 'failed';
+/**
+ * 'replaced': the same person joined from another tab or device, which took
+ * this connection's place; 'lost': the connection could not be brought back.
+ */
+export type CallState = 'idle' | 'joining' | 'joined' | 'left' | 'ended' | 'failed' | 'replaced';
 
 export interface CallSnapshot {
   state: CallState;
@@ -32,17 +40,21 @@ export interface CallSnapshot {
   participants: RemoteParticipant[];
   /** Local sources currently sent (not paused). */
   sending: Record<MediaSource, boolean>;
+  /** The connection's health, owned by CallConnection. */
+  connection: ConnectionSnapshot;
 }
 
 export interface JoinOptions {
   roomId: string;
   displayName: string;
-  stream: MediaStream;
+  /** A patient's rejoin credential (sessionStorage), to come back without re-admission. */
+  rejoinToken?: string;
   /** Runs with the join answer before any media is produced (key agreement starts here). */
   onJoined?: (joined: ResponseOf<'join'>) => Promise<void>;
 }
 
 const LEAVER_CLOSE_DELAY_MS = 1500;
+const NOT_SENDING: Record<MediaSource, boolean> = { mic: false, camera: false, screen: false };
 
 export const IDLE: CallSnapshot = {
   state: 'idle',
@@ -51,27 +63,40 @@ export const IDLE: CallSnapshot = {
   peerId: undefined,
   role: undefined,
   participants: [],
-  sending: { mic: false, camera: false, screen: false },
+  sending: NOT_SENDING,
+  connection: IDLE_CONNECTION,
 };
 
 export class CallSession {
   readonly signalling: SignallingClient;
-  private device: Device | undefined;
-  private sendTransport: types.Transport | undefined;
-  private recvTransport: types.Transport | undefined;
-  private readonly producers = new Map<string, types.Producer>();
-  private readonly consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
-  private readonly participants = new Map<string, RemoteParticipant>();
+  private media: MediaTransports | undefined;
+  private readonly people: Participants;
   private readonly listeners = new Set<() => void>();
   private current: CallSnapshot = IDLE;
-  private consumeChain: Promise<void> = Promise.resolve();
   private readonly keyFrameAsked = new Map<string, number>();
+  /** What we send, by source, so media can be rebuilt with the same tracks and pauses. */
+  private readonly local = new Map<MediaSource, { track: MediaStreamTrack; paused: boolean }>();
+  /** Producers announced before our media was open (consumed once it is). */
+  private pendingProducers: ProducerInfo[] | undefined;
+  private ending = false;
+  private everJoined = false;
+  private readonly health: VideoHealth;
+  /** Media state changes, for the connection owner (restart ICE when media breaks). */
+  onMediaState: ((state: MediaState) => void) | undefined;
+  /** The SFU moved our room (mediaReset): the owner rebuilds media. */
+  onMediaReset: (() => void) | undefined;
 
   constructor(
-    private readonly transformer: FrameTransformer | undefined = undefined,
+    private transformer: FrameTransformer | undefined = undefined,
     signalling: SignallingClient = new SignallingClient(),
   ) {
     this.signalling = signalling;
+    this.people = new Participants(() => this.update({ participants: this.people.list() }));
+    this.health = new VideoHealth(
+      () => this.consumerEntries(),
+      (stalled) => this.people.setStalled(stalled),
+    );
+    this.listen();
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -81,28 +106,30 @@ export class CallSession {
 
   snapshot = (): CallSnapshot => this.current;
 
-  async join({ roomId, displayName, stream, onJoined }: JoinOptions): Promise<void> {
-    this.update({ state: 'joining' });
+  /**
+   * Joins the room, opens media, sends `stream`'s tracks (on the first join)
+   * or the tracks we were sending (on a rejoin), and consumes everyone's.
+   * Throws (and moves to 'failed') with the server's RequestError.
+   */
+  async join({ roomId, displayName, rejoinToken, onJoined }: JoinOptions, stream?: MediaStream): Promise<ResponseOf<'join'>> {
+    this.update({ state: 'joining', error: undefined, errorCode: undefined });
     try {
-      this.listen();
-      const joined = await this.signalling.request('join', { roomId, displayName });
+      this.pendingProducers = [];
+      const joined = await this.signalling.request('join', { roomId, displayName, ...(rejoinToken ? { rejoinToken } : {}) });
       this.update({ peerId: joined.peerId, role: joined.role });
-      for (const p of joined.peers) this.addParticipant(p);
+      this.people.resetTo(joined.peers);
       await onJoined?.(joined);
-
-      const device = new Device();
-      await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
-      this.device = device;
-      this.sendTransport = await this.createTransport('send');
-      this.recvTransport = await this.createTransport('recv');
-
-      for (const track of stream.getTracks()) {
-        await this.produce(track, track.kind === 'audio' ? 'mic' : 'camera');
+      if (stream) {
+        for (const track of stream.getTracks()) this.local.set(track.kind === 'audio' ? 'mic' : 'camera', { track, paused: false });
       }
-      for (const p of joined.producers) this.queueConsume(p);
-      await this.consumeChain;
+      await this.openMedia(joined.routerRtpCapabilities, joined.producers);
+      this.everJoined = true;
+      this.health.start();
       this.update({ state: 'joined' });
+      return joined;
     } catch (err) {
+      // A failed rejoin is the connection owner's to retry: the call is not over.
+      if (this.everJoined) throw err;
       this.update({
         state: 'failed',
         error: err instanceof Error ? err.message : String(err),
@@ -112,44 +139,79 @@ export class CallSession {
     }
   }
 
+  /** Before a full rejoin: drop the old media (and use `transformer`, the new E2EE manager, from now on). */
+  prepareRejoin(transformer: FrameTransformer | undefined): void {
+    this.media?.close();
+    this.media = undefined;
+    this.transformer = transformer;
+    this.people.clearTracks();
+  }
+
+  /**
+   * After a signalling resume, or when media broke: restart ICE on both
+   * transports unless media already healed by itself (ICE consent checks
+   * resume when the network does), then ask for fresh keyframes.
+   */
+  async resumeMedia(force = false): Promise<void> {
+    if (force || this.media?.mediaState !== 'connected') await this.media?.restartIce();
+    for (const p of this.current.participants) this.requestKeyFrames(p.peerId, true);
+  }
+
+  /** After a mediaReset: rebuild transports on the room's new Router, send the same tracks, consume everyone. */
+  async rebuildMedia(): Promise<void> {
+    this.media?.close();
+    this.media = undefined;
+    this.people.clearTracks();
+    this.pendingProducers = [];
+    const { routerRtpCapabilities, producers } = await this.signalling.request('rejoinMedia', {});
+    await this.openMedia(routerRtpCapabilities, producers);
+  }
+
   /** Doctor only: end the consultation for everyone. */
   async endConsultation(): Promise<void> {
-    await this.signalling.request('endConsultation', {});
+    this.ending = true;
+    try {
+      await this.signalling.request('endConsultation', {});
+    } catch (err) {
+      // The server ends the room before it answers: the end notification may close us first.
+      if (this.current.state !== 'ended') {
+        this.ending = false;
+        throw err;
+      }
+    }
     this.teardown('ended');
   }
 
-  /** Mute/unmute, camera off/on: a paused producer sends no RTP at all. */
+  /** Mute/unmute, camera off/on: a paused producer sends no RTP at all, and the others are told. */
   setSending(source: MediaSource, on: boolean): void {
-    const p = this.producer(source);
-    if (!p) return;
-    if (on) p.resume();
-    else p.pause();
+    const local = this.local.get(source);
+    if (local) local.paused = !on;
+    const p = this.media?.producer(source);
+    if (p) void this.media?.setPaused(p, !on);
     this.update({ sending: { ...this.current.sending, [source]: on } });
   }
 
   /** Shares a screen track (encrypted like the camera); it stops when the track ends. */
   async startScreenShare(track: MediaStreamTrack): Promise<void> {
-    if (this.producer('screen')) return;
-    const producer = await this.produce(track, 'screen');
+    if (this.local.has('screen') || !this.media) return;
+    this.local.set('screen', { track, paused: false });
+    await this.media.produce(track, 'screen');
     track.addEventListener('ended', () => void this.stopScreenShare());
-    this.update({ sending: { ...this.current.sending, screen: !producer.paused } });
+    this.update({ sending: { ...this.current.sending, screen: true } });
   }
 
   async stopScreenShare(): Promise<void> {
-    const p = this.producer('screen');
-    if (!p) return;
-    p.close();
-    p.track?.stop();
-    this.producers.delete(p.id);
+    const local = this.local.get('screen');
+    if (!local) return;
+    this.local.delete('screen');
+    local.track.stop();
     this.update({ sending: { ...this.current.sending, screen: false } });
-    await this.signalling.request('closeProducer', { producerId: p.id }).catch(() => undefined);
+    await this.media?.closeProducer('screen');
   }
 
   /** RTCStatsReports of both transports (network-quality hint). */
   async transportStats(): Promise<RTCStatsReport[]> {
-    const out: RTCStatsReport[] = [];
-    for (const t of [this.sendTransport, this.recvTransport]) if (t && !t.closed) out.push(await t.getStats());
-    return out;
+    return (await this.media?.stats()) ?? [];
   }
 
   async leave(): Promise<void> {
@@ -163,177 +225,109 @@ export class CallSession {
     this.teardown('left');
   }
 
-  private teardown(state: 'left' | 'ended'): void {
-    this.sendTransport?.close();
-    this.recvTransport?.close();
+  /** Ends the call on this page ('left', 'ended', 'replaced'): media and socket close. */
+  teardown(state: 'left' | 'ended' | 'replaced'): void {
+    this.health.stop();
+    this.media?.close();
     this.signalling.close();
-    this.participants.clear();
-    this.update({ state, participants: [], sending: { mic: false, camera: false, screen: false } });
+    this.people.clear();
+    this.update({ state, participants: [], sending: NOT_SENDING });
+  }
+
+  /** Publishes the connection owner's state in the snapshot. */
+  setConnection(connection: ConnectionSnapshot): void {
+    this.update({ connection });
   }
 
   /** Producers by source, for controls and test hooks. */
   producer(source: MediaSource): types.Producer | undefined {
-    for (const p of this.producers.values()) if ((p.appData as { source?: string }).source === source) return p;
-    return undefined;
+    return this.media?.producer(source);
   }
 
-  /** Asks the SFU for a keyframe on every video stream from `peerId` (e.g. once its key is known). */
-  requestKeyFrames(peerId: string): void {
-    // At most one request per participant per second: a keyframe is costly.
+  /**
+   * Asks the SFU for a keyframe on every video stream from `peerId` (its key
+   * just became known, or media was restarted). At most once a second per
+   * participant unless `force`: a keyframe is costly.
+   */
+  requestKeyFrames(peerId: string, force = false): void {
     const now = Date.now();
-    if (now - (this.keyFrameAsked.get(peerId) ?? 0) < 1000) return;
+    if (!force && now - (this.keyFrameAsked.get(peerId) ?? 0) < 1000) return;
     this.keyFrameAsked.set(peerId, now);
-    for (const [consumerId, c] of this.consumers) {
-      if (c.peerId !== peerId || c.consumer.kind !== 'video') continue;
-      this.signalling.request('requestKeyFrame', { consumerId }).catch(() => undefined);
+    for (const c of this.media?.consumerEntries() ?? []) {
+      if (c.peerId !== peerId || c.kind !== 'video') continue;
+      this.signalling.request('requestKeyFrame', { consumerId: c.consumer.id }).catch(() => undefined);
     }
   }
 
-  consumerEntries(): { consumer: types.Consumer; peerId: string }[] {
-    return [...this.consumers.values()];
+  consumerEntries(): ConsumedTrack[] {
+    return this.media?.consumerEntries() ?? [];
+  }
+
+  private async openMedia(caps: ResponseOf<'join'>['routerRtpCapabilities'], producers: ProducerInfo[]): Promise<void> {
+    const media = new MediaTransports(this.signalling, this.transformer, (s) => this.onMediaState?.(s));
+    this.media = media;
+    await media.open(caps);
+    const sending = { ...NOT_SENDING };
+    for (const [source, { track, paused }] of this.local) {
+      if (track.readyState === 'ended') continue;
+      await media.produce(track, source, paused);
+      sending[source] = !paused;
+    }
+    this.update({ sending });
+    const early = this.pendingProducers ?? [];
+    this.pendingProducers = undefined;
+    const known = new Set(producers.map((p) => p.producerId));
+    await Promise.all([...producers, ...early.filter((p) => !known.has(p.producerId))].map((p) => this.consume(p)));
+  }
+
+  private async consume(info: ProducerInfo): Promise<void> {
+    if (this.pendingProducers) {
+      this.pendingProducers.push(info);
+      return;
+    }
+    const media = this.media;
+    const got = await media?.consume(info);
+    if (!got || media !== this.media) return;
+    this.people.addTrack(got.peerId, {
+      consumerId: got.consumer.id,
+      producerId: got.producerId,
+      kind: got.kind,
+      source: got.source,
+      track: got.consumer.track,
+      paused: got.producerPaused,
+      stalled: false,
+    });
   }
 
   private listen(): void {
     const s = this.signalling;
-    s.on('peerJoined', (p) => this.addParticipant(p));
-    s.on('peerLeft', ({ peerId }) => {
-      this.participants.delete(peerId);
-      const gone: types.Consumer[] = [];
-      for (const [id, c] of this.consumers) {
-        if (c.peerId === peerId) {
-          gone.push(c.consumer);
-          this.consumers.delete(id);
-        }
-      }
-      this.emit();
+    s.on('peerJoined', (p) => this.people.joined(p));
+    s.on('peerLeft', ({ peerId, reason }) => {
+      this.people.left(peerId, reason);
       // The SFU already stopped these streams. Closing them renegotiates the
       // receive connection, which pauses all incoming video for ~0.3 s on a
       // busy machine; doing it while everyone switches keys (a leave triggers
       // a rekey) made the two pauses add up. So close them a moment later.
-      setTimeout(() => gone.forEach((c) => c.close()), LEAVER_CLOSE_DELAY_MS);
+      this.media?.dropConsumersOf(peerId, LEAVER_CLOSE_DELAY_MS);
     });
-    s.on('newProducer', (p) => this.queueConsume(p));
-    s.on('consultationEnded', () => this.teardown('ended'));
-    s.on('consumerClosed', ({ consumerId }) => this.removeConsumer(consumerId));
-  }
-
-  private addParticipant(p: PeerInfo): void {
-    if (!this.participants.has(p.peerId)) {
-      this.participants.set(p.peerId, { peerId: p.peerId, displayName: p.displayName, role: p.role, tracks: [] });
-      this.emit();
-    }
-  }
-
-  private async createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const device = this.device;
-    if (!device) throw new Error('device not loaded');
-    const options = await this.signalling.request('createTransport', { direction });
-    const params = {
-      id: options.id,
-      iceParameters: options.iceParameters,
-      iceCandidates: options.iceCandidates as types.IceCandidate[],
-      dtlsParameters: options.dtlsParameters as types.DtlsParameters,
-      additionalSettings: this.transformer?.peerConnectionSettings,
-    };
-    const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
-    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.signalling
-        .request('connectTransport', {
-          transportId: transport.id,
-          dtlsParameters: dtlsParameters as never,
-        })
-        .then(() => callback(), errback);
+    s.on('peerConnection', ({ peerId, state }) => this.people.setReconnecting(peerId, state === 'reconnecting'));
+    s.on('newProducer', (p) => void this.consume(p));
+    s.on('producerPaused', ({ producerId, paused }) => this.people.setPaused(producerId, paused));
+    s.on('consumerClosed', ({ consumerId }) => {
+      this.media?.removeConsumer(consumerId);
+      this.people.removeTrack(consumerId);
     });
-    if (direction === 'send') {
-      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        this.signalling
-          .request('produce', {
-            transportId: transport.id,
-            kind,
-            rtpParameters: rtpParameters as never,
-            source: (appData as { source: MediaSource }).source,
-          })
-          .then(({ producerId }) => callback({ id: producerId }), errback);
-      });
-    }
-    return transport;
-  }
-
-  private async produce(track: MediaStreamTrack, source: MediaSource): Promise<types.Producer> {
-    const transport = this.sendTransport;
-    if (!transport) throw new Error('no send transport');
-    const producer = await transport.produce({
-      track,
-      stopTracks: false,
-      appData: { source },
-      // Paused (muted, camera off) means no RTP at all, not silent/black frames.
-      zeroRtpOnPause: true,
-      ...(track.kind === 'audio' ? { codecOptions: { opusDtx: false } } : {}),
+    s.on('mediaReset', () => this.onMediaReset?.());
+    s.on('consultationEnded', () => {
+      // Ending it ourselves: let endConsultation() hear the answer before closing.
+      if (this.ending) this.update({ state: 'ended' });
+      else this.teardown('ended');
     });
-    if (this.transformer && producer.rtpSender) {
-      this.transformer.attachSender(producer.rtpSender, { kind: producer.kind, source });
-    }
-    this.producers.set(producer.id, producer);
-    this.update({ sending: { ...this.current.sending, [source]: true } });
-    return producer;
-  }
-
-  private queueConsume(info: ProducerInfo): void {
-    this.consumeChain = this.consumeChain
-      .then(() => this.consume(info))
-      .catch((err) => console.warn('consume failed', err));
-  }
-
-  private async consume(info: ProducerInfo): Promise<void> {
-    const device = this.device;
-    const transport = this.recvTransport;
-    if (!device || !transport) return;
-    const res = await this.signalling.request('consume', {
-      transportId: transport.id,
-      producerId: info.producerId,
-      rtpCapabilities: device.rtpCapabilities as never,
-    });
-    const consumer = await transport.consume({
-      id: res.consumerId,
-      producerId: res.producerId,
-      kind: res.kind,
-      rtpParameters: res.rtpParameters as types.RtpParameters,
-    });
-    if (this.transformer && consumer.rtpReceiver) {
-      this.transformer.attachReceiver(consumer.rtpReceiver, { kind: res.kind, source: res.source, peerId: res.peerId });
-    }
-    this.consumers.set(consumer.id, { consumer, peerId: res.peerId });
-    const participant = this.participants.get(res.peerId);
-    if (participant) {
-      participant.tracks = [
-        ...participant.tracks,
-        { consumerId: consumer.id, kind: res.kind, source: res.source, track: consumer.track },
-      ];
-    }
-    await this.signalling.request('resumeConsumer', { consumerId: consumer.id });
-    this.emit();
-  }
-
-  private removeConsumer(consumerId: string): void {
-    const entry = this.consumers.get(consumerId);
-    if (!entry) return;
-    entry.consumer.close();
-    this.consumers.delete(consumerId);
-    const participant = this.participants.get(entry.peerId);
-    if (participant) participant.tracks = participant.tracks.filter((t) => t.consumerId !== consumerId);
-    this.emit();
+    s.on('replaced', () => this.teardown('replaced'));
   }
 
   private update(patch: Partial<CallSnapshot>): void {
     this.current = { ...this.current, ...patch };
-    this.notify();
-  }
-
-  private emit(): void {
-    this.update({ participants: [...this.participants.values()].map((p) => ({ ...p })) });
-  }
-
-  private notify(): void {
     for (const l of this.listeners) l();
   }
 }

@@ -1,13 +1,27 @@
-// One participant's whole call: signalling socket, frame Worker, SFU session
-// and key agreement, built together so they share one socket (a patient's
-// admission is bound to the socket that waited).
+/**
+ * One participant's whole call, the composition root: the signalling socket,
+ * the frame Worker (E2eeManager), the SFU session (CallSession), key
+ * agreement, chat, and the connection owner (CallConnection) that keeps them
+ * alive through faults. A patient's admission is bound to the socket that
+ * waited; a rejoin presents the credential that admission earned.
+ *
+ * Recovery, as the connection owner asks for it:
+ * - resume: our place is held (same peer id, same keys): restart ICE;
+ * - rejoin: a new membership: the agreement and the Worker start afresh
+ *   (new identity, new keys: others ratchet for our join, and draw a new
+ *   epoch for our old identity's leave), media is rebuilt, chat carries on;
+ * - media repair: ICE restart, or new transports when the SFU moved the room.
+ * @module
+ */
 import { CallSession } from './call-session.ts';
 import { RequestError, SignallingClient } from './signalling-client.ts';
+import { CallConnection } from './connection/call-connection.ts';
 import { exposeTestHooks, inboundStats, keyHookMode } from './test-hooks.ts';
 import { E2eeManager } from '../e2ee/e2ee-manager.ts';
 import { KeyAgreementClient } from '../e2ee/key-agreement-client.ts';
-import type { WaitingPatient } from '../../shared/protocol/signalling.ts';
+import type { ResponseOf, WaitingPatient } from '../../shared/protocol/signalling.ts';
 import { ChatSession } from '../chat/chat-session.ts';
+import { callMemory } from './call-memory.ts';
 
 export type Admission = 'admitted' | 'declined' | 'ended';
 
@@ -16,14 +30,21 @@ export class ConsultationCall {
   readonly e2ee = new E2eeManager();
   readonly session: CallSession;
   readonly keys: KeyAgreementClient | undefined;
+  readonly connection: CallConnection;
   /** Doctor: patients in the waiting room (observable). */
   readonly waiting = new Observable<WaitingPatient[]>([]);
   /** Encrypted chat, once joined (needs our peer id and the agreed keys). */
   readonly chat = new Observable<ChatSession | undefined>(undefined);
+  /** Patient: the rejoin credential was refused; the page must go through the waiting room again. */
+  readonly needsReadmission = new Observable<boolean>(false);
+  private displayName = '';
+  private closed = false;
+  private readonly onOnline = () => this.connection.networkOnline();
 
   constructor(
     readonly roomId: string,
     roomSecret: Uint8Array,
+    private readonly role: 'doctor' | 'patient',
   ) {
     this.session = new CallSession(this.e2ee, this.signalling);
     const mode = keyHookMode();
@@ -33,9 +54,24 @@ export class ConsultationCall {
         : new KeyAgreementClient(this.signalling, this.e2ee, roomSecret, { logKeys: mode === 'observe' });
     // Frames from someone were dropped (no key yet) and decrypt again: ask the SFU for a keyframe.
     this.e2ee.onRecovered = (peerId) => this.session.requestKeyFrames(peerId);
+    this.connection = new CallConnection(
+      this.signalling,
+      {
+        resume: () => this.resume(),
+        rejoin: () => this.rejoin(),
+        repairMedia: (kind) => (kind === 'ice' ? this.session.resumeMedia(true) : this.session.rebuildMedia()),
+        readmit: () => this.needsReadmission.set(true),
+      },
+      { role: () => this.role },
+    );
+    this.connection.subscribe(() => this.session.setConnection(this.connection.snapshot()));
+    this.session.onMediaState = (s) => this.connection.mediaState(s);
+    this.session.onMediaReset = () => this.connection.mediaReset();
+    window.addEventListener('online', this.onOnline);
     const keys = this.keys;
     exposeTestHooks({
       session: this.session,
+      connection: this.connection,
       inboundStats: () => inboundStats(this.session),
       e2eeStats: () => this.e2ee.stats(),
       keyAgreement: () => keys?.snapshot(),
@@ -61,31 +97,83 @@ export class ConsultationCall {
     return decided;
   }
 
+  /**
+   * Enters the call and sends `stream`. A patient coming back (reload)
+   * passes the rejoin credential its tab kept instead of being admitted.
+   * Rejects with the server's RequestError.
+   */
   async join(displayName: string, stream: MediaStream): Promise<void> {
-    const keys = this.keys;
-    await this.session.join({
-      roomId: this.roomId,
-      displayName,
-      stream,
-      onJoined: async (j) => {
-        this.waiting.set(j.waiting);
-        await keys?.start(j, this.roomId);
-        if (keys) this.chat.set(new ChatSession(this.signalling, keys.chatKeys(), this.roomId, j.peerId));
-      },
-    });
+    this.displayName = displayName;
+    await this.joinRoom(stream);
+    this.connection.joined();
+    callMemory.update(this.roomId, { inCall: true });
   }
 
-  /** Doctor: let a waiting patient in (or not). */
-  async decide(requestId: string, admit: boolean): Promise<void> {
-    await this.signalling.request(admit ? 'admit' : 'decline', { requestId });
+  /**
+   * Doctor: let a waiting patient in (or not). For a second device of the
+   * same link, `as` says whether it replaces the first or joins as well.
+   */
+  async decide(requestId: string, admit: boolean, as?: 'replace' | 'add'): Promise<void> {
+    if (admit) await this.signalling.request('admit', { requestId, ...(as ? { as } : {}) });
+    else await this.signalling.request('decline', { requestId });
     this.waiting.set(this.waiting.get().filter((w) => w.requestId !== requestId));
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    window.removeEventListener('online', this.onOnline);
+    this.connection.close();
     this.chat.get()?.close();
     this.keys?.close();
     this.e2ee.close();
     this.signalling.close();
+  }
+
+  private async joinRoom(stream?: MediaStream): Promise<void> {
+    const keys = this.keys;
+    const rejoinToken = this.role === 'patient' ? callMemory.load(this.roomId).rejoinToken : undefined;
+    await this.session.join(
+      {
+        roomId: this.roomId,
+        displayName: this.displayName,
+        ...(rejoinToken ? { rejoinToken } : {}),
+        onJoined: async (j) => {
+          if (j.rejoinToken) callMemory.update(this.roomId, { rejoinToken: j.rejoinToken });
+          this.waiting.set(j.waiting);
+          await keys?.start(j, this.roomId);
+          this.startChat(j);
+        },
+      },
+      stream,
+    );
+  }
+
+  private startChat(j: ResponseOf<'join'>): void {
+    const keys = this.keys;
+    if (!keys) return;
+    this.chat.get()?.close();
+    this.chat.set(new ChatSession(this.signalling, keys.chatKeys(), this.roomId, j.peerId));
+  }
+
+  /** socket.io recovered our session: is our place still held? Then restart ICE. */
+  private async resume(): Promise<boolean> {
+    const { joined } = await this.signalling.request('resume', {});
+    if (!joined) return false;
+    await this.session.resumeMedia();
+    return true;
+  }
+
+  /** A new membership: fresh keys and Worker, media rebuilt, same tracks. */
+  private async rejoin(): Promise<void> {
+    // A failed earlier attempt may have joined on this same session: leave it first.
+    await this.signalling.request('leave', {}).catch((err: unknown) => {
+      if (err instanceof RequestError && err.code === 'disconnected') throw err;
+    });
+    this.keys?.reset();
+    this.e2ee.reset();
+    this.session.prepareRejoin(this.e2ee);
+    await this.joinRoom();
   }
 }
 

@@ -16,7 +16,7 @@ type WithEncodedStreams = { createEncodedStreams?: () => EncodedStreams };
 
 export class E2eeManager implements FrameTransformer, KeySink {
   readonly peerConnectionSettings = { encodedInsertableStreams: true };
-  private readonly worker: Worker;
+  private worker: Worker;
   private nextStatsId = 1;
   private readonly pendingStats = new Map<number, (s: E2eeStats) => void>();
   private nextKeyOp = 1;
@@ -29,8 +29,28 @@ export class E2eeManager implements FrameTransformer, KeySink {
   onRecovered: ((peerId: string) => void) | undefined;
 
   constructor() {
-    this.worker = new Worker(new URL('./frame-worker.ts', import.meta.url), { type: 'module', name: 'confide-e2ee' });
-    this.worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
+    this.worker = this.startWorker();
+  }
+
+  /**
+   * A fresh Worker for a full rejoin (new member, new keys): no key, KID
+   * owner or counter of the old membership survives. Pending key operations
+   * are rejected; streams still attached to the old Worker stop (their
+   * transports are closed by then).
+   */
+  reset(): void {
+    this.worker.terminate();
+    for (const done of this.keyOps.values()) done('reset');
+    this.keyOps.clear();
+    this.pendingStats.clear();
+    this.lastError = undefined;
+    this.worker = this.startWorker();
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL('./frame-worker.ts', import.meta.url), { type: 'module', name: 'confide-e2ee' });
+    worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
+      if (worker !== this.worker) return;
       if (data.type === 'stats') {
         this.pendingStats.get(data.id)?.(data.stats);
         this.pendingStats.delete(data.id);
@@ -47,6 +67,7 @@ export class E2eeManager implements FrameTransformer, KeySink {
         this.lastError = data.message;
       }
     };
+    return worker;
   }
 
   attachSender(sender: RTCRtpSender, info: SenderInfo): void {

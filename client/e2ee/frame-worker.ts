@@ -130,8 +130,8 @@ function transform(options: StreamOptions): TransformStream<EncodedFrame, Encode
   });
 }
 
-function pipe(options: StreamOptions, readable: ReadableStream, writable: WritableStream): void {
-  readable
+function pipe(options: StreamOptions, readable: ReadableStream, writable: WritableStream): Promise<void> {
+  return readable
     .pipeThrough(transform(options))
     .pipeTo(writable)
     .catch((err: unknown) => scope.postMessage({ type: 'error', message: `stream closed: ${String(err)}` }));
@@ -141,7 +141,8 @@ function pipe(options: StreamOptions, readable: ReadableStream, writable: Writab
 scope.onrtctransform = (event) => {
   const t = event.transformer;
   if (t.options.role === 'send' && t.options.kind === 'video') videoSenders.add(t);
-  pipe(t.options, t.readable, t.writable);
+  // A sender rebuilt after a media reset gets a new transformer; forget the old one.
+  void pipe(t.options, t.readable, t.writable).finally(() => videoSenders.delete(t));
 };
 
 // Key changes apply in arrival order even though importing a key is async.
@@ -184,7 +185,7 @@ async function handle(msg: ToWorker): Promise<void> {
       kidOwner.delete(msg.kid);
       break;
     case 'attachStreams': // createEncodedStreams fallback path
-      pipe(msg.options, msg.readable, msg.writable);
+      void pipe(msg.options, msg.readable, msg.writable);
       break;
     case 'stats':
       scope.postMessage({ type: 'stats', id: msg.id, stats: structuredClone(stats) });

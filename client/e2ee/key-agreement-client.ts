@@ -28,9 +28,12 @@ export interface KeyLogEntry {
   key: string;
 }
 
+const MAX_EARLY = 256;
+
 export class KeyAgreementClient {
   private agreement: KeyAgreement | undefined;
   private readonly early: (() => void)[] = [];
+  private readonly unsubscribe: (() => void)[] = [];
   private readonly listeners = new Set<() => void>();
   private current: KeyAgreementSnapshot = { safetyCode: undefined, verifiedPeers: [], warnings: [], localKid: undefined };
   /** Test-only record of every key held (when enabled). */
@@ -44,13 +47,15 @@ export class KeyAgreementClient {
   ) {
     this.keyLog = options.logKeys ? [] : undefined;
     // Subscribe before joining so nothing is missed; queue until we know who we are.
-    signalling.on('keyAnnounced', (a) =>
-      this.whenReady((k) =>
-        k.handleAnnouncement({ peerId: a.peerId, slot: a.slot, publicKey: hexToBytes(a.publicKey), mac: hexToBytes(a.mac) }, true),
+    this.unsubscribe.push(
+      signalling.on('keyAnnounced', (a) =>
+        this.whenReady((k) =>
+          k.handleAnnouncement({ peerId: a.peerId, slot: a.slot, publicKey: hexToBytes(a.publicKey), mac: hexToBytes(a.mac) }, true),
+        ),
       ),
+      signalling.on('keyDelivered', (d) => this.whenReady((k) => k.handleDelivery({ from: d.from, kid: d.kid, box: hexToBytes(d.box) }))),
+      signalling.on('peerLeft', ({ peerId }) => this.whenReady((k) => k.handlePeerLeft(peerId))),
     );
-    signalling.on('keyDelivered', (d) => this.whenReady((k) => k.handleDelivery({ from: d.from, kid: d.kid, box: hexToBytes(d.box) })));
-    signalling.on('peerLeft', ({ peerId }) => this.whenReady((k) => k.handlePeerLeft(peerId)));
     e2ee.onKidSeen = (peerId, kid) => this.agreement?.handleKidSeen(peerId, kid);
     e2ee.onCounterHigh = () => this.agreement?.handleCounterHigh();
   }
@@ -93,8 +98,21 @@ export class KeyAgreementClient {
     };
   }
 
+  /**
+   * Before a full rejoin: this membership's agreement ends (its keys are
+   * erased); the next start() begins a new one with a new identity.
+   */
+  reset(): void {
+    this.agreement?.close();
+    this.agreement = undefined;
+    this.early.length = 0;
+    this.current = { safetyCode: undefined, verifiedPeers: [], warnings: [], localKid: undefined };
+    for (const l of this.listeners) l();
+  }
+
   close(): void {
     this.agreement?.close();
+    for (const u of this.unsubscribe.splice(0)) u();
   }
 
   private announceExisting(p: PeerInfo): void {
@@ -107,7 +125,8 @@ export class KeyAgreementClient {
 
   private whenReady(run: (k: KeyAgreement) => void): void {
     if (this.agreement) run(this.agreement);
-    else this.early.push(() => this.agreement && run(this.agreement));
+    // Only the moments between our join answer and start(): bounded all the same.
+    else if (this.early.length < MAX_EARLY) this.early.push(() => this.agreement && run(this.agreement));
   }
 
   private send<N extends 'announceKey' | 'sendKey'>(name: N, payload: RequestOf<N>): void {

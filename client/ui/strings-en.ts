@@ -1,4 +1,4 @@
-import { chatStrings } from '../chat/chat-strings.ts';
+import { chatStrings } from './call/chat-strings.ts';
 import { callStrings } from './call/call-strings.ts';
 export const en = {
   language: 'Language',
@@ -114,6 +114,29 @@ export const en = {
   net_poor: "poor",
   net_unknown: "measuring…",
   signInToOpen: "Sign in to open this consultation.",
+  // Reconnection (issue 9)
+  returningToCall: 'Returning to your consultation…',
+  connReconnectingSignalling: 'Connection lost — reconnecting…',
+  connReconnectingResuming: 'Reconnected — restoring audio and video…',
+  connReconnectingRejoining: 'Rejoining the consultation (new encryption keys)…',
+  connReconnectingMedia: 'Audio and video interrupted — restoring…',
+  connAttempt: 'attempt {n}',
+  connReconnected: 'Reconnected.',
+  connLostUnreachable: 'Could not reconnect: the server cannot be reached. Check your connection, then rejoin.',
+  connLostRefused: 'Could not reconnect to this consultation.',
+  connLostEnded: 'Could not reconnect: the consultation has ended.',
+  connLostExpired: 'Could not reconnect: this link has expired.',
+  connLostReadmit: 'You need to be let in again by the doctor.',
+  rejoin: 'Rejoin',
+  peerReconnecting: '{name} is reconnecting…',
+  peerReconnected: '{name} reconnected',
+  videoPaused: 'Video paused — poor connection',
+  replacedText: 'This consultation was opened in another tab or on another device, which took this one’s place in the call.',
+  e2eeReconnecting: 'Encryption: waiting for the connection',
+  sameLinkInCall: 'second device for the same link (someone is already in the call with it)',
+  sameLinkWaiting: 'second device for the same link (someone else is waiting with it)',
+  admitReplace: 'Replace the first',
+  admitBoth: 'Admit both',
   ...chatStrings.en,
   ...callStrings.en,
 };

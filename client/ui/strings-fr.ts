@@ -1,4 +1,4 @@
-import { chatStrings } from '../chat/chat-strings.ts';
+import { chatStrings } from './call/chat-strings.ts';
 import { callStrings } from './call/call-strings.ts';
 import type { en } from './strings-en.ts';
 
@@ -116,6 +116,29 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   net_poor: "faible",
   net_unknown: "mesure…",
   signInToOpen: "Connectez-vous pour ouvrir cette consultation.",
+  // Reconnexion (issue 9)
+  returningToCall: 'Retour à votre consultation…',
+  connReconnectingSignalling: 'Connexion perdue — reconnexion…',
+  connReconnectingResuming: 'Reconnecté — rétablissement du son et de l’image…',
+  connReconnectingRejoining: 'Retour dans la consultation (nouvelles clés de chiffrement)…',
+  connReconnectingMedia: 'Son et image interrompus — rétablissement…',
+  connAttempt: 'tentative {n}',
+  connReconnected: 'Reconnecté.',
+  connLostUnreachable: 'Reconnexion impossible : le serveur est injoignable. Vérifiez votre connexion, puis rejoignez.',
+  connLostRefused: 'Reconnexion impossible à cette consultation.',
+  connLostEnded: 'Reconnexion impossible : la consultation est terminée.',
+  connLostExpired: 'Reconnexion impossible : ce lien a expiré.',
+  connLostReadmit: 'Le médecin doit vous faire entrer à nouveau.',
+  rejoin: 'Rejoindre',
+  peerReconnecting: '{name} se reconnecte…',
+  peerReconnected: '{name} s’est reconnecté(e)',
+  videoPaused: 'Vidéo en pause — connexion faible',
+  replacedText: 'Cette consultation a été ouverte dans un autre onglet ou sur un autre appareil, qui a pris la place de celui-ci dans l’appel.',
+  e2eeReconnecting: 'Chiffrement : en attente de la connexion',
+  sameLinkInCall: 'second appareil pour le même lien (quelqu’un est déjà en consultation avec ce lien)',
+  sameLinkWaiting: 'second appareil pour le même lien (quelqu’un d’autre attend avec ce lien)',
+  admitReplace: 'Remplacer le premier',
+  admitBoth: 'Admettre les deux',
   ...chatStrings.fr,
   ...callStrings.fr,
 };

@@ -11,9 +11,13 @@ export class Peer {
 
   /** Public key announcement, relayed as is: the server cannot verify it (no room secret). */
   announcement: { publicKey: string; mac: string } | undefined;
+  /** Its signalling connection dropped; its place is held for the grace period. */
+  reconnecting = false;
 
   constructor(
     readonly id: string,
+    /** The same person across rejoins (see PeerInfo). */
+    readonly participantId: string,
     readonly displayName: string,
     readonly role: Role,
     readonly slot: number,
@@ -23,14 +27,17 @@ export class Peer {
   info(): PeerInfo {
     return {
       peerId: this.id,
+      participantId: this.participantId,
       displayName: this.displayName,
       role: this.role,
       slot: this.slot,
       ...(this.announcement ? { key: this.announcement } : {}),
+      ...(this.reconnecting ? { reconnecting: true } : {}),
     };
   }
 
-  close(): void {
+  /** Closes its transports (and so its producers and consumers), keeping the participant. */
+  closeMedia(): void {
     // Closing a transport closes its producers and consumers too.
     for (const t of this.transports.values()) t.close();
     this.transports.clear();

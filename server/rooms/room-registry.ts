@@ -1,5 +1,6 @@
-// Creates rooms on demand (one Router each, on the next worker of the pool)
-// and forgets them when their last participant leaves.
+// Creates rooms on demand (one Router each, on the next worker of the pool),
+// forgets them when their last participant leaves, and moves them to a live
+// worker when theirs dies.
 import type { Logger } from 'pino';
 import { Room, type RtcOptions } from './room.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
@@ -24,6 +25,7 @@ export class RoomRegistry {
           this.rooms.delete(roomId);
           this.ready.delete(roomId);
         };
+        r.onWorkerLost = () => void this.move(r);
         this.ready.set(roomId, r);
         return r;
       });
@@ -44,6 +46,25 @@ export class RoomRegistry {
 
   get size(): number {
     return this.rooms.size;
+  }
+
+  /** Every ready room (ops, tests). */
+  all(): Room[] {
+    return [...this.ready.values()];
+  }
+
+  /** Rooms moved to another worker after theirs died (ops, tests). */
+  moved = 0;
+
+  private async move(room: Room): Promise<void> {
+    try {
+      await room.moveTo(await this.pool.liveWorker());
+      this.moved++;
+    } catch (err) {
+      // No worker came back: end the media of this room rather than pretend.
+      this.log.error({ roomId: room.id, err: String(err) }, 'could not move a room to a live SFU worker');
+      room.close();
+    }
   }
 
   async closeAll(): Promise<void> {

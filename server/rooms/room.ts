@@ -1,6 +1,12 @@
 // A consultation room: the one owner of its mediasoup Router and of every
 // participant's transports, producers and consumers (mediasoup-demo's Room
 // model). Signalling calls into it; it never sees decrypted media.
+//
+// A participant whose signalling drops stays here, marked reconnecting, for
+// the grace period (the signalling layer decides when it is over). If the SFU
+// worker under the room dies, moveTo() rebuilds the Router on a live worker
+// and tells everyone to rebuild their transports; participants, slots and
+// key announcements stay, so media keys do too.
 import type { Logger } from 'pino';
 import type { types } from '../sfu/mediasoup.ts';
 import { mediaCodecs } from '../sfu/media-codecs.ts';
@@ -8,6 +14,7 @@ import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
 import { MAX_SLOTS } from '../../shared/crypto/key-schedule.ts';
 import type {
+  LeaveReason,
   MediaSource,
   NotificationName,
   NotificationOf,
@@ -30,21 +37,40 @@ export const LIMITS = {
   consumersPerPeer: 64,
 };
 
+/** Who joins: the connection's peer id, and the person behind it. */
+export interface Joiner {
+  peerId: string;
+  participantId: string;
+  displayName: string;
+  role: Role;
+  notify: Notify;
+}
+
 export class Room {
   private readonly peers = new Map<string, Peer>();
   private closed = false;
+  /** Called once, when the room closes (last participant gone, or ended). */
   onEmpty: (() => void) | undefined;
+  /** Called when the SFU worker under the room died (the registry moves the room). */
+  onWorkerLost: (() => void) | undefined;
 
   private constructor(
     readonly id: string,
-    readonly router: types.Router,
+    private sfuRouter: types.Router,
     private readonly rtc: RtcOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.watchWorker();
+  }
 
   static async create(id: string, worker: types.Worker, rtc: RtcOptions, log: Logger): Promise<Room> {
-    const router = await worker.createRouter({ mediaCodecs });
+    const router = await worker.createRouter({ mediaCodecs, appData: { workerPid: worker.pid } });
     return new Room(id, router, rtc, log.child({ roomId: id }));
+  }
+
+  /** The room's current mediasoup Router (it changes when the room moves to another worker). */
+  get router(): types.Router {
+    return this.sfuRouter;
   }
 
   get isClosed(): boolean {
@@ -55,13 +81,19 @@ export class Room {
     return this.peers.size;
   }
 
+  /** The pid of the SFU worker process hosting this room (tests, ops). */
+  get workerPid(): number {
+    return (this.sfuRouter as unknown as { appData: { workerPid?: number } }).appData.workerPid ?? -1;
+  }
+
   peerInfos(): PeerInfo[] {
     return [...this.peers.values()].map((p) => p.info());
   }
 
-  producerInfos(): ProducerInfo[] {
+  producerInfos(except?: string): ProducerInfo[] {
     const out: ProducerInfo[] = [];
     for (const p of this.peers.values()) {
+      if (p.id === except) continue;
       for (const { producer, source } of p.producers.values()) {
         out.push({ producerId: producer.id, peerId: p.id, kind: producer.kind, source });
       }
@@ -69,28 +101,64 @@ export class Room {
     return out;
   }
 
-  join(peerId: string, displayName: string, role: Role, notify: Notify): Omit<ResponseOf<'join'>, 'waiting'> {
+  /**
+   * Adds a participant. The same person already here (a reload, a second
+   * tab, a rejoin after the grace period of a connection that is in fact
+   * dead) is replaced: its old connection is told `replaced` and leaves.
+   */
+  join(j: Joiner): Omit<ResponseOf<'join'>, 'waiting' | 'rejoinToken'> {
     if (this.closed) throw new SignallingError('not-found', 'room is closed');
+    for (const p of [...this.peers.values()]) {
+      if (p.participantId === j.participantId && p.id !== j.peerId) {
+        p.notify('replaced', {});
+        this.leave(p.id, 'replaced', { keepOpen: true });
+      }
+    }
     if (this.peers.size >= LIMITS.peersPerRoom) throw new SignallingError('forbidden', 'room is full');
     const existing = { peers: this.peerInfos(), producers: this.producerInfos() };
     const taken = new Set([...this.peers.values()].map((p) => p.slot));
     let slot = 0;
     while (taken.has(slot)) slot++;
-    const peer = new Peer(peerId, displayName, role, slot, notify);
-    this.peers.set(peerId, peer);
-    this.broadcast(peerId, 'peerJoined', peer.info());
-    this.log.info({ peerId, slot, peers: this.peers.size }, 'peer joined');
-    return { peerId, role, slot, routerRtpCapabilities: this.router.rtpCapabilities, ...existing };
+    const peer = new Peer(j.peerId, j.participantId, j.displayName, j.role, slot, j.notify);
+    this.peers.set(j.peerId, peer);
+    this.broadcast(j.peerId, 'peerJoined', peer.info());
+    this.log.info({ peerId: j.peerId, slot, peers: this.peers.size }, 'peer joined');
+    return {
+      peerId: j.peerId,
+      participantId: j.participantId,
+      role: j.role,
+      slot,
+      routerRtpCapabilities: this.sfuRouter.rtpCapabilities,
+      ...existing,
+    };
   }
 
-  leave(peerId: string): void {
+  /** Removes a participant; the room closes with its last one unless `keepOpen` (a replacement follows). */
+  leave(peerId: string, reason: LeaveReason = 'left', opts: { keepOpen?: boolean } = {}): void {
     const peer = this.peers.get(peerId);
     if (!peer) return;
     this.peers.delete(peerId);
-    peer.close();
-    this.broadcast(peerId, 'peerLeft', { peerId });
-    this.log.info({ peerId, peers: this.peers.size }, 'peer left');
-    if (this.peers.size === 0) this.close();
+    peer.closeMedia();
+    this.broadcast(peerId, 'peerLeft', { peerId, reason });
+    this.log.info({ peerId, reason, peers: this.peers.size }, 'peer left');
+    if (this.peers.size === 0 && !opts.keepOpen) this.close();
+  }
+
+  has(peerId: string): boolean {
+    return this.peers.has(peerId);
+  }
+
+  /** Marks a participant's signalling as dropped (or back) and tells the others. */
+  setReconnecting(peerId: string, reconnecting: boolean): void {
+    const peer = this.peers.get(peerId);
+    if (!peer || peer.reconnecting === reconnecting) return;
+    peer.reconnecting = reconnecting;
+    this.broadcast(peerId, 'peerConnection', { peerId, state: reconnecting ? 'reconnecting' : 'connected' });
+  }
+
+  /** Everyone whose signalling is currently dropped. */
+  reconnectingPeers(): string[] {
+    return [...this.peers.values()].filter((p) => p.reconnecting).map((p) => p.id);
   }
 
   async createTransport(peerId: string, _req: RequestOf<'createTransport'>): Promise<ResponseOf<'createTransport'>> {
@@ -98,7 +166,7 @@ export class Room {
     if (peer.transports.size >= LIMITS.transportsPerPeer) {
       throw new SignallingError('forbidden', 'too many transports');
     }
-    const transport = await this.router.createWebRtcTransport({
+    const transport = await this.sfuRouter.createWebRtcTransport({
       listenIps: [{ ip: this.rtc.listenIp, announcedIp: this.rtc.announcedIp }],
       enableUdp: true,
       enableTcp: true,
@@ -161,7 +229,7 @@ export class Room {
     const owner = this.producerOwner(req.producerId);
     if (!owner || owner.peer === peer) throw new SignallingError('not-found', 'unknown producer');
     const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
-    if (!this.router.canConsume({ producerId: req.producerId, rtpCapabilities })) {
+    if (!this.sfuRouter.canConsume({ producerId: req.producerId, rtpCapabilities })) {
       throw new SignallingError('bad-request', 'cannot consume this producer with these capabilities');
     }
     // Start paused: the client resumes once its consumer exists, so the
@@ -184,6 +252,7 @@ export class Room {
       kind: consumer.kind,
       source: owner.source,
       rtpParameters: consumer.rtpParameters as ResponseOf<'consume'>['rtpParameters'],
+      producerPaused: consumer.producerPaused,
     };
   }
 
@@ -197,6 +266,47 @@ export class Room {
     const consumer = this.peer(peerId).consumers.get(req.consumerId);
     if (!consumer) throw new SignallingError('not-found', 'unknown consumer');
     if (consumer.kind === 'video') await consumer.requestKeyFrame();
+  }
+
+  /** New ICE parameters for one of `peerId`'s transports (mediasoup WebRtcTransport.restartIce). */
+  async restartIce(peerId: string, req: RequestOf<'restartIce'>): Promise<ResponseOf<'restartIce'>> {
+    const transport = this.transport(peerId, req.transportId);
+    const iceParameters = await this.sfu(() => transport.restartIce());
+    return { iceParameters: iceParameters as ResponseOf<'restartIce'>['iceParameters'] };
+  }
+
+  /** Pauses or resumes one of `peerId`'s producers (mute, camera off) and tells the others. */
+  async pauseProducer(peerId: string, req: RequestOf<'pauseProducer'>): Promise<void> {
+    const entry = this.peer(peerId).producers.get(req.producerId);
+    if (!entry) throw new SignallingError('not-found', 'unknown producer');
+    if (req.paused) await entry.producer.pause();
+    else await entry.producer.resume();
+    this.broadcast(peerId, 'producerPaused', { producerId: req.producerId, paused: req.paused });
+  }
+
+  /** After a mediaReset: the new Router's capabilities and everyone else's producers. */
+  rejoinMedia(peerId: string): ResponseOf<'rejoinMedia'> {
+    const peer = this.peer(peerId);
+    peer.closeMedia();
+    return { routerRtpCapabilities: this.sfuRouter.rtpCapabilities, producers: this.producerInfos(peerId) };
+  }
+
+  /**
+   * Rebuilds the room on `worker` after its worker died: a new Router; every
+   * participant keeps its place (slot, key announcement) and is told to
+   * rebuild its transports (`mediaReset`).
+   */
+  async moveTo(worker: types.Worker): Promise<void> {
+    if (this.closed) return;
+    for (const p of this.peers.values()) p.closeMedia();
+    this.sfuRouter = await worker.createRouter({ mediaCodecs, appData: { workerPid: worker.pid } });
+    this.watchWorker();
+    if (this.closed) {
+      this.sfuRouter.close();
+      return;
+    }
+    this.log.warn({ workerPid: worker.pid, peers: this.peers.size }, 'room moved to a new SFU worker');
+    for (const p of this.peers.values()) p.notify('mediaReset', {});
   }
 
   announceKey(peerId: string, req: RequestOf<'announceKey'>): void {
@@ -252,14 +362,35 @@ export class Room {
     return this.peers.get(peerId)?.role;
   }
 
+  /** Counts of what the room holds, and what the SFU holds for it (no orphans: tests, ops). */
+  async counts(): Promise<{ peers: number; transports: number; producers: number; consumers: number; sfuTransports: number }> {
+    let transports = 0;
+    let producers = 0;
+    let consumers = 0;
+    for (const p of this.peers.values()) {
+      transports += p.transports.size;
+      producers += p.producers.size;
+      consumers += p.consumers.size;
+    }
+    const dump = this.sfuRouter.closed ? { transportIds: [] } : await this.sfuRouter.dump();
+    return { peers: this.peers.size, transports, producers, consumers, sfuTransports: dump.transportIds.length };
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const peer of this.peers.values()) peer.close();
+    for (const peer of this.peers.values()) peer.closeMedia();
     this.peers.clear();
-    this.router.close();
+    this.sfuRouter.close();
     this.log.info('room closed');
     this.onEmpty?.();
+  }
+
+  private watchWorker(): void {
+    const router = this.sfuRouter;
+    router.on('workerclose', () => {
+      if (!this.closed && router === this.sfuRouter) this.onWorkerLost?.();
+    });
   }
 
   private peer(peerId: string): Peer {

@@ -1,6 +1,13 @@
-// One socket's view of the protocol: validates every request against the
-// shared schema, runs it against the room and answers an Ack envelope.
-// Requests of one socket run one at a time, in arrival order.
+// One participant's view of the protocol: validates every request against
+// the shared schema, runs it against the room and answers an Ack envelope.
+// Requests run one at a time, in arrival order.
+//
+// A PeerSession outlives a dropped socket: when the connection drops for a
+// reason that may heal (transport closed, ping timeout), the participant is
+// held (HeldSessions) and marked reconnecting in its room; a connection that
+// socket.io recovers within the grace period is attached back to it, and
+// notifications sent meanwhile reach it (they go out on the old socket,
+// which socket.io's recovery buffers and replays).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
@@ -8,6 +15,7 @@ import { z } from 'zod';
 import {
   requests,
   type Ack,
+  type LeaveReason,
   type RequestName,
   type RequestOf,
   type ResponseOf,
@@ -19,6 +27,7 @@ import type { Consultations } from '../consultations/consultations.ts';
 import type { User } from '../store/users.ts';
 import { SignallingError } from './errors.ts';
 import { TokenBucket } from '../../shared/util/token-bucket.ts';
+import type { HeldSessions } from './held-sessions.ts';
 
 /**
  * Test-only: lets a test play a malicious relay by rewriting (or dropping,
@@ -31,35 +40,106 @@ export interface SignallingDeps {
   rooms: RoomRegistry;
   consultations: Consultations;
   log: Logger;
+  /** Where dropped participants wait for their connection to come back. */
+  held: HeldSessions<PeerSession>;
   tamper?: RelayTamper;
 }
+
+/**
+ * socket.io disconnect reasons after which the same client may come back
+ * (socket.io's own RECOVERABLE_DISCONNECT_REASONS, minus server shutdown,
+ * after which in-memory state is gone anyway).
+ */
+const RECOVERABLE = new Set(['transport error', 'transport close', 'forced close', 'ping timeout']);
 
 type Handler<N extends RequestName> = (req: RequestOf<N>) => Promise<ResponseOf<N>> | ResponseOf<N>;
 
 export class PeerSession {
   readonly peerId = randomUUID();
   private room: Room | undefined;
+  private waiting = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly bucket = new TokenBucket(100, 50);
   private readonly log: Logger;
   private readonly rooms: RoomRegistry;
   private readonly consultations: Consultations;
+  private readonly held: HeldSessions<PeerSession>;
   private readonly notify: Notify;
 
   /** `user`: the signed-in staff member (from the session cookie), if any. */
   constructor(
-    socket: Socket,
+    private socket: Socket,
     deps: SignallingDeps,
     private readonly user: User | undefined,
   ) {
     this.rooms = deps.rooms;
     this.consultations = deps.consultations;
+    this.held = deps.held;
     this.log = deps.log.child({ peerId: this.peerId });
     const tamper = deps.tamper;
+    // Always the latest socket: while dropped, the old one buffers for recovery.
     this.notify = (event, data) => {
       const out = tamper ? tamper(event, this.peerId, data) : data;
-      if (out !== undefined) socket.emit(event, out);
+      if (out !== undefined) this.socket.emit(event, out);
     };
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  /** Is there anything to hold for this connection (a room, or a place in the waiting room)? */
+  get holdsAPlace(): boolean {
+    return this.room !== undefined || this.waiting;
+  }
+
+  /**
+   * The socket went away. Holds the participant for the grace period when
+   * the reason may heal and it holds a place; otherwise leaves at once.
+   */
+  detached(reason: string): void {
+    if (this.held.closed) {
+      // Server shutdown: nobody left; they will rejoin the restarted server.
+      const room = this.room;
+      if (room) this.consultations.connection(room.id, 'connection_lost', this.actor());
+      return;
+    }
+    if (RECOVERABLE.has(reason) && this.holdsAPlace) {
+      this.held.hold(this.socket.id, this);
+      this.queue = this.queue.then(() => {
+        const room = this.room;
+        if (!room) return;
+        room.setReconnecting(this.peerId, true);
+        this.consultations.connection(room.id, 'connection_lost', this.actor());
+      });
+      return;
+    }
+    this.queue = this.queue.then(() => this.leaveRoom('left'));
+  }
+
+  /** socket.io recovered our connection within the grace period: carry on with the new socket. */
+  attach(socket: Socket): void {
+    this.socket = socket;
+    this.queue = this.queue.then(() => {
+      const room = this.room;
+      if (!room) return;
+      room.setReconnecting(this.peerId, false);
+      this.consultations.connection(room.id, 'reconnected', this.actor());
+    });
+  }
+
+  /** The grace period ran out (HeldSessions). */
+  expire(): void {
+    this.queue = this.queue.then(() => {
+      const room = this.room;
+      if (room) this.consultations.connection(room.id, 'timed_out', this.actor());
+      this.leaveRoom('timeout');
+    });
+  }
+
+  /** Keeps socket.io's recovery offset fresh on quiet connections (see socket-server.ts). */
+  heartbeat(): void {
+    if (this.holdsAPlace && this.socket.connected) this.notify('heartbeat', {});
   }
 
   /** Entry point for every client event; never throws. */
@@ -87,11 +167,6 @@ export class PeerSession {
     this.queue = this.queue.then(() => this.run(requestName, parsed.data, reply));
   }
 
-  /** Called when the socket goes away. */
-  disconnect(): void {
-    this.queue = this.queue.then(() => this.leaveRoom());
-  }
-
   private async run(name: RequestName, payload: unknown, reply: (a: Ack<unknown>) => void): Promise<void> {
     try {
       const handler = this.handlers[name] as Handler<RequestName>;
@@ -108,16 +183,18 @@ export class PeerSession {
   }
 
   private joined(): Room {
-    if (!this.room) throw new SignallingError('not-joined', 'join a room first');
+    if (!this.room || !this.room.has(this.peerId)) throw new SignallingError('not-joined', 'join a room first');
     return this.room;
   }
 
-  private leaveRoom(): void {
+  private leaveRoom(reason: LeaveReason): void {
+    this.waiting = false;
     this.consultations.leaveWaitingRoom(this.peerId);
     const room = this.room;
     if (!room) return;
     this.room = undefined;
-    room.leave(this.peerId);
+    if (!room.has(this.peerId)) return; // replaced by the same participant's newer connection
+    room.leave(this.peerId, reason);
     this.consultations.left(room.id, this.actor());
   }
 
@@ -138,11 +215,12 @@ export class PeerSession {
     enterWaitingRoom: ({ consultationId, token, displayName }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in the call');
       const c = this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, this.notify);
+      this.waiting = true;
       return { patientName: c.patientName };
     },
-    admit: ({ requestId }) => {
+    admit: ({ requestId, as }) => {
       const { doctor, room } = this.doctorInRoom();
-      this.consultations.admit(doctor, room.id, requestId);
+      this.consultations.admit(doctor, room.id, requestId, as);
       return {};
     },
     decline: ({ requestId }) => {
@@ -156,16 +234,27 @@ export class PeerSession {
       this.room = undefined;
       return {};
     },
-    join: async ({ roomId }) => {
+    join: async ({ roomId, rejoinToken }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in a room');
-      const who = this.consultations.authorizeJoin(this.user, this.peerId, roomId);
+      const grant = this.consultations.authorizeJoin(this.user, this.peerId, roomId, rejoinToken);
       let room = await this.rooms.getOrCreate(roomId);
       // The room may have just closed (its last peer left): take the new one.
       if (room.isClosed) room = await this.rooms.getOrCreate(roomId);
-      const res = room.join(this.peerId, who.name, who.role, this.notify);
+      const res = room.join({
+        peerId: this.peerId,
+        participantId: grant.participantId,
+        displayName: grant.name,
+        role: grant.role,
+        notify: this.notify,
+      });
       this.room = room;
-      this.consultations.joined(roomId, who.role, this.actor());
-      return { ...res, waiting: who.role === 'doctor' ? this.consultations.waitingList(roomId) : [] };
+      this.waiting = false;
+      const issued = this.consultations.joined(roomId, grant, this.actor());
+      return {
+        ...res,
+        waiting: grant.role === 'doctor' ? this.consultations.waitingList(roomId) : [],
+        ...(issued ? { rejoinToken: issued } : {}),
+      };
     },
     createTransport: (req) => this.joined().createTransport(this.peerId, req),
     connectTransport: async (req) => {
@@ -200,7 +289,17 @@ export class PeerSession {
     },
     leave: () => {
       this.joined();
-      this.leaveRoom();
+      this.leaveRoom('left');
+      return {};
+    },
+    resume: () => {
+      const joined = this.room !== undefined && this.room.has(this.peerId);
+      return joined ? { joined, peerId: this.peerId } : { joined };
+    },
+    restartIce: (req) => this.joined().restartIce(this.peerId, req),
+    rejoinMedia: () => this.joined().rejoinMedia(this.peerId),
+    pauseProducer: async (req) => {
+      await this.joined().pauseProducer(this.peerId, req);
       return {};
     },
   };

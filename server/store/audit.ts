@@ -2,7 +2,21 @@
 // typed by patients, chat, media or keys.
 import type { Database } from './database.ts';
 
-export const AUDIT_EVENTS = ['created', 'patient_waiting', 'admitted', 'declined', 'joined', 'left', 'ended'] as const;
+export const AUDIT_EVENTS = [
+  'created',
+  'patient_waiting',
+  'admitted',
+  'declined',
+  'joined',
+  'left',
+  'ended',
+  // Reconnection (issue 9): a dropped connection, its quick resume, a full
+  // rejoin (reload, server restart) and a grace period that ran out.
+  'connection_lost',
+  'reconnected',
+  'rejoined',
+  'timed_out',
+] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 export interface AuditEntry {

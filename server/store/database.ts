@@ -56,6 +56,19 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_consultation ON audit(consultation_id, at);
   `,
+  // 2: rejoin credentials of admitted patients (only hashes are stored).
+  `
+  CREATE TABLE rejoin_credentials (
+    token_hash      TEXT PRIMARY KEY,
+    consultation_id TEXT NOT NULL REFERENCES consultations(id) ON DELETE CASCADE,
+    participant_id  TEXT NOT NULL,
+    display_name    TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX rejoin_credentials_consultation ON rejoin_credentials(consultation_id);
+  CREATE INDEX rejoin_credentials_expiry ON rejoin_credentials(expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

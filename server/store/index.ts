@@ -5,6 +5,7 @@ import { UserStore } from './users.ts';
 import { SessionStore } from './sessions.ts';
 import { ConsultationStore } from './consultations.ts';
 import { AuditLog } from './audit.ts';
+import { RejoinCredentialStore } from './rejoin-credentials.ts';
 
 export interface Stores {
   db: Database;
@@ -12,6 +13,7 @@ export interface Stores {
   sessions: SessionStore;
   consultations: ConsultationStore;
   audit: AuditLog;
+  rejoinCredentials: RejoinCredentialStore;
 }
 
 export const DATABASE_FILE = 'confide.sqlite';
@@ -30,5 +32,6 @@ export function openStores(file: string): Stores {
     sessions: new SessionStore(db),
     consultations: new ConsultationStore(db),
     audit: new AuditLog(db),
+    rejoinCredentials: new RejoinCredentialStore(db),
   };
 }

@@ -64,3 +64,12 @@ export function ascii(s: string): Uint8Array {
   }
   return out;
 }
+
+/**
+ * F(x1) ‖ F(x2) ‖ …, F(x) = len(x) as 2 bytes big-endian ‖ x: no two different
+ * tuples encode alike (AADs, HKDF infos). Throws on a field over 65535 bytes.
+ */
+export function lengthPrefixed(...fields: Uint8Array[]): Uint8Array {
+  for (const f of fields) if (f.length > 0xffff) throw new Error('field too long');
+  return concatBytes(...fields.flatMap((f) => [new Uint8Array([f.length >> 8, f.length & 0xff]), f]));
+}

@@ -21,7 +21,8 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { lengthPrefixed } from './bytes.ts';
 
 export const CHAT_KEY_BYTES = 32;
 export const CHAT_NONCE_BYTES = 24;
@@ -52,12 +53,6 @@ export function deriveChatKey(baseKey: Uint8Array): Uint8Array {
   return hkdf(sha256, baseKey, KEY_SALT, KEY_INFO, CHAT_KEY_BYTES);
 }
 
-/** Length-prefixed fields, so no two different tuples encode alike. */
-function encodeFields(...fields: Uint8Array[]): Uint8Array {
-  for (const f of fields) if (f.length > 0xffff) throw new Error('chat: field too long');
-  return concatBytes(...fields.flatMap((f) => [new Uint8Array([f.length >> 8, f.length & 0xff]), f]));
-}
-
 function u32(n: number): Uint8Array {
   return new Uint8Array([(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
 }
@@ -70,7 +65,7 @@ function isU32(n: number): boolean {
 export function chatChunkAad(c: ChatChunkContext): Uint8Array {
   if (!Number.isInteger(c.kid) || c.kid < 0 || c.kid > 255) throw new Error('chat: bad kid');
   if (!isU32(c.index) || !isU32(c.total) || c.index >= c.total) throw new Error('chat: bad index');
-  return encodeFields(
+  return lengthPrefixed(
     AAD_LABEL,
     utf8ToBytes(c.roomId),
     utf8ToBytes(c.from),

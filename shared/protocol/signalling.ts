@@ -40,12 +40,21 @@ export const KeyAnnouncement = z.object({ publicKey: PublicKeyHex, mac: MacHex }
 export const Role = z.enum(['doctor', 'patient']);
 export type Role = z.infer<typeof Role>;
 
+/**
+ * A participant in the room. `peerId` names one connection's membership (a
+ * full rejoin gets a new one, with new keys); `participantId` names the person
+ * across rejoins (the same patient admission, the same doctor), so the UI can
+ * say "Zoé reconnected" instead of showing a leave and a join.
+ */
 export const PeerInfo = z.object({
   peerId: Id,
+  participantId: Id,
   displayName: DisplayName,
   role: Role,
   slot: Slot,
   key: KeyAnnouncement.optional(),
+  /** Its signalling connection dropped; the server holds its place for the grace period. */
+  reconnecting: z.boolean().optional(),
 });
 export type PeerInfo = z.infer<typeof PeerInfo>;
 
@@ -62,10 +71,24 @@ const TransportOptions = z.object({
 const Empty = z.object({}).strict();
 
 /** A patient in the waiting room, as the doctor sees it. */
-export const WaitingPatient = z.object({ requestId: Id, displayName: DisplayName });
+/**
+ * `sameLink`: someone else holding the same patient link is already waiting
+ * or in the call: this may be the patient's second device, or someone else
+ * with the link. The doctor chooses: replace, admit both, or decline.
+ */
+export const WaitingPatient = z.object({
+  requestId: Id,
+  displayName: DisplayName,
+  sameLink: z.enum(['waiting', 'in-call']).optional(),
+});
 export type WaitingPatient = z.infer<typeof WaitingPatient>;
 /** Patient link token (base64url of 32 random bytes). */
 export const PatientToken = z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/);
+/** A rejoin credential (base64url of 32 random bytes), handed to an admitted patient's connection. */
+export const RejoinToken = z.string().length(43).regex(/^[A-Za-z0-9_-]+$/);
+/** Why a participant left the room (see docs/protocol.md, Reconnection). */
+export const LeaveReason = z.enum(['left', 'timeout', 'replaced', 'removed']);
+export type LeaveReason = z.infer<typeof LeaveReason>;
 
 /** Client → server requests: payload schema and response schema. */
 export const requests = {
@@ -75,8 +98,14 @@ export const requests = {
     res: z.object({ patientName: DisplayName }),
   },
   /** Doctor (joined): let a waiting patient in, or not. */
+  /**
+   * `as`: 'replace' lets this device take the place of the patient already
+   * in the call (or waiting) with the same link; 'add' admits it as one
+   * more participant. Default: 'replace' when the waiting entry is a
+   * second device, else 'add'.
+   */
   admit: {
-    req: z.object({ requestId: Id }).strict(),
+    req: z.object({ requestId: Id, as: z.enum(['replace', 'add']).optional() }).strict(),
     res: Empty,
   },
   decline: {
@@ -88,13 +117,20 @@ export const requests = {
     req: Empty,
     res: Empty,
   },
-  /** Doctor (signed in) or admitted patient: enter the call. */
+  /**
+   * Doctor (signed in) or admitted patient: enter the call. A patient coming
+   * back (reload, server restart, grace period over) presents the rejoin
+   * token its earlier connection received instead of being admitted again.
+   */
   join: {
-    req: z.object({ roomId: RoomId, displayName: DisplayName }).strict(),
+    req: z.object({ roomId: RoomId, displayName: DisplayName, rejoinToken: RejoinToken.optional() }).strict(),
     res: z.object({
       peerId: Id,
+      participantId: Id,
       role: Role,
       slot: Slot,
+      /** Patients: keep it for the tab's life (sessionStorage) to come back without re-admission. */
+      rejoinToken: RejoinToken.optional(),
       waiting: z.array(WaitingPatient).max(64),
       routerRtpCapabilities: RtpCapabilities,
       peers: z.array(PeerInfo).max(64),
@@ -128,6 +164,8 @@ export const requests = {
       kind: MediaKind,
       source: MediaSource,
       rtpParameters: RtpParameters,
+      /** The sender has it paused (muted, camera off). */
+      producerPaused: z.boolean(),
     }),
   },
   resumeConsumer: {
@@ -152,6 +190,33 @@ export const requests = {
     req: Empty,
     res: Empty,
   },
+  /**
+   * After socket.io recovered this connection (same session, missed
+   * notifications delivered): is our place in the room still held?
+   * `joined: false` means the grace period ran out: rejoin in full.
+   */
+  resume: {
+    req: Empty,
+    res: z.object({ joined: z.boolean(), peerId: Id.optional() }),
+  },
+  /** New ICE parameters for one of our transports (mediasoup restartIce); the client restarts ICE with them. */
+  restartIce: {
+    req: z.object({ transportId: Id }).strict(),
+    res: z.object({ iceParameters: IceParameters }),
+  },
+  /**
+   * After a `mediaReset` (the SFU worker hosting the room died and the room
+   * moved): forget our old transports; answers what a join answers for media.
+   */
+  rejoinMedia: {
+    req: Empty,
+    res: z.object({ routerRtpCapabilities: RtpCapabilities, producers: z.array(ProducerInfo).max(256) }),
+  },
+  /** Mute or camera off (paused: no RTP at all), told to the others as `producerPaused`. */
+  pauseProducer: {
+    req: z.object({ producerId: Id, paused: z.boolean() }).strict(),
+    res: Empty,
+  },
   ...chatRequests,
 } as const;
 
@@ -168,7 +233,16 @@ export const notifications = {
   declined: Empty,
   consultationEnded: Empty,
   peerJoined: PeerInfo,
-  peerLeft: z.object({ peerId: Id }),
+  peerLeft: z.object({ peerId: Id, reason: LeaveReason.optional() }),
+  /** A participant's signalling connection dropped (`reconnecting`) or came back within the grace period. */
+  peerConnection: z.object({ peerId: Id, state: z.enum(['reconnecting', 'connected']) }),
+  producerPaused: z.object({ producerId: Id, paused: z.boolean() }),
+  /** The room's media moved to a new SFU worker: rebuild transports (`rejoinMedia`); signalling and keys stay. */
+  mediaReset: Empty,
+  /** This connection's place was taken by the same participant on another connection (another tab or device). */
+  replaced: Empty,
+  /** Sent on quiet connections so socket.io can always recover them (see docs/protocol.md, Reconnection). */
+  heartbeat: Empty,
   newProducer: ProducerInfo,
   producerClosed: z.object({ producerId: Id }),
   consumerClosed: z.object({ consumerId: Id }),

@@ -3,192 +3,36 @@
 // a test can turn hostile (tamper, replay, reorder, forge).
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ChatInputError,
-  ChatSession,
-  MAX_PENDING_BYTES_PER_PEER,
-  sanitizeFileName,
-  type ChatKeys,
-  type ChatMessage,
-  type ChatSessionOptions,
-  type ChatSignalling,
-} from '../../client/chat/chat-session.ts';
+import { ChatInputError, MAX_PENDING_BYTES_PER_PEER, sanitizeFileName, type ChatKeys, type ChatSignalling } from '../../client/chat/chat-session.ts';
 import type { SignallingClient } from '../../client/call/signalling-client.ts';
 import { deriveChatKey, sealChatChunk } from '../../shared/crypto/chat-crypto.ts';
 import { deriveKeyAndSalt } from '../../shared/crypto/sframe.ts';
 import { SUITE } from '../../shared/crypto/media-suite.ts';
 import { KeyAgreement } from '../../shared/e2ee/key-agreement.ts';
-import { CHAT_CHUNK_BYTES, CHAT_MAX_CHUNKS, CHAT_MAX_FILE_BYTES, chatNotifications, chatRequests } from '../../shared/protocol/chat.ts';
+import { CHAT_CHUNK_BYTES, CHAT_MAX_CHUNKS, CHAT_MAX_FILE_BYTES } from '../../shared/protocol/chat.ts';
+import {
+  HASH0,
+  PNG_MAGIC,
+  ROOM,
+  Relay,
+  blobBytes,
+  closeAll,
+  craft,
+  flipByte,
+  giveKey,
+  json,
+  msgs,
+  party,
+  png,
+  sameBytes,
+  type Party,
+} from './support/chat-relay.ts';
+
+afterEach(closeAll);
 
 // The real client must fit what ChatSession asks for (compile-time check).
 const _fits: ChatSignalling = null as unknown as SignallingClient;
 void _fits;
-
-const ROOM = 'room-1';
-
-// ------------------------------------------------------------------ relay
-
-/** What the server relays: the chatChunk notification, box as the browser gets it (ArrayBuffer). */
-interface Note {
-  from: string;
-  kid: number;
-  id: string;
-  index: number;
-  total: number;
-  box: Uint8Array;
-}
-
-class Relay {
-  readonly clients = new Map<string, FakeSignalling>();
-  /** Everything the server saw (what it could store). */
-  readonly seen: Note[] = [];
-  /** A hostile server: rewrite or drop (undefined) a chunk on its way to `to`. */
-  tamper: ((to: string, n: Note) => Note | undefined) | undefined;
-  /** Hold chunks instead of delivering them (to reorder or replay). */
-  hold = false;
-  readonly held: { to: string; note: Note }[] = [];
-
-  connect(peerId: string): FakeSignalling {
-    const s = new FakeSignalling(this, peerId);
-    this.clients.set(peerId, s);
-    return s;
-  }
-
-  leave(peerId: string): void {
-    this.clients.delete(peerId);
-    for (const c of this.clients.values()) c.emit('peerLeft', { peerId });
-  }
-
-  relay(from: string, payload: Omit<Note, 'from'>): void {
-    const note = { from, ...payload, box: payload.box.slice() };
-    this.seen.push(note);
-    for (const to of this.clients.keys()) {
-      if (to === from) continue;
-      const out = this.tamper ? this.tamper(to, { ...note, box: note.box.slice() }) : note;
-      if (!out) continue;
-      if (this.hold) this.held.push({ to, note: out });
-      else this.deliver(to, out);
-    }
-  }
-
-  /** Delivers a notification as the wire would: binary as an ArrayBuffer. */
-  deliver(to: string, note: Note | Record<string, unknown>): void {
-    const raw = { ...note, box: note.box instanceof Uint8Array ? note.box.slice().buffer : note.box };
-    this.clients.get(to)?.emit('chatChunk', raw);
-  }
-
-  release(order: (held: { to: string; note: Note }[]) => { to: string; note: Note }[] = (h) => h): void {
-    const all = order(this.held.splice(0));
-    for (const { to, note } of all) this.deliver(to, note);
-  }
-}
-
-type Failure = { code: string } | undefined;
-
-/** Same shapes as SignallingClient; validates both ways with the shared schemas. */
-class FakeSignalling {
-  private readonly handlers = new Map<string, Set<(d: unknown) => void>>();
-  /** Makes the next requests fail with these codes (then succeed). */
-  readonly failures: Failure[] = [];
-  requests = 0;
-
-  constructor(
-    private readonly relay: Relay,
-    readonly peerId: string,
-  ) {}
-
-  async request(name: string, payload: unknown): Promise<object> {
-    this.requests++;
-    if (name !== 'chatChunk') throw Object.assign(new Error('unknown'), { code: 'unknown-request' });
-    const failure = this.failures.shift();
-    if (failure) throw Object.assign(new Error(failure.code), failure);
-    const parsed = chatRequests.chatChunk.req.safeParse(payload);
-    if (!parsed.success) throw Object.assign(new Error('bad-request'), { code: 'bad-request' });
-    await Promise.resolve();
-    if (this.relay.clients.get(this.peerId) === this) this.relay.relay(this.peerId, parsed.data);
-    return {};
-  }
-
-  on(name: string, handler: (d: unknown) => void): () => void {
-    const schema = name === 'chatChunk' ? chatNotifications.chatChunk : undefined;
-    const listener = (raw: unknown) => {
-      if (!schema) return handler(raw);
-      const parsed = schema.safeParse(raw);
-      if (parsed.success) handler(parsed.data);
-    };
-    const set = this.handlers.get(name) ?? new Set();
-    set.add(listener);
-    this.handlers.set(name, set);
-    return () => set.delete(listener);
-  }
-
-  emit(name: string, raw: unknown): void {
-    for (const h of this.handlers.get(name) ?? []) h(raw);
-  }
-
-  listenerCount(): number {
-    return [...this.handlers.values()].reduce((n, s) => n + s.size, 0);
-  }
-}
-
-// ------------------------------------------------------------------- keys
-
-/** A stand-in for KeyAgreement: our current key, and the keys others gave us. */
-class FakeKeys implements ChatKeys {
-  own: { kid: bigint; key: Uint8Array } | undefined;
-  readonly held = new Map<string, Uint8Array>();
-  sendKey() {
-    return this.own && { kid: this.own.kid, key: this.own.key };
-  }
-  receiveKey(peerId: string, kid: bigint) {
-    return this.held.get(`${peerId}/${kid}`);
-  }
-}
-
-interface Party {
-  id: string;
-  sig: FakeSignalling;
-  keys: FakeKeys;
-  chat: ChatSession;
-  urls: Map<string, Blob>;
-  revoked: string[];
-}
-
-const sessions: ChatSession[] = [];
-afterEach(() => {
-  for (const s of sessions.splice(0)) s.close();
-});
-
-function party(relay: Relay, id: string, options: ChatSessionOptions = {}): Party {
-  const sig = relay.connect(id);
-  const keys = new FakeKeys();
-  const urls = new Map<string, Blob>();
-  const revoked: string[] = [];
-  let n = 0;
-  const chat = new ChatSession(sig as unknown as ChatSignalling, keys, ROOM, id, {
-    pace: false,
-    sweepEveryMs: 0,
-    retryBaseMs: 1,
-    objectUrls: {
-      create: (b) => {
-        const u = `blob:test/${id}/${++n}`;
-        urls.set(u, b);
-        return u;
-      },
-      revoke: (u) => revoked.push(u),
-    },
-    ...options,
-  });
-  sessions.push(chat);
-  return { id, sig, keys, chat, urls, revoked };
-}
-
-/** `owner` switches to a fresh key under `kid`, given to `to`. */
-function giveKey(owner: Party, kid: number, to: Party[], key: Uint8Array = randomBytes(32)): Uint8Array {
-  owner.keys.own = { kid: BigInt(kid), key };
-  for (const p of to) p.keys.held.set(`${owner.id}/${kid}`, key.slice());
-  return key;
-}
 
 function trio() {
   const relay = new Relay();
@@ -200,65 +44,6 @@ function trio() {
   giveKey(c, 0x20, [a, b]);
   return { relay, a, b, c };
 }
-
-const msgs = (p: Party): readonly ChatMessage[] => p.chat.snapshot().messages;
-
-/** Deterministic pseudo-random bytes (randomBytes is limited to 64 KiB per call). */
-function bytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function png(n: number, seed = 1): Uint8Array {
-  const b = bytes(n, seed);
-  b.set(PNG_MAGIC);
-  return b;
-}
-
-async function blobBytes(p: Party, m: ChatMessage | undefined): Promise<Uint8Array> {
-  const url = m?.file?.url;
-  expect(url).toBeDefined();
-  const blob = p.urls.get(url!);
-  expect(blob).toBeDefined();
-  return new Uint8Array(await blob!.arrayBuffer());
-}
-
-function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
-  return Buffer.from(x).equals(Buffer.from(y));
-}
-
-/** Chunks a malicious participant (holding a valid key) could craft. */
-function craft(
-  from: string,
-  kid: number,
-  baseKey: Uint8Array,
-  chunks: Uint8Array[],
-  o: { id?: string; total?: number; room?: string } = {},
-): Note[] {
-  const id = o.id ?? Buffer.from(randomBytes(16)).toString('hex');
-  const total = o.total ?? chunks.length;
-  const key = deriveChatKey(baseKey);
-  return chunks.map((plain, index) => ({
-    from,
-    kid,
-    id,
-    index,
-    total,
-    box: sealChatChunk(key, { roomId: o.room ?? ROOM, from, kid, id, index, total }, plain),
-  }));
-}
-
-const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-const HASH0 = '0'.repeat(64);
 
 // ------------------------------------------------------------------ tests
 
@@ -764,7 +549,8 @@ describe('ChatSession: late joiners and re-sending', () => {
     expect(msgs(a).map((m) => m.id)).toEqual([text, file]);
     expect(msgs(b).map((m) => m.id)).toEqual([text, file]);
     expect(msgs(b)[0]).toBe(before.bobText); // untouched, not received a second time
-    expect(msgs(a)[1]).toBe(before.aliceFile);
+    expect(msgs(a)[1]).toMatchObject({ status: before.aliceFile!.status, progress: 1, file: before.aliceFile!.file });
+    expect(msgs(a)[1]?.delivery?.acknowledgedBy).toContain('bob'); // Bob's re-send says he holds it
     expect(a.urls.size).toBe(0);
     expect(msgs(a)[0]).toMatchObject({ status: 'sent', progress: 1 });
     expect(msgs(b)[1]).toMatchObject({ status: 'received', resend: { status: 'sent', progress: 1 } });
@@ -895,9 +681,3 @@ describe('sanitizeFileName', () => {
     expect(new TextDecoder().decode(new TextEncoder().encode(name))).toBe(name); // no lone surrogate
   });
 });
-
-function flipByte(b: Uint8Array, i: number): Uint8Array {
-  const out = b.slice();
-  out[i] = (out[i] ?? 0) ^ 0x01;
-  return out;
-}

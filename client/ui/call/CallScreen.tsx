@@ -1,11 +1,10 @@
-import { useId, useRef, useState, type ReactNode } from 'react';
+import { useId, useRef, useState } from 'react';
 import type { ConsultationCall } from '../../call/consultation-call.ts';
 import { LanguageSwitch, useI18n, type StringKey } from '../i18n.tsx';
 import type { CallActions, CallState } from './useCallState.ts';
 import { TopBar } from './status/TopBar.tsx';
 import { Stage } from './stage/Stage.tsx';
 import { RemoteAudio } from './stage/RemoteAudio.tsx';
-import type { TileOverlay } from './stage/ParticipantTile.tsx';
 import { SelfView } from './self-view/SelfView.tsx';
 import { ControlBar } from './control-bar/ControlBar.tsx';
 import { canShareScreen } from './control-bar/screen-share.ts';
@@ -16,6 +15,10 @@ import { ChatPanel } from './ChatPanel.tsx';
 import { WaitingList } from './WaitingList.tsx';
 import { SecurityWarnings } from './SecurityWarnings.tsx';
 import { E2eeBanner } from './E2eePanel.tsx';
+import { ConnectionBanner } from './ConnectionBanner.tsx';
+import { callMemory } from '../../call/call-memory.ts';
+import type { CallSnapshot } from '../../call/call-session.ts';
+import './connection.css';
 import './call-screen.css';
 
 export interface CallScreenProps {
@@ -25,10 +28,6 @@ export interface CallScreenProps {
   name: string;
   state: CallState;
   actions: CallActions;
-  /** Connection banner for the top bar (wired by the connection owner). */
-  banner?: ReactNode;
-  /** Per remote peerId: "reconnecting" / "video paused" overlay (wired by the connection owner). */
-  overlays?: Record<string, TileOverlay | undefined>;
 }
 
 type Panel = 'chat' | 'security' | undefined;
@@ -39,9 +38,9 @@ type Panel = 'chat' | 'security' | undefined;
  * explanation), and the control bar, in a grid the height of the viewport
  * (call-screen.css), so nothing ever scrolls away.
  */
-export function CallScreen({ call, stream, name, state, actions, banner, overlays }: CallScreenProps) {
+export function CallScreen({ call, stream, name, state, actions }: CallScreenProps) {
   const { t } = useI18n();
-  const { snap, ka, stats, badge, chat, chatSnap, waiting, names, activity, over } = state;
+  const { snap, ka, stats, badge, chat, chatSnap, waiting, names, activity, over, connected } = state;
   const [panel, setPanel] = useState<Panel>();
   const [selfHidden, setSelfHidden] = useState(false);
   const seen = useRef(new Set<string>());
@@ -64,9 +63,22 @@ export function CallScreen({ call, stream, name, state, actions, banner, overlay
           </span>
         </header>
         <div className="call-over-wrap">
-          <p className="call-over" role="status" data-testid="call-over" data-reason={snap.state}>
-            {snap.state === 'ended' ? t('endedText') : t('youLeft')}
-          </p>
+          <div className="call-over" role="status" data-testid="call-over" data-reason={snap.state}>
+            <p>{snap.state === 'ended' ? t('endedText') : snap.state === 'replaced' ? t('replacedText') : t('youLeft')}</p>
+            {snap.state === 'left' ? (
+              <button
+                type="button"
+                data-testid="rejoin-after-leave"
+                onClick={() => {
+                  // Back in through the tab's memory: a patient's credential, no second admission.
+                  callMemory.update(call.roomId, { inCall: true });
+                  window.location.reload();
+                }}
+              >
+                {t('rejoin')}
+              </button>
+            ) : null}
+          </div>
         </div>
       </main>
     );
@@ -74,7 +86,7 @@ export function CallScreen({ call, stream, name, state, actions, banner, overlay
 
   const isDoctor = snap.role === 'doctor';
   const waitingNames = waiting.map((w) => w.displayName).join(', ');
-  const status = statusText(snap.state, snap.participants.length, snap.error, t);
+  const status = statusText(snap, t);
   const empty =
     snap.state === 'failed' ? (
       <p className="stage-message" role="alert">
@@ -91,14 +103,15 @@ export function CallScreen({ call, stream, name, state, actions, banner, overlay
       <TopBar
         statusText={waiting.length && isDoctor ? `${status} — ${t('csPatientsWaiting', { names: waitingNames })}` : status}
         badge={badge}
+        connected={connected}
         safetyCode={ka?.safetyCode}
         session={call.session}
         securityOpen={panel === 'security'}
         securityPanelId={ids.security}
         onToggleSecurity={() => toggle('security')}
-        banner={banner}
+        banner={<ConnectionBanner connection={snap.connection} onRejoin={() => call.connection.retryNow()} />}
       />
-      <Stage participants={snap.participants} activity={activity} overlays={overlays} empty={empty}>
+      <Stage participants={snap.participants} activity={activity} empty={empty}>
         <div className="stage-notices">
           <SecurityWarnings ka={ka} names={names} />
           <E2eeBanner stats={stats} />
@@ -151,19 +164,13 @@ export function CallScreen({ call, stream, name, state, actions, banner, overlay
   );
 }
 
-function statusText(
-  state: string,
-  others: number,
-  error: string | undefined,
-  t: (k: StringKey, v?: Record<string, string>) => string,
-): string {
-  switch (state) {
-    case 'joining':
-      return t('connecting');
+function statusText(s: CallSnapshot, t: (k: StringKey, v?: Record<string, string>) => string): string {
+  switch (s.state) {
     case 'joined':
-      return others ? t('inCall') : t('waitingOther');
+      if (s.connection.phase === 'reconnecting') return t('connReconnectingSignalling');
+      return s.participants.length ? t('inCall') : t('waitingOther');
     case 'failed':
-      return t('couldNotJoin', { error: error ?? '?' });
+      return t('couldNotJoin', { error: s.error ?? '?' });
     default:
       return t('connecting');
   }

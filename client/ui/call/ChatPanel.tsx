@@ -4,9 +4,9 @@
 // verified type (PDF or image) through object URLs.
 import { useEffect, useId, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent } from 'react';
 import { CHAT_ACCEPT, CHAT_MAX_TEXT, ChatInputError, type ChatMessage, type ChatSession } from '../../chat/chat-session.ts';
-import type { ChatStringKey } from '../../chat/chat-strings.ts';
+import type { ChatStringKey } from './chat-strings.ts';
 import { useI18n } from '../i18n.tsx';
-import '../../chat/chat.css';
+import './chat.css';
 
 type T = (key: ChatStringKey, vars?: Record<string, string | number>) => string;
 
@@ -66,8 +66,9 @@ export function ChatPanel({ chat, names }: { chat: ChatSession; names: Record<st
   };
 
   const left = CHAT_MAX_TEXT - draft.length;
+  // Peer ids change when someone rejoins: the name the message came with stays.
   const senderName = (m: ChatMessage) =>
-    m.from === 'me' ? t('chatYou') : (names[m.from] ?? t('chatUnknownSender', { id: m.from.slice(0, 8) }));
+    m.from === 'me' ? t('chatYou') : (names[m.from] ?? m.fromName ?? t('chatUnknownSender', { id: m.from.slice(0, 8) }));
 
   return (
     <section className="chat" data-testid="chat-panel" aria-labelledby={ids.title}>

@@ -63,8 +63,19 @@ export function useBadgeStatus(
   return { state, failing, text, short };
 }
 
-/** The compact pill in the top bar: a lock (or a warning sign) and one or two words. */
-export function E2eeBadge({ status }: { status: BadgeStatus }) {
+/**
+ * The compact pill in the top bar: a lock (or a warning sign) and one or two
+ * words. While the connection is down (`reconnecting`) it claims nothing.
+ */
+export function E2eeBadge({ status, reconnecting = false }: { status: BadgeStatus; reconnecting?: boolean }) {
+  const { t } = useI18n();
+  if (reconnecting) {
+    return (
+      <span className="badge keys" data-testid="e2ee-badge" data-state="reconnecting">
+        {t('e2eeReconnecting')}
+      </span>
+    );
+  }
   return (
     <span className={`badge ${status.state}`} data-testid="e2ee-badge" data-state={status.state} title={status.text}>
       <svg className="badge-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">

@@ -17,12 +17,31 @@ export function WaitingList({ call, variant = 'stage' }: { call: ConsultationCal
       {waiting.length === 0 ? <p>{t('noOneWaiting')}</p> : null}
       <ul className="plain">
         {waiting.map((w) => (
-          <li key={w.requestId} className="row spread">
-            <span>{w.displayName}</span>
+          <li key={w.requestId} className="row spread" data-same-link={w.sameLink ?? ''}>
+            <span>
+              {w.displayName}
+              {w.sameLink ? (
+                <strong className="same-link" data-testid="same-link">
+                  {' '}
+                  · {t(w.sameLink === 'in-call' ? 'sameLinkInCall' : 'sameLinkWaiting')}
+                </strong>
+              ) : null}
+            </span>
             <span className="row">
-              <button type="button" onClick={() => void call.decide(w.requestId, true)}>
-                {t('admit')} <span className="sr-only">{w.displayName}</span>
-              </button>
+              {w.sameLink ? (
+                <>
+                  <button type="button" onClick={() => void call.decide(w.requestId, true, 'replace')}>
+                    {t('admitReplace')} <span className="sr-only">{w.displayName}</span>
+                  </button>
+                  <button type="button" className="secondary" onClick={() => void call.decide(w.requestId, true, 'add')}>
+                    {t('admitBoth')} <span className="sr-only">{w.displayName}</span>
+                  </button>
+                </>
+              ) : (
+                <button type="button" onClick={() => void call.decide(w.requestId, true)}>
+                  {t('admit')} <span className="sr-only">{w.displayName}</span>
+                </button>
+              )}
               <button type="button" className="secondary" onClick={() => void call.decide(w.requestId, false)}>
                 {t('decline')} <span className="sr-only">{w.displayName}</span>
               </button>

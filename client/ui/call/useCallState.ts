@@ -10,6 +10,7 @@ import { useBadgeStatus, type BadgeStatus } from './E2eeBadge.tsx';
 import { useRemoteActivity } from './stage/use-remote-activity.ts';
 import type { PeerActivity } from './stage/remote-activity.ts';
 import { pickScreen } from './control-bar/screen-share.ts';
+import { callMemory } from '../../call/call-memory.ts';
 
 /** Everything the call screen shows, read from the call's observables (and polled stats). */
 export interface CallState {
@@ -24,8 +25,10 @@ export interface CallState {
   names: Record<string, string>;
   /** Remote peerId → mic off / camera off / speaking. */
   activity: Record<string, PeerActivity>;
-  /** The call is over (we left, or it was ended). */
+  /** The call is over (we left, it was ended, or another tab took our place). */
   over: boolean;
+  /** Signalling and media are up (not reconnecting or lost): only then does the E2EE badge speak. */
+  connected: boolean;
 }
 
 /** What the controls can do; each is safe to call at any time. */
@@ -45,9 +48,22 @@ const none = () => undefined;
 /**
  * The call's lifecycle and every store the screen reads: joins on mount
  * (once, even under StrictMode), stops the camera and closes the call when
- * it is over, polls the E2EE and receiver stats.
+ * it is over (remembering whether the tab may rejoin), tells the page when a
+ * patient must be admitted again, polls the E2EE and receiver stats.
  */
-export function useCallState(call: ConsultationCall, stream: MediaStream, name: string): { state: CallState; actions: CallActions } {
+export interface CallLifecycle {
+  /** The first join failed (the page decides what to show instead). */
+  onJoinFailed?: ((err: unknown) => void) | undefined;
+  /** A patient whose rejoin credential was refused must be admitted again. */
+  onReadmission?: (() => void) | undefined;
+}
+
+export function useCallState(
+  call: ConsultationCall,
+  stream: MediaStream,
+  name: string,
+  { onJoinFailed, onReadmission }: CallLifecycle = {},
+): { state: CallState; actions: CallActions } {
   const snap = useSyncExternalStore(call.session.subscribe, call.session.snapshot);
   const ka = useSyncExternalStore<KeyAgreementSnapshot | undefined>(call.keys?.subscribe ?? noop, call.keys?.snapshot ?? none);
   const chat = useSyncExternalStore(call.chat.subscribe, call.chat.get);
@@ -62,15 +78,24 @@ export function useCallState(call: ConsultationCall, stream: MediaStream, name: 
   useEffect(() => {
     if (started.current) return; // StrictMode runs effects twice in development
     started.current = true;
-    call.join(name, stream).catch(() => undefined);
-  }, [call, name, stream]);
+    call.join(name, stream).catch((err: unknown) => onJoinFailed?.(err));
+  }, [call, name, stream, onJoinFailed]);
 
-  const over = snap.state === 'left' || snap.state === 'ended';
+  const over = snap.state === 'left' || snap.state === 'ended' || snap.state === 'replaced';
   useEffect(() => {
     if (!over) return;
     stream.getTracks().forEach((tr) => tr.stop());
     call.close();
-  }, [over, call, stream]);
+    // Someone who left may change their mind (Rejoin); an end or a replacement is final here.
+    if (snap.state === 'left') callMemory.update(call.roomId, { inCall: false });
+    else callMemory.forget(call.roomId);
+  }, [over, snap.state, call, stream]);
+
+  const readmit = useSyncExternalStore(call.needsReadmission.subscribe, call.needsReadmission.get);
+  useEffect(() => {
+    if (readmit) onReadmission?.();
+  }, [readmit, onReadmission]);
+  const connected = snap.connection.phase === 'connected' || snap.connection.phase === 'connecting';
 
   const s = call.session;
   const toggleShare = useCallback(async () => {
@@ -92,5 +117,5 @@ export function useCallState(call: ConsultationCall, stream: MediaStream, name: 
     [s, toggleShare],
   );
 
-  return { state: { snap, ka, stats, badge, chat, chatSnap, waiting, names, activity, over }, actions };
+  return { state: { snap, ka, stats, badge, chat, chatSnap, waiting, names, activity, over, connected }, actions };
 }

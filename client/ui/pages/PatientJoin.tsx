@@ -1,35 +1,73 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { readFragment } from '../../call/invite-links.ts';
 import { ConsultationCall, RequestError } from '../../call/consultation-call.ts';
+import { callMemory } from '../../call/call-memory.ts';
+import { devicesOf, openLocalMedia } from '../../call/local-media.ts';
 import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
 import { LanguageSwitch, useI18n } from '../i18n.tsx';
 
+type StopReason = 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete';
 type Step =
   | { kind: 'check' }
+  | { kind: 'returning' }
   | { kind: 'waiting' }
   | { kind: 'call'; call: ConsultationCall; stream: MediaStream }
-  | { kind: 'stopped'; reason: 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete' };
+  | { kind: 'stopped'; reason: StopReason };
 
-/** The patient's path: device check → waiting room → call. No account: the link is the key. */
+function stopReason(err: unknown): StopReason {
+  const code = err instanceof RequestError ? err.code : '';
+  return code === 'ended' ? 'ended' : code === 'expired' ? 'expired' : 'invalid';
+}
+
+/**
+ * The patient's path: device check → waiting room → call. No account: the
+ * link is the key. A tab that was in the call (a reload, a crash) goes
+ * straight back in with its rejoin credential: no device check, no name to
+ * type, no second admission.
+ */
 export function PatientJoin({ consultationId }: { consultationId: string }) {
   const { t } = useI18n();
   const [fragment] = useState(() => readFragment(window.location.hash));
-  const [name, setName] = useState('');
+  const [memory] = useState(() => callMemory.load(consultationId));
+  const [name, setName] = useState(memory.name ?? '');
   const [step, setStep] = useState<Step>(() =>
-    fragment.secret && fragment.token ? { kind: 'check' } : { kind: 'stopped', reason: 'incomplete' },
+    !fragment.secret || !fragment.token
+      ? { kind: 'stopped', reason: 'incomplete' }
+      : memory.inCall && memory.rejoinToken
+        ? { kind: 'returning' }
+        : { kind: 'check' },
   );
+
+  // Back into the call after a reload: the same devices, the credential, no admission.
+  useEffect(() => {
+    if (step.kind !== 'returning' || !fragment.secret) return;
+    let live = true;
+    openLocalMedia(memory.devices).then(
+      (stream) => {
+        if (!live) return stream.getTracks().forEach((tr) => tr.stop());
+        setStep({ kind: 'call', call: new ConsultationCall(consultationId, fragment.secret!, 'patient'), stream });
+      },
+      () => live && setStep({ kind: 'check' }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [step.kind, fragment.secret, memory.devices, consultationId]);
 
   const enter = async (stream: MediaStream) => {
     const { secret, token } = fragment;
     if (!secret || !token) return;
-    const call = new ConsultationCall(consultationId, secret);
+    const displayName = name.trim();
+    callMemory.update(consultationId, { name: displayName, devices: devicesOf(stream) });
+    const call = new ConsultationCall(consultationId, secret, 'patient');
     setStep({ kind: 'waiting' });
     try {
-      const decision = await call.waitForAdmission(token, name.trim());
+      const decision = await call.waitForAdmission(token, displayName);
       if (decision !== 'admitted') {
         call.close();
         stream.getTracks().forEach((tr) => tr.stop());
+        callMemory.forget(consultationId);
         setStep({ kind: 'stopped', reason: decision });
         return;
       }
@@ -37,12 +75,35 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
     } catch (err) {
       call.close();
       stream.getTracks().forEach((tr) => tr.stop());
-      const code = err instanceof RequestError ? err.code : '';
-      setStep({ kind: 'stopped', reason: code === 'ended' ? 'ended' : code === 'expired' ? 'expired' : 'invalid' });
+      setStep({ kind: 'stopped', reason: stopReason(err) });
     }
   };
 
-  if (step.kind === 'call') return <CallView call={step.call} stream={step.stream} name={name.trim()} />;
+  /** The call could not start, or the rejoin credential no longer works: say why, or wait to be admitted again. */
+  const joinFailed = (call: ConsultationCall, stream: MediaStream, err: unknown) => {
+    call.close();
+    stream.getTracks().forEach((tr) => tr.stop());
+    const code = err instanceof RequestError ? err.code : '';
+    if (code === 'unauthenticated') {
+      callMemory.update(consultationId, { inCall: false });
+      setStep({ kind: 'check' });
+    } else {
+      callMemory.forget(consultationId);
+      setStep({ kind: 'stopped', reason: stopReason(err) });
+    }
+  };
+
+  if (step.kind === 'call') {
+    return (
+      <CallView
+        call={step.call}
+        stream={step.stream}
+        name={name.trim() || memory.name || ''}
+        onJoinFailed={(err) => joinFailed(step.call, step.stream, err)}
+        onReadmission={() => joinFailed(step.call, step.stream, new RequestError('unauthenticated', 'admit again'))}
+      />
+    );
+  }
   return (
     <main className="page narrow" data-step={step.kind}>
       <header className="app-header">
@@ -54,13 +115,18 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
           <label htmlFor="patient-name">{t('yourName')}</label>
           <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
         </DeviceCheck>
+      ) : step.kind === 'returning' ? (
+        <section className="card" aria-live="polite" data-testid="returning">
+          <p>{t('returningToCall')}</p>
+        </section>
       ) : step.kind === 'waiting' ? (
         <section className="card" aria-live="polite" data-testid="waiting-room">
           <h2>{t('waitingRoom')}</h2>
           <p>{t('waitingForDoctor')}</p>
         </section>
       ) : (
-        <p role="alert" className="banner danger" data-testid="join-stopped" data-reason={step.reason}>
+        <div role="alert" className="banner danger" data-testid="join-stopped" data-reason={step.reason}>
+          <p>
           {t(
             step.reason === 'declined'
               ? 'declinedText'
@@ -72,7 +138,13 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
                     ? 'linkIncomplete'
                     : 'linkInvalid',
           )}
-        </p>
+          </p>
+          {step.reason === 'declined' ? (
+            <button type="button" data-testid="try-again" onClick={() => setStep({ kind: 'check' })}>
+              {t('tryAgain')}
+            </button>
+          ) : null}
+        </div>
       )}
     </main>
   );

@@ -9,7 +9,7 @@ import type { LoginThrottle } from '../../auth/login-throttle.ts';
 
 /** Who is in a consultation's room right now, and how many patients wait. */
 export interface LiveStatus {
-  connected: { role: 'doctor' | 'patient'; name: string }[];
+  connected: { role: 'doctor' | 'patient'; name: string; reconnecting?: boolean }[];
   waiting: number;
 }
 

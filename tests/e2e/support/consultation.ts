@@ -11,6 +11,9 @@ import { waitFor } from './browser.ts';
 let counter = 0;
 
 export class TestConsultation {
+  /** When joinAsPatient last admitted someone (ms since epoch): call-setup measurements start here. */
+  admittedAt = 0;
+
   private constructor(
     readonly server: ConfideServer,
     readonly id: string,
@@ -63,6 +66,7 @@ export class TestConsultation {
       async () => this.server.consultations.waitingList(this.id).find((w) => w.displayName === name),
       (w) => w !== undefined,
     );
+    this.admittedAt = Date.now();
     this.server.consultations.admit(this.doctor, this.id, entry!.requestId);
     return joined(page);
   }

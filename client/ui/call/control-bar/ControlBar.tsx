@@ -59,6 +59,7 @@ export function ControlBar(p: ControlBarProps) {
         ) : null}
         <ControlButton
           label={t('csChat')}
+          testId="chat-toggle"
           icon={<MessageSquare size={22} />}
           tone={p.chatOpen ? 'on' : 'default'}
           expanded={p.chatOpen}

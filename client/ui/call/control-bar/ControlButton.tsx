@@ -15,10 +15,11 @@ interface Props {
   badgeLabel?: string;
   /** Keep the label visible even on phones (End consultation must never be an ambiguous icon). */
   alwaysLabel?: boolean;
+  testId?: string;
 }
 
 /** One button of the control bar: at least 44×44 px, an icon and a label. */
-export function ControlButton({ label, icon, onClick, tone = 'default', expanded, controls, badge, badgeLabel, alwaysLabel }: Props) {
+export function ControlButton({ label, icon, onClick, tone = 'default', expanded, controls, badge, badgeLabel, alwaysLabel, testId }: Props) {
   return (
     <button
       type="button"
@@ -26,6 +27,7 @@ export function ControlButton({ label, icon, onClick, tone = 'default', expanded
       onClick={onClick}
       aria-expanded={expanded}
       aria-controls={controls}
+      data-testid={testId}
     >
       <span className="cb-icon" aria-hidden="true">
         {icon}

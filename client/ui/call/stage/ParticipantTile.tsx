@@ -3,9 +3,13 @@ import { useI18n } from '../../i18n.tsx';
 import { VideoView } from './VideoView.tsx';
 import { initials } from './stage-layout.ts';
 
-/** An overlay the connection owner puts over a remote tile (reconnecting, video paused). */
+/**
+ * What is wrong with a remote tile's media, said over it: the person is
+ * reconnecting, its video is paused (no frame for > 2 s), or — a small
+ * note for a moment — it just came back.
+ */
 export interface TileOverlay {
-  kind: 'reconnecting' | 'paused';
+  kind: 'reconnecting' | 'paused' | 'reconnected';
   /** Already translated, shown and announced (role=status). */
   text: string;
 }
@@ -57,7 +61,7 @@ export function ParticipantTile(props: ParticipantTileProps) {
         </div>
       ) : null}
       {overlay ? (
-        <div className={`ptile-overlay ${overlay.kind}`} role="status">
+        <div className={`ptile-overlay ${overlay.kind}`} role="status" data-testid="tile-overlay" data-kind={overlay.kind}>
           {overlay.kind === 'reconnecting' ? <Loader className="spin" aria-hidden="true" size={20} /> : null}
           <span>{overlay.text}</span>
         </div>

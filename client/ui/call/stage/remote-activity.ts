@@ -1,12 +1,8 @@
-// Muted, camera-off and speaking states of remote participants, folded from
-// the receivers' getStats samples. Pure so it is unit-tested
+// Speaking and "has a picture yet" for remote participants, folded from the
+// receivers' getStats samples. Pure so it is unit-tested
 // (tests/unit/remote-activity.test.ts); use-remote-activity.ts polls.
-//
-// Why stats and not a signalled flag: a paused producer sends no RTP at all
-// (zeroRtpOnPause, and Opus runs without DTX), so "no packets for a moment"
-// is what muting and turning the camera off look like from here. The same
-// silence also happens before keys are agreed (nothing is sent without a
-// key) — then, too, a placeholder is better than a black tile.
+// Mute and camera-off are not guessed here: the sender signals them
+// (producerPaused, RemoteTrack.paused).
 
 /** One receiver's counters at one instant (from RTCInboundRtpStreamStats). */
 export interface ReceiverSample {
@@ -21,11 +17,12 @@ export interface ReceiverSample {
   audioLevel: number | undefined;
 }
 
-/** What a tile shows about one remote participant. */
+/** What the stats say about one remote participant. */
 export interface PeerActivity {
-  micOff: boolean;
-  cameraOff: boolean;
+  /** Voice right now: the mic's packets flow and its level is loud (held SPEAKING_HOLD_MS). */
   speaking: boolean;
+  /** A camera frame was decoded: until then (e.g. before keys) a placeholder beats a black tile. */
+  pictureReady: boolean;
 }
 
 /** Per receiver: the last counters and when they last grew (ms, same clock as `now`). */
@@ -38,7 +35,7 @@ export interface ReceiverTrack {
 
 export type ActivityState = ReadonlyMap<string, ReceiverTrack>;
 
-/** No packets for this long (ms) means the sender stopped (muted, camera off). */
+/** No audio packets for this long (ms): not speaking, whatever the last level said. */
 export const QUIET_MS = 1500;
 /** audioLevel at or above this counts as voice (≈ −34 dBov); below is room noise. */
 export const SPEAKING_LEVEL = 0.02;
@@ -76,11 +73,9 @@ export function foldActivity(
     const mine = samples.filter((s) => s.peerId === peerId);
     const mic = mine.filter((s) => s.source === 'mic').map((s) => state.get(s.consumerId)!);
     const cam = mine.filter((s) => s.source === 'camera').map((s) => state.get(s.consumerId)!);
-    const micOn = mic.some((r) => recent(r.grewAt, QUIET_MS));
     activity[peerId] = {
-      micOff: !micOn,
-      cameraOff: !cam.some((r) => r.frames > 0 && recent(r.grewAt, QUIET_MS)),
-      speaking: micOn && mic.some((r) => recent(r.loudAt, SPEAKING_HOLD_MS)),
+      speaking: mic.some((r) => recent(r.grewAt, QUIET_MS) && recent(r.loudAt, SPEAKING_HOLD_MS)),
+      pictureReady: cam.some((r) => r.frames > 0),
     };
   }
   return { state, activity };

@@ -3,9 +3,9 @@ import type { CallSession, RemoteParticipant } from '../../../call/call-session.
 import { foldActivity, type ActivityState, type PeerActivity, type ReceiverSample } from './remote-activity.ts';
 
 /**
- * Polls every receiver's getStats (every `everyMs`, default 500 ms) and
- * returns, per remote peerId, whether its mic is off, its camera is off and
- * whether it is speaking (see remote-activity.ts for the rules).
+ * Polls the receivers' stats (every `everyMs`, default 500 ms) and returns,
+ * per remote peerId, whether it is speaking and whether its camera has
+ * shown a picture yet (see remote-activity.ts for the rules).
  * Chromium only reports a remote audio level while that track also plays
  * in an <audio> element (RemoteAudio does that).
  */
@@ -73,6 +73,6 @@ function same(a: Record<string, PeerActivity>, b: Record<string, PeerActivity>):
   return ka.every((k) => {
     const x = a[k];
     const y = b[k];
-    return !!x && !!y && x.micOff === y.micOff && x.cameraOff === y.cameraOff && x.speaking === y.speaking;
+    return !!x && !!y && x.speaking === y.speaking && x.pictureReady === y.pictureReady;
   });
 }

@@ -8,12 +8,14 @@ interface Props {
   /** Announced to screen readers (joining, waiting for the other person, someone waiting…). */
   statusText: string;
   badge: BadgeStatus | undefined;
+  /** False while reconnecting or lost: the badge then claims nothing. */
+  connected: boolean;
   safetyCode: string | undefined;
   session: CallSession;
   securityOpen: boolean;
   securityPanelId: string;
   onToggleSecurity: () => void;
-  /** Slot for the connection banner (reconnecting…, could not reconnect + Rejoin): wired by the connection owner. */
+  /** The connection banner (reconnecting…, reconnected, could not reconnect + Rejoin); renders nothing when all is well. */
   banner?: ReactNode;
 }
 
@@ -22,7 +24,7 @@ interface Props {
  * (opens the explanation), the network hint and the language; the
  * connection banner, when there is one, on its own line below.
  */
-export function TopBar({ statusText, badge, safetyCode, session, securityOpen, securityPanelId, onToggleSecurity, banner }: Props) {
+export function TopBar({ statusText, badge, connected, safetyCode, session, securityOpen, securityPanelId, onToggleSecurity, banner }: Props) {
   const { t } = useI18n();
   return (
     <header className="top-bar">
@@ -39,7 +41,7 @@ export function TopBar({ statusText, badge, safetyCode, session, securityOpen, s
         onClick={onToggleSecurity}
       >
         <span className="sr-only">{t('csSecurityOpen')}: </span>
-        {badge ? <E2eeBadge status={badge} /> : null}
+        {badge ? <E2eeBadge status={badge} reconnecting={!connected} /> : null}
         {safetyCode ? (
           <span className="code">
             <span className="sr-only">{t('safetyCode')} </span>
@@ -51,7 +53,7 @@ export function TopBar({ statusText, badge, safetyCode, session, securityOpen, s
         <NetworkHint session={session} />
         <LanguageSwitch />
       </span>
-      {banner ? <div className="top-banner">{banner}</div> : null}
+      <div className="top-banner">{banner}</div>
     </header>
   );
 }

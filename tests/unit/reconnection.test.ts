@@ -1,0 +1,296 @@
+// The pure parts of reconnection (issue 9): the retry policy, the failure
+// classification, the connection owner's decisions (with a fake socket and
+// fake timers), the participant list across rejoins, stall detection and the
+// server's grace-period registry.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { classifyFailure, defaultReconnectPolicy, RETRY_DELAYS_MS } from '../../client/call/connection/reconnect-policy.ts';
+import { CallConnection, type ConnectionPort, type Recovery } from '../../client/call/connection/call-connection.ts';
+import type { ConnectionEvent } from '../../client/call/signalling-client.ts';
+import { Participants, AWAY_SHOWN_MS } from '../../client/call/media/participants.ts';
+import { StallDetector } from '../../client/call/media/video-health.ts';
+import { HeldSessions } from '../../server/signalling/held-sessions.ts';
+import type { PeerInfo } from '../../shared/protocol/signalling.ts';
+
+describe('reconnect policy', () => {
+  it('follows the delay table, caps at its last value, and gives up after the time limit', () => {
+    const p = defaultReconnectPolicy({ random: () => 0.5, maxElapsedMs: 10_000 });
+    const delays = [0, 1, 2, 3, 4, 5, 50].map((attempt) => p.nextDelayMs({ attempt, elapsedMs: 0 }));
+    const last = RETRY_DELAYS_MS[RETRY_DELAYS_MS.length - 1]!;
+    expect(delays.slice(0, RETRY_DELAYS_MS.length)).toEqual([...RETRY_DELAYS_MS]);
+    expect(delays.slice(RETRY_DELAYS_MS.length)).toEqual(Array(7 - RETRY_DELAYS_MS.length).fill(last));
+    expect(Math.max(...delays.map(Number))).toBeLessThanOrEqual(1000); // 5 s to recover from a restart leaves no room for more
+    expect(p.nextDelayMs({ attempt: 3, elapsedMs: 10_000 })).toBeNull();
+    expect(() => p.nextDelayMs({ attempt: -1, elapsedMs: 0 })).toThrow(RangeError);
+  });
+
+  it('jitters each delay within ±20 %', () => {
+    const low = defaultReconnectPolicy({ random: () => 0 }).nextDelayMs({ attempt: 3, elapsedMs: 0 })!;
+    const high = defaultReconnectPolicy({ random: () => 0.999999 }).nextDelayMs({ attempt: 3, elapsedMs: 0 })!;
+    expect(low).toBe(800);
+    expect(high).toBe(1200);
+  });
+
+  it('classifies refusals: final, re-admission, or retry', () => {
+    for (const code of ['ended', 'expired', 'forbidden', 'not-found']) expect(classifyFailure(code, 'patient')).toBe('final');
+    expect(classifyFailure('unauthenticated', 'patient')).toBe('readmit');
+    expect(classifyFailure('unauthenticated', 'doctor')).toBe('final');
+    for (const code of ['timeout', 'disconnected', 'internal', 'rate-limited', 'bad-response', 'already-joined']) {
+      expect(classifyFailure(code, 'patient')).toBe('retry');
+    }
+  });
+});
+
+/** A socket the test drives: connect() records attempts; the test says how each ends. */
+class FakePort implements ConnectionPort {
+  connected = true;
+  attempts = 0;
+  /** Every connect() fails (an unreachable server). */
+  unreachable = false;
+  private listener: ((e: ConnectionEvent) => void) | undefined;
+  connect(): void {
+    this.attempts++;
+    if (this.unreachable) queueMicrotask(() => this.emit({ type: 'connect_error' }));
+  }
+  onConnection(l: (e: ConnectionEvent) => void): () => void {
+    this.listener = l;
+    return () => (this.listener = undefined);
+  }
+  emit(e: ConnectionEvent): void {
+    this.connected = e.type === 'connect';
+    this.listener?.(e);
+  }
+}
+
+function recovery(overrides: Partial<Recovery> = {}): Recovery & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    resume: vi.fn(async () => {
+      calls.push('resume');
+      return true;
+    }),
+    rejoin: vi.fn(async () => {
+      calls.push('rejoin');
+    }),
+    repairMedia: vi.fn(async (kind: 'ice' | 'reset') => {
+      calls.push(`media:${kind}`);
+    }),
+    readmit: vi.fn(() => calls.push('readmit')),
+    ...overrides,
+  } as Recovery & { calls: string[] };
+}
+
+const err = (code: string) => Object.assign(new Error(code), { code });
+
+describe('CallConnection', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  function setup(r: Recovery, role: 'doctor' | 'patient' = 'patient') {
+    const port = new FakePort();
+    const conn = new CallConnection(port, r, { role: () => role, policy: defaultReconnectPolicy({ random: () => 0.5, maxElapsedMs: 5000 }) });
+    conn.joined();
+    return { port, conn };
+  }
+
+  it('resumes a recovered session (keys stay) and says how long it took', async () => {
+    const r = recovery();
+    const { port, conn } = setup(r);
+    expect(conn.snapshot().phase).toBe('connected');
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    expect(conn.snapshot()).toMatchObject({ phase: 'reconnecting', step: 'signalling' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(port.attempts).toBe(1);
+    port.emit({ type: 'connect_error' });
+    await vi.advanceTimersByTimeAsync(250);
+    expect(port.attempts).toBe(2);
+    port.emit({ type: 'connect', recovered: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual(['resume']);
+    expect(conn.snapshot()).toMatchObject({ phase: 'connected', recoveredBy: 'resumed', lastRecoveryMs: 250 });
+  });
+
+  it('rejoins in full when the session was not recovered, or our place was gone', async () => {
+    const r = recovery({ resume: async () => false });
+    const { port, conn } = setup(r);
+    port.emit({ type: 'disconnect', reason: 'ping timeout' });
+    port.emit({ type: 'connect', recovered: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual(['rejoin']);
+    expect(conn.snapshot().recoveredBy).toBe('rejoined');
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    port.emit({ type: 'connect', recovered: false });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual(['rejoin', 'rejoin']);
+  });
+
+  it('retries a failed rejoin on the schedule, stops for good on a final refusal', async () => {
+    let fails = 2;
+    const r = recovery({
+      rejoin: vi.fn(async () => {
+        if (fails-- > 0) throw err('internal');
+      }),
+    });
+    const { port, conn } = setup(r);
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    port.emit({ type: 'connect', recovered: false });
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(r.rejoin).toHaveBeenCalledTimes(3);
+    expect(conn.snapshot().phase).toBe('connected');
+
+    const ended = recovery({ rejoin: async () => Promise.reject(err('ended')) });
+    const s2 = setup(ended);
+    s2.port.emit({ type: 'disconnect', reason: 'transport close' });
+    s2.port.emit({ type: 'connect', recovered: false });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(s2.conn.snapshot()).toMatchObject({ phase: 'lost', lostReason: 'refused', lostCode: 'ended' });
+  });
+
+  it('sends a patient whose credential is refused back to be admitted', async () => {
+    const r = recovery({ rejoin: async () => Promise.reject(err('unauthenticated')) });
+    const { port, conn } = setup(r);
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    port.emit({ type: 'connect', recovered: false });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.readmit).toHaveBeenCalledTimes(1);
+    expect(conn.snapshot().lostCode).toBe('unauthenticated');
+  });
+
+  it('gives up on an unreachable server after the time limit (bounded, no tight loop), and Rejoin starts over', async () => {
+    const r = recovery();
+    const { port, conn } = setup(r);
+    port.unreachable = true;
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    await vi.advanceTimersByTimeAsync(7000);
+    expect(conn.snapshot()).toMatchObject({ phase: 'lost', lostReason: 'unreachable' });
+    expect(port.attempts).toBeGreaterThan(4);
+    expect(port.attempts).toBeLessThan(12); // ~5 s at ≤ 1 s apart
+    const before = port.attempts;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(port.attempts).toBe(before); // stopped
+    conn.retryNow();
+    expect(port.attempts).toBe(before + 1);
+    expect(conn.snapshot().phase).toBe('reconnecting');
+  });
+
+  it('restarts ICE when media fails, or stays disconnected for 2 s, while signalling is fine; rebuilds after a mediaReset', async () => {
+    const r = recovery();
+    const { conn } = setup(r);
+    conn.mediaState('disconnected');
+    await vi.advanceTimersByTimeAsync(1500);
+    conn.mediaState('connected'); // healed by itself: nothing to do
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(r.calls).toEqual([]);
+    conn.mediaState('disconnected');
+    await vi.advanceTimersByTimeAsync(2100);
+    expect(r.calls).toEqual(['media:ice']);
+    conn.mediaState('failed');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual(['media:ice', 'media:ice']);
+    conn.mediaReset();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual(['media:ice', 'media:ice', 'media:reset']);
+    expect(conn.snapshot().recoveredBy).toBe('media');
+  });
+
+  it('does not reconnect after we closed the socket ourselves (leave, end)', async () => {
+    const r = recovery();
+    const { port, conn } = setup(r);
+    port.emit({ type: 'disconnect', reason: 'io client disconnect' });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(port.attempts).toBe(0);
+    expect(conn.snapshot().phase).toBe('connected');
+  });
+});
+
+const info = (peerId: string, participantId: string, extra: Partial<PeerInfo> = {}): PeerInfo => ({
+  peerId,
+  participantId,
+  displayName: 'Zoé',
+  role: 'patient',
+  slot: 1,
+  ...extra,
+});
+
+describe('Participants', () => {
+  it('keeps one entry per person across rejoins, and marks the return', () => {
+    let now = 1000;
+    const p = new Participants(() => undefined, () => now);
+    p.joined(info('peer-1', 'zoe'));
+    p.setReconnecting('peer-1', true);
+    expect(p.list()[0]).toMatchObject({ peerId: 'peer-1', reconnecting: true });
+    p.left('peer-1', 'replaced');
+    expect(p.list()).toHaveLength(1); // still shown, as reconnecting
+    now = 2000;
+    p.joined(info('peer-2', 'zoe'));
+    expect(p.list()).toEqual([expect.objectContaining({ peerId: 'peer-2', participantId: 'zoe', reconnecting: false, reconnectedAt: 2000 })]);
+    p.left('peer-2', 'left');
+    expect(p.list()).toEqual([]);
+  });
+
+  it('forgets someone whose grace period ran out only after a while', () => {
+    vi.useFakeTimers();
+    try {
+      const p = new Participants(() => undefined);
+      p.joined(info('peer-1', 'zoe'));
+      p.left('peer-1', 'timeout');
+      expect(p.list()[0]?.reconnecting).toBe(true);
+      vi.advanceTimersByTime(AWAY_SHOWN_MS + 1);
+      expect(p.list()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('on our own rejoin, takes the join answer as the truth', () => {
+    const p = new Participants(() => undefined);
+    p.joined(info('a', 'doctor', { role: 'doctor' }));
+    p.joined(info('b', 'zoe'));
+    p.resetTo([info('b2', 'zoe')]);
+    const list = p.list();
+    expect(list.find((x) => x.participantId === 'zoe')?.peerId).toBe('b2');
+    expect(list.find((x) => x.participantId === 'doctor')?.reconnecting).toBe(true);
+  });
+});
+
+describe('StallDetector', () => {
+  it('says stalled only after more than 2 s without a new decoded frame', () => {
+    const d = new StallDetector(2000);
+    expect(d.sample('c', 10, 0)).toBe(false);
+    expect(d.sample('c', 20, 500)).toBe(false);
+    expect(d.sample('c', 20, 2400)).toBe(false);
+    expect(d.sample('c', 20, 2600)).toBe(true);
+    expect(d.sample('c', 21, 2700)).toBe(false);
+  });
+});
+
+describe('HeldSessions', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('hands back a session recovered within the grace period; expires it otherwise', () => {
+    const held = new HeldSessions<{ expire(): void }>(30_000);
+    const a = { expire: vi.fn() };
+    const b = { expire: vi.fn() };
+    held.hold('sock-a', a);
+    held.hold('sock-b', b);
+    vi.advanceTimersByTime(10_000);
+    expect(held.take('sock-a')).toBe(a);
+    expect(held.take('sock-a')).toBeUndefined();
+    vi.advanceTimersByTime(20_001);
+    expect(b.expire).toHaveBeenCalledTimes(1);
+    expect(a.expire).not.toHaveBeenCalled();
+    expect(held.take('sock-b')).toBeUndefined();
+  });
+
+  it('holds nobody once the server shuts down', () => {
+    const held = new HeldSessions<{ expire(): void }>(30_000);
+    const a = { expire: vi.fn() };
+    held.hold('x', a);
+    held.clear();
+    held.hold('y', a);
+    vi.advanceTimersByTime(60_000);
+    expect(held.size).toBe(0);
+    expect(a.expire).not.toHaveBeenCalled();
+  });
+});
