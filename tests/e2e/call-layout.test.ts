@@ -110,7 +110,8 @@ describe('call layout', () => {
   it('three participants make a grid of equal tiles, the self view stays small', async () => {
     const { doctor, patient, c } = await inCall();
     const third = await env.person('Jean Petit');
-    const thirdId = await c.joinAsPatientAdmittedIn(doctor.page, third.page, third.name);
+    // The same patient link on a second device (a relative): the doctor admits both.
+    const thirdId = await c.joinAsPatientAdmittedIn(doctor.page, third.page, third.name, 'Admit both');
     await decoding(doctor.page, thirdId);
     const stage = doctor.page.locator('section[data-mode]');
     await expect.poll(() => stage.getAttribute('data-mode')).toBe('grid');
