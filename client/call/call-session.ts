@@ -267,17 +267,21 @@ export class CallSession {
     const media = new MediaTransports(this.signalling, this.transformer, (s) => this.onMediaState?.(s));
     this.media = media;
     await media.open(caps);
-    const sending = { ...NOT_SENDING };
-    for (const [source, { track, paused }] of this.local) {
-      if (track.readyState === 'ended') continue;
-      await media.produce(track, source, paused);
-      sending[source] = !paused;
-    }
-    this.update({ sending });
+    const sendAll = async () => {
+      const sending = { ...NOT_SENDING };
+      for (const [source, { track, paused }] of this.local) {
+        if (track.readyState === 'ended') continue;
+        await media.produce(track, source, paused);
+        sending[source] = !paused;
+      }
+      this.update({ sending });
+    };
     const early = this.pendingProducers ?? [];
     this.pendingProducers = undefined;
     const known = new Set(producers.map((p) => p.producerId));
-    await Promise.all([...producers, ...early.filter((p) => !known.has(p.producerId))].map((p) => this.consume(p)));
+    const others = [...producers, ...early.filter((p) => !known.has(p.producerId))];
+    // Sending and receiving use separate transports: set both up at once.
+    await Promise.all([sendAll(), ...others.map((p) => this.consume(p))]);
   }
 
   private async consume(info: ProducerInfo): Promise<void> {

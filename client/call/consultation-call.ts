@@ -20,7 +20,8 @@ import { exposeTestHooks, inboundStats, keyHookMode } from './test-hooks.ts';
 import { E2eeManager } from '../e2ee/e2ee-manager.ts';
 import { KeyAgreementClient } from '../e2ee/key-agreement-client.ts';
 import type { ResponseOf, WaitingPatient } from '../../shared/protocol/signalling.ts';
-import { ChatSession } from '../chat/chat-session.ts';
+import { ChatSession, type ChatLink } from '../chat/chat-session.ts';
+import { BrowserTranscriptStore } from '../chat/chat-transcript-store.ts';
 import { callMemory } from './call-memory.ts';
 
 export type Admission = 'admitted' | 'declined' | 'ended';
@@ -39,6 +40,10 @@ export class ConsultationCall {
   readonly needsReadmission = new Observable<boolean>(false);
   private displayName = '';
   private closed = false;
+  /** Every peer seen in this call, even gone: chat history names senders by person, across their rejoins. */
+  private readonly directory = new Map<string, { participantId: string; name: string }>();
+  /** Opened at once: it holds the tab's lock that keeps its stored files from clean-up by other tabs. */
+  private readonly transcript: BrowserTranscriptStore;
   private readonly onOnline = () => this.connection.networkOnline();
 
   constructor(
@@ -47,6 +52,7 @@ export class ConsultationCall {
     private readonly role: 'doctor' | 'patient',
   ) {
     this.session = new CallSession(this.e2ee, this.signalling);
+    this.transcript = new BrowserTranscriptStore(roomId);
     const mode = keyHookMode();
     this.keys =
       mode === 'manual'
@@ -76,6 +82,12 @@ export class ConsultationCall {
       e2eeStats: () => this.e2ee.stats(),
       keyAgreement: () => keys?.snapshot(),
     });
+    this.signalling.on('peerJoined', (p) => this.directory.set(p.peerId, { participantId: p.participantId, name: p.displayName }));
+    this.signalling.on('peerLeft', ({ peerId, reason }) => this.chat.get()?.peerGone(peerId, reason === 'left' || reason === 'removed'));
+    this.signalling.onConnection((e) => {
+      if (e.type === 'disconnect') this.chat.get()?.pause();
+    });
+    if (this.keys) this.keys.onPeerReady = (peerId) => this.chat.get()?.peerReady(peerId);
     this.signalling.on('patientWaiting', (p) => this.waiting.set([...this.waiting.get().filter((w) => w.requestId !== p.requestId), p]));
     this.signalling.on('waitingLeft', ({ requestId }) => this.waiting.set(this.waiting.get().filter((w) => w.requestId !== requestId)));
     if (mode === 'manual') exposeTestHooks({ keys: this.e2ee });
@@ -119,12 +131,13 @@ export class ConsultationCall {
     this.waiting.set(this.waiting.get().filter((w) => w.requestId !== requestId));
   }
 
-  close(): void {
+  /** `forget`: the call is over for this tab (left, ended): erase the stored transcript too. */
+  close(opts: { forget?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
     window.removeEventListener('online', this.onOnline);
     this.connection.close();
-    this.chat.get()?.close();
+    this.chat.get()?.close(opts);
     this.keys?.close();
     this.e2ee.close();
     this.signalling.close();
@@ -149,17 +162,28 @@ export class ConsultationCall {
     );
   }
 
+  /** The chat lives across rejoins: a new membership rebinds it (new peer id, new keys). */
   private startChat(j: ResponseOf<'join'>): void {
     const keys = this.keys;
     if (!keys) return;
-    this.chat.get()?.close();
-    this.chat.set(new ChatSession(this.signalling, keys.chatKeys(), this.roomId, j.peerId));
+    for (const p of j.peers) this.directory.set(p.peerId, { participantId: p.participantId, name: p.displayName });
+    const link: ChatLink = {
+      signalling: this.signalling,
+      keys: keys.chatKeys(),
+      selfId: j.peerId,
+      participantOf: (peerId) => this.directory.get(peerId)?.participantId,
+      nameOf: (peerId) => this.directory.get(peerId)?.name,
+    };
+    const chat = this.chat.get();
+    if (chat) chat.rebind(link);
+    else this.chat.set(new ChatSession(link, this.roomId, { transcript: this.transcript }));
   }
 
   /** socket.io recovered our session: is our place still held? Then restart ICE. */
   private async resume(): Promise<boolean> {
     const { joined } = await this.signalling.request('resume', {});
     if (!joined) return false;
+    this.chat.get()?.resume();
     await this.session.resumeMedia();
     return true;
   }

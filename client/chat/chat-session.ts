@@ -70,14 +70,7 @@ export class ChatSession {
    * @param roomId  the consultation id (bound into every chunk)
    * @param options limits, pacing, timers, and where the transcript is stored
    */
-  constructor(link: ChatLink, roomId: string, options?: ChatSessionOptions);
-  /** @deprecated The connection before ChatLink: peer ids stand for participants, no names. Use the ChatLink form. */
-  constructor(signalling: ChatSignalling, keys: ChatKeys, roomId: string, selfId: string, options?: ChatSessionOptions);
-  constructor(...args: [ChatLink, string, ChatSessionOptions?] | [ChatSignalling, ChatKeys, string, string, ChatSessionOptions?]) {
-    const [link, roomId, options = {}] =
-      args.length >= 4 || !('signalling' in args[0])
-        ? [legacyLink(...(args as [ChatSignalling, ChatKeys, string, string])), args[2] as string, args[4] as ChatSessionOptions | undefined]
-        : [args[0] as ChatLink, args[1] as string, args[2] as ChatSessionOptions | undefined];
+  constructor(link: ChatLink, roomId: string, options: ChatSessionOptions = {}) {
     this.link = link;
     const now = options.now ?? Date.now;
     this.history = new ChatHistory(
@@ -382,9 +375,4 @@ export class ChatSession {
     };
     for (const l of this.listeners) l();
   }
-}
-
-/** The pre-ChatLink connection: peer ids stand for participants. */
-function legacyLink(signalling: ChatSignalling, keys: ChatKeys, _roomId: string, selfId: string): ChatLink {
-  return { signalling, keys, selfId, participantOf: (peerId) => peerId, nameOf: () => undefined };
 }

@@ -36,6 +36,8 @@ export class KeyAgreementClient {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly listeners = new Set<() => void>();
   private current: KeyAgreementSnapshot = { safetyCode: undefined, verifiedPeers: [], warnings: [], localKid: undefined };
+  /** Called when a participant acknowledged our key: it can read what we send now (chat re-sends to it). */
+  onPeerReady: ((peerId: string) => void) | undefined;
   /** Test-only record of every key held (when enabled). */
   readonly keyLog: KeyLogEntry[] | undefined;
 
@@ -134,6 +136,10 @@ export class KeyAgreementClient {
   }
 
   private onEvent(e: KeyAgreementEvent): void {
+    if (e.type === 'peerAcked') {
+      this.onPeerReady?.(e.peerId);
+      return;
+    }
     if (e.type === 'warning') {
       const known = this.current.warnings.some((w) => w.peerId === e.peerId && w.reason === e.reason);
       if (!known) this.current = { ...this.current, warnings: [...this.current.warnings, { peerId: e.peerId, reason: e.reason }] };

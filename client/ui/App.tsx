@@ -2,10 +2,14 @@ import { I18nProvider } from './i18n.tsx';
 import { StaffHome } from './pages/StaffHome.tsx';
 import { DoctorConsultation } from './pages/DoctorConsultation.tsx';
 import { PatientJoin } from './pages/PatientJoin.tsx';
+import { PatientLinkInvalid } from './pages/patient/PatientLinkInvalid.tsx';
+import { DoctorLinkInvalid } from './pages/doctor/DoctorLinkInvalid.tsx';
 
 /**
  * Routes: "/" staff (sign-in, admin console, doctor dashboard);
- * "/consultation/<id>#k=…" the doctor's link; "/join/<id>#t=…&k=…" the patient's.
+ * "/consultation/<id>#k=…" the doctor's link; "/join/<id>#t=…&k=…" the
+ * patient's. A malformed doctor or patient link gets a page saying so, for
+ * its reader (a patient never lands on the staff sign-in).
  */
 export function App() {
   const path = window.location.pathname;
@@ -13,7 +17,17 @@ export function App() {
   const patient = /^\/join\/([a-z0-9]{16})\/?$/.exec(path)?.[1];
   return (
     <I18nProvider>
-      {doctor ? <DoctorConsultation consultationId={doctor} /> : patient ? <PatientJoin consultationId={patient} /> : <StaffHome />}
+      {doctor ? (
+        <DoctorConsultation consultationId={doctor} />
+      ) : patient ? (
+        <PatientJoin consultationId={patient} />
+      ) : /^\/join(\/|$)/.test(path) ? (
+        <PatientLinkInvalid />
+      ) : /^\/consultation(\/|$)/.test(path) ? (
+        <DoctorLinkInvalid />
+      ) : (
+        <StaffHome />
+      )}
     </I18nProvider>
   );
 }

@@ -38,7 +38,7 @@ export function DeviceCheck({ onReady, children, canContinue = true }: Props) {
           ? t('permissionDenied')
           : name === 'NotFoundError' || name === 'OverconstrainedError'
             ? t('noDevice')
-            : t('deviceError', { error: err instanceof Error ? err.message : String(err) }),
+            : t('deviceError'),
       );
     }
   }, [camId, micId, t]);

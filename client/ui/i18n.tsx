@@ -1,18 +1,53 @@
-// French and English. The browser's language decides; the user can switch
-// (remembered in localStorage). Missing French strings fall back to English.
+// French and English through FormatJS (@formatjs/intl): ICU messages (plurals,
+// selects, dates) from the TS dictionaries strings-en.ts (the keys' source of
+// truth) and strings-fr.ts (every key required; tests/unit/i18n.test.ts checks
+// both). The browser's language decides; the user can switch (remembered in
+// localStorage 'confide.lang').
 import { createContext, useContext, useState, type ReactNode } from 'react';
+import { createIntl, createIntlCache, type IntlShape } from '@formatjs/intl';
 import { en } from './strings-en.ts';
 import { fr } from './strings-fr.ts';
 
 export type Lang = 'en' | 'fr';
+export const LANGS: readonly Lang[] = ['en', 'fr'];
 export type StringKey = keyof typeof en;
-type Vars = Record<string, string | number>;
+/** Values for a message's ICU arguments: text, numbers (plurals) and dates. */
+type Vars = Record<string, string | number | Date>;
 
-const dictionaries: Record<Lang, Partial<Record<StringKey, string>>> = { en, fr };
+export const dictionaries: Record<Lang, Record<StringKey, string>> = { en, fr };
+
+const STORAGE_KEY = 'confide.lang';
+const cache = createIntlCache();
+const intls = new Map<Lang, IntlShape>();
+
+/** The browser's own locale for `lang` when it has one (en-GB, fr-CA…), else `lang`: dates then look local. */
+function localeFor(lang: Lang): string {
+  const preferred = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]);
+  return preferred.find((l) => l.toLowerCase().split('-')[0] === lang) ?? lang;
+}
+
+/** The FormatJS instance for `lang` (messages, dates, relative times), made once. */
+export function intlFor(lang: Lang): IntlShape {
+  let intl = intls.get(lang);
+  if (!intl) {
+    intl = createIntl(
+      {
+        locale: localeFor(lang),
+        defaultLocale: 'en',
+        messages: dictionaries[lang],
+        // A missing key or argument shows the key; tests catch it before it ships.
+        onError: (err) => console.warn(`[i18n ${lang}] ${err.code}`),
+      },
+      cache,
+    );
+    intls.set(lang, intl);
+  }
+  return intl;
+}
 
 function initialLang(): Lang {
   try {
-    const saved = window.localStorage.getItem('confide.lang');
+    const saved = window.localStorage.getItem(STORAGE_KEY);
     if (saved === 'en' || saved === 'fr') return saved;
   } catch {
     // storage unavailable: fall through to the browser language
@@ -20,9 +55,9 @@ function initialLang(): Lang {
   return navigator.language.toLowerCase().startsWith('fr') ? 'fr' : 'en';
 }
 
+/** The message `key` in `lang`, with its ICU arguments filled from `vars`. */
 export function translate(lang: Lang, key: StringKey, vars: Vars = {}): string {
-  const text = dictionaries[lang][key] ?? en[key];
-  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`));
+  return intlFor(lang).formatMessage({ id: key }, vars);
 }
 
 interface I18n {
@@ -39,7 +74,7 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     setLangState(l);
     document.documentElement.lang = l;
     try {
-      window.localStorage.setItem('confide.lang', l);
+      window.localStorage.setItem(STORAGE_KEY, l);
     } catch {
       // not remembered; still switched for this page
     }

@@ -2,9 +2,11 @@
 // with base64url salt and hash. Verification is constant-time.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-export const MIN_PASSWORD_LENGTH = 10;
-/** Longer inputs are refused outright (they only cost CPU). */
-export const MAX_PASSWORD_LENGTH = 1024;
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../shared/protocol/staff-schemas.ts';
+
+// The policy's numbers are part of the staff API (shared with the client).
+// Longer inputs than the maximum are refused outright (they only cost CPU).
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
 const N = 2 ** 15;
 const R = 8;

@@ -160,6 +160,8 @@ export class Consultations {
     const c = this.stores.consultations.get(consultationId);
     if (!c || c.status === 'ended') return undefined;
     if (grant.role === 'patient' && c.status !== 'in_progress') this.stores.consultations.setStatus(c.id, 'in_progress');
+    // The room is no longer empty: the console's duration runs again.
+    if (c.emptiedAt !== undefined) this.stores.consultations.setEmptiedAt(c.id, undefined);
     this.stores.audit.record(consultationId, grant.rejoined ? 'rejoined' : 'joined', actor);
     if (grant.role !== 'patient' || grant.rejoined) return undefined;
     if (grant.replaces) this.stores.rejoinCredentials.revokeParticipant(consultationId, grant.participantId);
@@ -176,8 +178,14 @@ export class Consultations {
     if (this.stores.consultations.get(consultationId)) this.stores.audit.record(consultationId, event, actor);
   }
 
+  /** Someone left the room (after the room let them go): the last one out stops the console's duration. */
   left(consultationId: string, actor: string): void {
-    if (this.stores.consultations.get(consultationId)) this.stores.audit.record(consultationId, 'left', actor);
+    const c = this.stores.consultations.get(consultationId);
+    if (!c) return;
+    this.stores.audit.record(consultationId, 'left', actor);
+    if (c.status !== 'ended' && this.live(consultationId).connected.length === 0) {
+      this.stores.consultations.setEmptiedAt(consultationId, Date.now());
+    }
   }
 
   /** Ends it for everyone: the room closes, waiting patients are told, links stop working. */

@@ -1,11 +1,22 @@
-// The JSON API under /api: sign-in, the admin console, the doctor's dashboard.
-// Every input is validated (zod); every error is `{ error: { code, message } }`.
+// The JSON API under /api: sign-in, the admin console, the doctor's dashboard
+// and the patient's link check, registered from the one typed definition in
+// shared/protocol/staff-api.ts. Every input is validated (zod); every error is
+// `{ error: { code, message, fields? } }` — clients show the code, translated.
 // Nothing here logs request bodies, cookies or tokens.
 import type { FastifyError, FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { fieldErrorOf, type FieldError } from '../../shared/protocol/staff-api.ts';
 import { ApiError, errorBody, type ApiDeps, type ErrorCode } from './api/common.ts';
 import { authRoutes } from './api/auth.ts';
 import { adminRoutes } from './api/admin.ts';
 import { doctorRoutes } from './api/doctor.ts';
+import { patientRoutes } from './api/patient.ts';
 
 export type { ApiDeps, LiveStatus, ErrorCode, ConsultationView } from './api/common.ts';
 export { ApiError } from './api/common.ts';
@@ -15,10 +26,32 @@ const FRAMEWORK_ERRORS: Record<number, [ErrorCode, string]> = {
   415: ['unsupported-media-type', 'send JSON (Content-Type: application/json)'],
 };
 
+/** Zod issues as field codes (deduplicated) and a short English description that echoes no values. */
+function describeIssues(issues: readonly { instancePath: string; message?: string }[]): { fields: FieldError[]; message: string } {
+  const fields = new Set<FieldError>();
+  const parts: string[] = [];
+  for (const issue of issues) {
+    const path = issue.instancePath.split('/').slice(1).filter(Boolean);
+    const field = fieldErrorOf(path, issue.message ?? '');
+    if (field) fields.add(field);
+    if (parts.length < 3) parts.push(`${path.length ? path.join('.') : 'input'}: ${issue.message ?? 'invalid'}`);
+  }
+  return { fields: [...fields], message: parts.join('; ').slice(0, 300) };
+}
+
 /** Registers every /api route (as an encapsulated plugin) on `app`. Call before `app.ready()`/`listen()`. */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   await app.register(
     async (api) => {
+      api.setValidatorCompiler(validatorCompiler);
+      api.setSerializerCompiler(serializerCompiler);
+      // Per-route limits only (staffApi[*].perMinute); answered as ApiError 'rate-limited'.
+      await api.register(rateLimit, {
+        global: false,
+        errorResponseBuilder: (_req, ctx) =>
+          new ApiError(429, 'rate-limited', 'too many requests; try again later', Math.max(1, Math.ceil(ctx.ttl / 1000))),
+      });
+
       api.addHook('onSend', async (_req, reply) => {
         reply.header('Cache-Control', 'no-store');
       });
@@ -26,7 +59,16 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       api.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
         if (err instanceof ApiError) {
           if (err.retryAfterSec !== undefined) reply.header('Retry-After', String(err.retryAfterSec));
-          return reply.code(err.status).send(errorBody(err.code, err.message));
+          return reply.code(err.status).send(errorBody(err.code, err.message, err.fields));
+        }
+        if (hasZodFastifySchemaValidationErrors(err)) {
+          const { fields, message } = describeIssues(err.validation);
+          return reply.code(400).send(errorBody('bad-request', message, fields));
+        }
+        if (isResponseSerializationError(err)) {
+          // An answer that does not match its schema is not sent (it may carry what it should not).
+          req.log.error({ url: err.url, method: err.method }, 'api answer did not match its schema');
+          return reply.code(500).send(errorBody('internal', 'internal error'));
         }
         const status = err.statusCode;
         if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -40,8 +82,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       api.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('not-found', 'no such endpoint')));
 
       authRoutes(api, deps);
-      await api.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin' });
-      await api.register(async (doctor) => doctorRoutes(doctor, deps), { prefix: '/doctor' });
+      adminRoutes(api, deps);
+      doctorRoutes(api, deps);
+      patientRoutes(api, deps);
     },
     { prefix: '/api' },
   );

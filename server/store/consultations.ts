@@ -19,6 +19,8 @@ export interface Consultation {
   endedAt?: number;
   /** The patient link stops working at this time (scheduledAt + 24 h). */
   expiresAt: number;
+  /** When the room last became empty; cleared when someone joins (stops the console's duration). */
+  emptiedAt?: number;
 }
 
 export type TokenVerdict = 'ok' | 'invalid' | 'ended' | 'expired';
@@ -39,10 +41,11 @@ interface ConsultationRow {
   started_at: number | null;
   ended_at: number | null;
   expires_at: number;
+  emptied_at: number | null;
 }
 
 const COLUMNS =
-  'id, doctor_id, patient_name, scheduled_at, status, created_by, created_at, started_at, ended_at, expires_at';
+  'id, doctor_id, patient_name, scheduled_at, status, created_by, created_at, started_at, ended_at, expires_at, emptied_at';
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -72,6 +75,7 @@ function toConsultation(r: ConsultationRow): Consultation {
   };
   if (r.started_at !== null) c.startedAt = r.started_at;
   if (r.ended_at !== null) c.endedAt = r.ended_at;
+  if (r.emptied_at !== null) c.emptiedAt = r.emptied_at;
   return c;
 }
 
@@ -101,6 +105,7 @@ export class ConsultationStore {
            ended_at = CASE WHEN @status = 'ended' THEN @at ELSE ended_at END
          WHERE id = @id AND status <> 'ended'`,
       ),
+      setEmptiedAt: db.prepare('UPDATE consultations SET emptied_at = ? WHERE id = ?'),
     };
   }
 
@@ -184,5 +189,13 @@ export class ConsultationStore {
     if (!CONSULTATION_STATUSES.includes(status)) throw new RangeError('unknown consultation status');
     this.q.setStatus.run({ id, status, at: Math.trunc(at) });
     return this.get(id);
+  }
+
+  /**
+   * Records when the consultation's room became empty (`at`, ms), or that
+   * someone is in it again (`undefined`). The console's duration stops there.
+   */
+  setEmptiedAt(id: string, at: number | undefined): void {
+    this.q.setEmptiedAt.run(at === undefined ? null : Math.trunc(at), id);
   }
 }

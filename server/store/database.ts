@@ -69,6 +69,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX rejoin_credentials_consultation ON rejoin_credentials(consultation_id);
   CREATE INDEX rejoin_credentials_expiry ON rejoin_credentials(expires_at);
   `,
+  // 3 (staff-ui): when a consultation's room last emptied, so the console's duration stops with the call.
+  `
+  ALTER TABLE consultations ADD COLUMN emptied_at INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -68,7 +68,9 @@ export interface KeyTransport {
 export type KeyAgreementEvent =
   | { type: 'warning'; peerId: string; reason: WarningReason }
   | { type: 'changed' }
-  | { type: 'localKeySwitched'; kid: bigint };
+  | { type: 'localKeySwitched'; kid: bigint }
+  /** `peerId` acknowledged our key `kid`: it can decrypt what we send (media, and chat under keys derived from it). */
+  | { type: 'peerAcked'; peerId: string; kid: number };
 
 export type WarningReason = 'bad-announcement' | 'key-changed' | 'slot-conflict' | 'bad-key-box' | 'wrong-slot';
 
@@ -226,6 +228,7 @@ export class KeyAgreement {
     if (content.type === 'ack') {
       const w = this.awaitingAcks;
       if (w && w.kid === d.kid && w.waiting.delete(peer.id) && w.waiting.size === 0) w.done();
+      this.o.onEvent({ type: 'peerAcked', peerId: peer.id, kid: d.kid });
       return;
     }
     const kid = BigInt(d.kid);

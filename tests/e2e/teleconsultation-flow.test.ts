@@ -111,6 +111,7 @@ describe('teleconsultation flow', () => {
     await patient.page.setViewportSize({ width: 390, height: 844 });
     await patient.page.goto(patientLink);
     await patient.page.getByTestId('device-check').waitFor();
+    expect(await patient.page.getByTestId('link-with').textContent()).toMatch(new RegExp(`^Consultation with ${DOCTOR.name}, today `));
     await waitFor('patient preview', () => patient.page.locator('video.preview').evaluate((v) => (v as HTMLVideoElement).videoWidth), (w) => w > 0);
     await patient.page.getByLabel('Your name').fill(PATIENT);
     await shot(patient.page, '03-patient-device-check');
@@ -189,11 +190,11 @@ describe('teleconsultation flow', () => {
     await shot(patient.page, '09-patient-ended');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('ended');
 
+    // The link is checked before the device check: it says so at once.
     const again = await newPerson(browser, server.url);
     await again.page.goto(patientLink);
-    await again.page.getByLabel('Your name').fill(PATIENT);
-    await again.page.getByRole('button', { name: 'Continue' }).click();
     await again.page.locator('[data-testid="join-stopped"][data-reason="ended"]').waitFor();
+    expect(await again.page.getByTestId('device-check').count()).toBe(0);
     await shot(again.page, '10-patient-link-after-end');
 
     // The audit trail holds metadata only.

@@ -2,63 +2,18 @@
 // fastify's inject: sign-in, throttling, the admin console, the doctor's
 // dashboard, patient links, and that no secret ever leaves in an answer or a
 // log line.
-import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
-import pino from 'pino';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerApi, type LiveStatus } from '../../server/http/api.ts';
-import { openStores, type Stores } from '../../server/store/index.ts';
+import type { LiveStatus } from '../../server/http/api.ts';
 import type { User } from '../../server/store/users.ts';
 import { LoginThrottle } from '../../server/auth/login-throttle.ts';
 import { readSessionToken, sessionCookie, clearSessionCookie } from '../../server/auth/session-cookie.ts';
+import { harness, type Harness } from '../support/api-harness.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-very-secret';
 const DOCTOR_PASSWORD = 'doctor-Pa55word-also-secret';
 const DOCTOR2_PASSWORD = 'second-doctor-secret-pw';
-
-interface Harness {
-  app: FastifyInstance;
-  stores: Stores;
-  logs: string[];
-  /** Every response body, for the "no secrets in answers" check. */
-  bodies: string[];
-  ended: { id: string; actor: string }[];
-  live: Map<string, LiveStatus>;
-  /** Set-Cookie tokens, patient tokens and passwords seen during the tests. */
-  secrets: Set<string>;
-}
-
-async function harness(opts: { endDoesBookkeeping?: boolean } = {}): Promise<Harness> {
-  const logs: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString());
-      cb();
-    },
-  });
-  // Stricter than production: request logging stays on, at trace level.
-  // (Cast as in server/http/http-app.ts: a pino Logger-typed instance vs FastifyBaseLogger.)
-  const app = Fastify({ loggerInstance: pino({ level: 'trace' }, stream), bodyLimit: 64 * 1024 }) as unknown as FastifyInstance;
-  const stores = openStores(':memory:');
-  const ended: Harness['ended'] = [];
-  const live = new Map<string, LiveStatus>();
-  await registerApi(app, {
-    stores,
-    cookieSecure: false,
-    live: (id) => live.get(id) ?? { connected: [], waiting: 0 },
-    endConsultation: (id, actor) => {
-      ended.push({ id, actor });
-      if (opts.endDoesBookkeeping) {
-        stores.consultations.setStatus(id, 'ended');
-        stores.audit.record(id, 'ended', actor);
-      }
-    },
-    loginThrottle: new LoginThrottle(),
-  });
-  await app.ready();
-  return { app, stores, logs, bodies: [], ended, live, secrets: new Set() };
-}
 
 let h: Harness;
 let admin: User;
@@ -125,8 +80,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await h?.app.close();
-  h?.stores.db.close();
+  await h?.close();
 });
 
 describe('sign-in', () => {
@@ -436,22 +390,25 @@ describe('admin: consultations', () => {
     const frank = await h.stores.users.create({ email: 'frank@clinic.test', name: 'Dr Frank', role: 'doctor', password: 'frank-password-1' });
     h.secrets.add('frank-password-1');
     h.stores.users.setDisabled(frank.id, true);
-    const cases: [unknown, number, string][] = [
+    // Validation failures name the field at fault with a code the UI translates.
+    const cases: [unknown, number, string, string[]?][] = [
       [{ doctorId: 'no-such-doctor', patientName: 'P', scheduledAt: when }, 404, 'not-found'],
       [{ doctorId: admin.id, patientName: 'P', scheduledAt: when }, 404, 'not-found'],
       [{ doctorId: frank.id, patientName: 'P', scheduledAt: when }, 400, 'doctor-disabled'],
-      [{ doctorId: doctor.id, patientName: 'P'.repeat(65), scheduledAt: when }, 400, 'bad-request'],
-      [{ doctorId: doctor.id, patientName: '', scheduledAt: when }, 400, 'bad-request'],
-      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: 'tomorrow' }, 400, 'bad-request'],
-      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: Date.now() }, 400, 'bad-request'],
-      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: '1999-01-01T00:00:00Z' }, 400, 'bad-request'],
-      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: when, status: 'ended' }, 400, 'bad-request'],
-      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: when, id: 'aaaaaaaaaaaaaaaa' }, 400, 'bad-request'],
+      [{ doctorId: doctor.id, patientName: 'P'.repeat(65), scheduledAt: when }, 400, 'bad-request', ['patientName-invalid']],
+      [{ doctorId: doctor.id, patientName: '', scheduledAt: when }, 400, 'bad-request', ['patientName-invalid']],
+      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: 'tomorrow' }, 400, 'bad-request', ['scheduledAt-invalid']],
+      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: Date.now() }, 400, 'bad-request', ['scheduledAt-invalid']],
+      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: '1999-01-01T00:00:00Z' }, 400, 'bad-request', ['scheduledAt-range']],
+      [{ doctorId: doctor.id, patientName: '', scheduledAt: '1999-01-01T00:00:00Z' }, 400, 'bad-request', ['patientName-invalid', 'scheduledAt-range']],
+      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: when, status: 'ended' }, 400, 'bad-request', []],
+      [{ doctorId: doctor.id, patientName: 'P', scheduledAt: when, id: 'aaaaaaaaaaaaaaaa' }, 400, 'bad-request', []],
     ];
-    for (const [body, status, code] of cases) {
+    for (const [body, status, code, fields] of cases) {
       const res = await call('POST', '/api/admin/consultations', { cookie: adminCookie, body });
       expect(res.statusCode, JSON.stringify(body)).toBe(status);
       expect(res.json().error.code).toBe(code);
+      if (fields) expect((res.json().error.fields ?? []).sort(), JSON.stringify(body)).toEqual(fields);
     }
     expect(h.stores.consultations.list()).toHaveLength(0);
   });
@@ -543,8 +500,7 @@ describe('admin: consultations', () => {
       expect(h2.ended).toHaveLength(1);
       expect(h2.stores.audit.list(consultation.id).map((e) => e.event)).toEqual(['ended']);
     } finally {
-      await h2.app.close();
-      h2.stores.db.close();
+      await h2.close();
     }
   });
 });

@@ -56,8 +56,8 @@ export class MediaTransports {
     const device = new Device();
     await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
     this.device = device;
-    this.sendTransport = await this.createTransport('send');
-    this.recvTransport = await this.createTransport('recv');
+    // Both at once: after a reload or a worker crash every round trip counts.
+    [this.sendTransport, this.recvTransport] = await Promise.all([this.createTransport('send'), this.createTransport('recv')]);
   }
 
   /** Sends `track` as `source`; `paused` starts it paused (muted, camera off). */

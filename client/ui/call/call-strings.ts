@@ -1,6 +1,7 @@
-// Call-screen strings, English and French; merged into the app's
-// dictionaries (client/ui/strings-en.ts, strings-fr.ts) like chat-strings.ts,
-// so the call screen's strings live next to it. Keys are prefixed "cs".
+// Call-screen strings, English and French, as ICU messages (FormatJS);
+// merged into the app's dictionaries (client/ui/strings-en.ts,
+// strings-fr.ts) like chat-strings.ts, so the call screen's strings live
+// next to it. Keys are prefixed "cs".
 
 export const callStrings = {
   en: {
@@ -18,7 +19,7 @@ export const callStrings = {
     csPresenting: 'You are sharing your screen',
     csPatientsWaiting: '{names} waiting to be admitted',
     csChat: 'Chat',
-    csUnread: '{count} unread',
+    csUnread: '{count, plural, one {# unread message} other {# unread messages}}',
     csClosePanel: 'Close',
     csSecurityOpen: 'Encryption and safety code',
     csShortOk: 'Encrypted',
@@ -50,7 +51,7 @@ export const callStrings = {
     csPresenting: 'Vous partagez votre écran',
     csPatientsWaiting: '{names} en attente d’admission',
     csChat: 'Messages',
-    csUnread: '{count} non lu(s)',
+    csUnread: '{count, plural, one {# message non lu} other {# messages non lus}}',
     csClosePanel: 'Fermer',
     csSecurityOpen: 'Chiffrement et code de sécurité',
     csShortOk: 'Chiffré',

@@ -1,4 +1,5 @@
-// Chat strings, English and French; merged into the app's dictionaries
+// Chat strings, English and French, as ICU messages (FormatJS: plurals with
+// `{count, plural, …}`); merged into the app's dictionaries
 // (client/ui/strings-en.ts, strings-fr.ts). Keys are prefixed "chat".
 
 export const chatStrings = {
@@ -32,13 +33,13 @@ export const chatStrings = {
     chatResendLabel: 'Send again: {what}',
     chatResending: 'Sending again… {percent}%',
     chatResent: 'Sent again',
-    chatCouldNotDecrypt: '{count} message(s) could not be decrypted (sent before you joined, or altered on the way). Ask the sender to send them again.',
+    chatCouldNotDecrypt: '{count, plural, one {# message could not be decrypted} other {# messages could not be decrypted}} (sent before you joined, or altered on the way). Ask the sender to send {count, plural, one {it} other {them}} again.',
     chatErrorEmpty: 'Nothing to send.',
     chatErrorTooLong: 'Messages are limited to {max} characters.',
     chatErrorType: 'Only PDF files and images (PNG, JPEG, GIF, WebP) can be sent.',
     chatErrorTooLarge: 'Files are limited to 20 MB.',
     chatErrorClosed: 'The chat is closed.',
-    chatCharsLeft: '{count} characters left',
+    chatCharsLeft: '{count, plural, one {# character left} other {# characters left}}',
     chatUnknownSender: 'Participant {id}',
     chatSizeB: '{n} bytes',
     chatSizeKB: '{n} KB',
@@ -75,13 +76,13 @@ export const chatStrings = {
     chatResendLabel: 'Renvoyer : {what}',
     chatResending: 'Nouvel envoi… {percent} %',
     chatResent: 'Renvoyé',
-    chatCouldNotDecrypt: '{count} message(s) n’ont pas pu être déchiffrés (envoyés avant votre arrivée, ou modifiés en route). Demandez à l’expéditeur de les renvoyer.',
+    chatCouldNotDecrypt: '{count, plural, one {# message n’a pas pu être déchiffré (envoyé avant votre arrivée, ou modifié en route). Demandez à l’expéditeur de le renvoyer.} other {# messages n’ont pas pu être déchiffrés (envoyés avant votre arrivée, ou modifiés en route). Demandez à l’expéditeur de les renvoyer.}}',
     chatErrorEmpty: 'Rien à envoyer.',
     chatErrorTooLong: 'Les messages sont limités à {max} caractères.',
     chatErrorType: 'Seuls les fichiers PDF et les images (PNG, JPEG, GIF, WebP) peuvent être envoyés.',
     chatErrorTooLarge: 'Les fichiers sont limités à 20 Mo.',
     chatErrorClosed: 'La messagerie est fermée.',
-    chatCharsLeft: '{count} caractères restants',
+    chatCharsLeft: '{count, plural, one {# caractère restant} other {# caractères restants}}',
     chatUnknownSender: 'Participant {id}',
     chatSizeB: '{n} octets',
     chatSizeKB: '{n} Ko',

@@ -85,7 +85,8 @@ export function useCallState(
   useEffect(() => {
     if (!over) return;
     stream.getTracks().forEach((tr) => tr.stop());
-    call.close();
+    // The transcript goes with the call: kept only for a Rejoin after leaving.
+    call.close({ forget: snap.state !== 'left' });
     // Someone who left may change their mind (Rejoin); an end or a replacement is final here.
     if (snap.state === 'left') callMemory.update(call.roomId, { inCall: false });
     else callMemory.forget(call.roomId);

@@ -1,13 +1,17 @@
 import { useEffect, useState } from 'react';
-import { api, type Consultation } from '../../api/api-client.ts';
+import { api, type ConsultationView } from '../../api/api-client.ts';
 import { doctorLink, rememberedSecrets } from '../../call/invite-links.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatTime, statusLabel } from '../format.ts';
 
-/** Today's consultations. Opening one needs its secret, which only the doctor link (or this browser) has. */
+/**
+ * Today's consultations, refreshed every 5 s. Opening one needs its secret,
+ * which only the doctor link (or this browser) has; ended and expired ones
+ * cannot be opened.
+ */
 export function DoctorDashboard() {
-  const { t } = useI18n();
-  const [list, setList] = useState<Consultation[]>();
+  const { t, lang } = useI18n();
+  const [list, setList] = useState<ConsultationView[]>();
   useEffect(() => {
     const load = () => api.myConsultations().then(setList, () => setList([]));
     void load();
@@ -25,10 +29,10 @@ export function DoctorDashboard() {
           return (
             <li key={c.id} className="row spread" data-consultation-id={c.id}>
               <span>
-                <strong>{formatTime(c.scheduledAt)}</strong> {c.patientName} — {statusLabel(t, c.status)}
-                {c.live?.waiting ? ` (${t('status_waiting')})` : ''}
+                <strong>{formatTime(c.scheduledAt, lang)}</strong> {c.patientName} — {statusLabel(t, c.status)}
+                {c.live.waiting && c.status !== 'waiting' ? ` (${t('status_waiting')})` : ''}
               </span>
-              {c.status === 'ended' ? null : secret ? (
+              {!c.endable ? null : secret ? (
                 <a className="button" href={doctorLink(window.location.origin, c.id, secret)}>
                   {t('open')} <span className="sr-only">{c.patientName}</span>
                 </a>

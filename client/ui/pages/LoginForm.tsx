@@ -1,12 +1,14 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type User } from '../../api/api-client.ts';
+import { api, type User } from '../../api/api-client.ts';
 import { useI18n } from '../i18n.tsx';
+import { errorText } from '../errors.ts';
 
+/** Staff sign-in; a failure is told by its code, in the page's language (never the server's wording). */
 export function LoginForm({ onSignedIn, intro }: { onSignedIn: (u: User) => void; intro?: string }) {
   const { t } = useI18n();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -15,7 +17,7 @@ export function LoginForm({ onSignedIn, intro }: { onSignedIn: (u: User) => void
     try {
       onSignedIn(await api.login(email, password));
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 429 ? t('tooManyAttempts') : t('signInFailed', { error: err instanceof Error ? err.message : '?' }));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -31,7 +33,11 @@ export function LoginForm({ onSignedIn, intro }: { onSignedIn: (u: User) => void
       <button type="submit" disabled={busy}>
         {t('signIn')}
       </button>
-      {error ? <p role="alert" className="banner danger">{error}</p> : null}
+      {error !== undefined ? (
+        <p role="alert" className="banner danger" data-testid="login-error">
+          {t('signInFailed', { reason: errorText(t, error) })}
+        </p>
+      ) : null}
     </form>
   );
 }

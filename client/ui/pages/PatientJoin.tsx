@@ -6,6 +6,7 @@ import { devicesOf, openLocalMedia } from '../../call/local-media.ts';
 import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
 import { LanguageSwitch, useI18n } from '../i18n.tsx';
+import { LinkCheck } from './patient/LinkCheck.tsx';
 
 type StopReason = 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete';
 type Step =
@@ -21,8 +22,8 @@ function stopReason(err: unknown): StopReason {
 }
 
 /**
- * The patient's path: device check → waiting room → call. No account: the
- * link is the key. A tab that was in the call (a reload, a crash) goes
+ * The patient's path: link check → device check → waiting room → call. No
+ * account: the link is the key. A tab that was in the call (a reload, a crash) goes
  * straight back in with its rejoin credential: no device check, no name to
  * type, no second admission.
  */
@@ -111,10 +112,12 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
         <LanguageSwitch />
       </header>
       {step.kind === 'check' ? (
-        <DeviceCheck onReady={(s) => void enter(s)} canContinue={name.trim().length > 0}>
-          <label htmlFor="patient-name">{t('yourName')}</label>
-          <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
-        </DeviceCheck>
+        <LinkCheck consultationId={consultationId} token={fragment.token ?? ''}>
+          <DeviceCheck onReady={(s) => void enter(s)} canContinue={name.trim().length > 0}>
+            <label htmlFor="patient-name">{t('yourName')}</label>
+            <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
+          </DeviceCheck>
+        </LinkCheck>
       ) : step.kind === 'returning' ? (
         <section className="card" aria-live="polite" data-testid="returning">
           <p>{t('returningToCall')}</p>

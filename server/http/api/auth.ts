@@ -1,23 +1,16 @@
 // POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me.
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { clearSessionCookie, readSessionToken, sessionCookie } from '../../auth/session-cookie.ts';
 import { LoginThrottle } from '../../auth/login-throttle.ts';
-import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts';
-import { ApiError, parse, type ApiDeps } from './common.ts';
-
-const LoginBody = z.strictObject({
-  email: z.string().min(1).max(320),
-  password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
-});
+import { ApiError, userOf, type ApiDeps } from './common.ts';
+import { route } from './route.ts';
 
 export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { users, sessions } = deps.stores;
   const throttle = deps.loginThrottle ?? new LoginThrottle();
   const cookie = { secure: deps.cookieSecure };
 
-  app.post('/auth/login', async (req, reply) => {
-    const { email, password } = parse(LoginBody, req.body);
+  route(app, deps.stores, 'login', async ({ body: { email, password } }, req, reply) => {
     const verdict = throttle.check(req.ip, email);
     if (!verdict.allowed) {
       req.log.warn({ ip: req.ip }, 'login refused: too many failed attempts');
@@ -33,17 +26,14 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
     sessions.revoke(readSessionToken(req.headers.cookie));
     const token = sessions.create(user.id);
     req.log.info({ userId: user.id, role: user.role }, 'signed in');
-    return reply.header('Set-Cookie', sessionCookie(token, cookie)).send({ user });
-  });
-
-  app.post('/auth/logout', async (req, reply) => {
-    sessions.revoke(readSessionToken(req.headers.cookie));
-    return reply.code(204).header('Set-Cookie', clearSessionCookie(cookie)).send();
-  });
-
-  app.get('/auth/me', async (req) => {
-    const user = sessions.resolve(readSessionToken(req.headers.cookie));
-    if (!user) throw new ApiError(401, 'unauthenticated', 'not signed in');
+    reply.header('Set-Cookie', sessionCookie(token, cookie));
     return { user };
   });
+
+  route(app, deps.stores, 'logout', async (_input, req, reply) => {
+    sessions.revoke(readSessionToken(req.headers.cookie));
+    reply.header('Set-Cookie', clearSessionCookie(cookie));
+  });
+
+  route(app, deps.stores, 'me', async (_input, req) => ({ user: userOf(req) }));
 }

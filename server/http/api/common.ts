@@ -1,17 +1,21 @@
-// Shared pieces of the JSON API: typed errors, validation, authentication.
+// Shared pieces of the JSON API: dependencies, typed errors, authentication
+// and the consultation view. Schemas live in shared/protocol/staff-api.ts.
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Stores } from '../../store/index.ts';
 import type { Role, User } from '../../store/users.ts';
 import type { Consultation } from '../../store/consultations.ts';
 import { readSessionToken } from '../../auth/session-cookie.ts';
 import type { LoginThrottle } from '../../auth/login-throttle.ts';
+import { consultationStatus } from '../../consultations/consultation-status.ts';
+import type {
+  ApiErrorBody,
+  ApiErrorCode,
+  ConsultationView,
+  FieldError,
+  LiveStatus,
+} from '../../../shared/protocol/staff-api.ts';
 
-/** Who is in a consultation's room right now, and how many patients wait. */
-export interface LiveStatus {
-  connected: { role: 'doctor' | 'patient'; name: string; reconnecting?: boolean }[];
-  waiting: number;
-}
+export type { ApiErrorCode as ErrorCode, ConsultationView, LiveStatus };
 
 export interface ApiDeps {
   stores: Stores;
@@ -25,72 +29,37 @@ export interface ApiDeps {
   endConsultation(id: string, actor: string): void;
   /** Optional: a preconfigured login throttle (tests); one is created otherwise. */
   loginThrottle?: LoginThrottle;
+  /** Optional: the link check's per-address limit per minute (tests); staffApi.linkCheck.perMinute otherwise. */
+  linkCheckPerMinute?: number;
 }
 
-export type ErrorCode =
-  | 'bad-request'
-  | 'weak-password'
-  | 'doctor-disabled'
-  | 'unauthenticated'
-  | 'invalid-credentials'
-  | 'forbidden'
-  | 'not-found'
-  | 'duplicate-email'
-  | 'payload-too-large'
-  | 'unsupported-media-type'
-  | 'too-many-attempts'
-  | 'internal';
-
-/** An error whose status, code and message are safe to send back. */
+/** An error whose status, code and message are safe to send back (the UI shows only the code). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: ErrorCode,
+    readonly code: ApiErrorCode,
     message: string,
     readonly retryAfterSec?: number,
+    readonly fields?: FieldError[],
   ) {
     super(message);
   }
 }
 
-export function errorBody(code: ErrorCode, message: string) {
-  return { error: { code, message } };
+export function errorBody(code: ApiErrorCode, message: string, fields?: FieldError[]): ApiErrorBody {
+  return { error: fields?.length ? { code, message, fields } : { code, message } };
 }
-
-/** A short description of what is wrong, without echoing values. */
-export function describe(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length ? i.path.map(String).join('.') : 'input'}: ${i.message}`)
-    .join('; ')
-    .slice(0, 300);
-}
-
-export function parse<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
-  const r = schema.safeParse(data);
-  if (!r.success) throw new ApiError(400, 'bad-request', describe(r.error));
-  return r.data;
-}
-
-// ---- schemas ---------------------------------------------------------------
-
-const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
-export const PersonName = (max: number) =>
-  z.string().max(1024).trim().min(1).max(max).refine(noControlChars, 'must not contain control characters');
-export const IsoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
-export const ConsultationIdParam = z.strictObject({ id: z.string().regex(/^[a-z0-9]{16}$/, 'malformed consultation id') });
-export const UserIdParam = z.strictObject({ id: z.string().min(1).max(64) });
 
 // ---- authentication --------------------------------------------------------
 
 const signedIn = new WeakMap<FastifyRequest, User>();
 
-/** onRequest hook factory: only signed-in users with `role` get through (401, else 403). */
-export function requireRole(stores: Stores, role: Role) {
+/** onRequest hook factory: only signed-in users (with `role`, if given) get through (401, else 403). */
+export function requireRole(stores: Stores, role?: Role) {
   return async (req: FastifyRequest): Promise<void> => {
     const user = stores.sessions.resolve(readSessionToken(req.headers.cookie));
     if (!user) throw new ApiError(401, 'unauthenticated', 'sign in first');
-    if (user.role !== role) throw new ApiError(403, 'forbidden', `only for ${role}s`);
+    if (role !== undefined && user.role !== role) throw new ApiError(403, 'forbidden', `only for ${role}s`);
     signedIn.set(req, user);
   };
 }
@@ -104,10 +73,9 @@ export function userOf(req: FastifyRequest): User {
 
 // ---- views -----------------------------------------------------------------
 
-export type ConsultationView = Consultation & { live: LiveStatus; durationMs?: number };
-
+/** A stored consultation with its live state and shown status (consultation-status.ts), as answered. */
 export function consultationView(c: Consultation, deps: ApiDeps, now = Date.now()): ConsultationView {
-  const view: ConsultationView = { ...c, live: deps.live(c.id) };
-  if (c.startedAt !== undefined) view.durationMs = Math.max(0, (c.endedAt ?? now) - c.startedAt);
-  return view;
+  const live = deps.live(c.id);
+  const { emptiedAt: _internal, ...stored } = c;
+  return { ...stored, live, ...consultationStatus(c, live, now) };
 }

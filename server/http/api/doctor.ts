@@ -1,16 +1,7 @@
 // /api/doctor/*: a doctor's own consultations. Doctors only.
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { ApiError, ConsultationIdParam, consultationView, IsoTime, parse, requireRole, userOf, type ApiDeps } from './common.ts';
-
-const MAX_RANGE_MS = 31 * 24 * 60 * 60 * 1000;
-
-const Range = z
-  .strictObject({ from: IsoTime.optional(), to: IsoTime.optional() })
-  .refine((q) => (q.from === undefined) === (q.to === undefined), 'give both from and to, or neither')
-  .refine((q) => q.from === undefined || q.to === undefined || (q.to > q.from && q.to - q.from <= MAX_RANGE_MS), {
-    message: 'to must be after from, at most 31 days later',
-  });
+import { ApiError, consultationView, userOf, type ApiDeps } from './common.ts';
+import { route } from './route.ts';
 
 /** [start of today, start of tomorrow) in the server's local time. */
 export function today(now = new Date()): { from: number; to: number } {
@@ -23,11 +14,9 @@ export function today(now = new Date()): { from: number; to: number } {
 
 export function doctorRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { consultations } = deps.stores;
-  app.addHook('onRequest', requireRole(deps.stores, 'doctor'));
 
-  app.get('/consultations', async (req) => {
-    const q = parse(Range, req.query ?? {});
-    const { from, to } = q.from !== undefined && q.to !== undefined ? { from: q.from, to: q.to } : today();
+  route(app, deps.stores, 'myConsultations', async ({ query }, req) => {
+    const { from, to } = query.from !== undefined && query.to !== undefined ? { from: query.from, to: query.to } : today();
     const now = Date.now();
     return {
       from,
@@ -36,8 +25,7 @@ export function doctorRoutes(app: FastifyInstance, deps: ApiDeps): void {
     };
   });
 
-  app.get('/consultations/:id', async (req) => {
-    const { id } = parse(ConsultationIdParam, req.params);
+  route(app, deps.stores, 'myConsultation', async ({ params: { id } }, req) => {
     const c = consultations.get(id);
     if (!c) throw new ApiError(404, 'not-found', 'no such consultation');
     if (c.doctorId !== userOf(req).id) throw new ApiError(403, 'forbidden', 'not your consultation');

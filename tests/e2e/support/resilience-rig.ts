@@ -25,6 +25,7 @@ export class ResilienceRig {
   server!: ConfideServer;
   browser!: Browser;
   port = '0';
+  private readonly open = new Set<RigCall>();
   private readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-resilience-'));
 
   /** `rtcPorts`: a media port range of its own, so a firewall rule hits only this server. */
@@ -59,19 +60,28 @@ export class ResilienceRig {
     const c = await TestConsultation.create(this.server);
     const d = await newPerson(this.browser, this.server.url);
     const p = await newPerson(this.browser, this.server.url);
-    await c.joinAsDoctor(d.page);
-    await c.joinAsPatient(p.page, patientName);
-    const setupMs = await twoWayAfter([d.page, p.page], c.admittedAt);
-    return {
+    const open = this.open;
+    const call: RigCall = {
       c,
       doctor: d.page,
       patient: p.page,
-      setupMs,
+      setupMs: 0,
       async close() {
-        await d.context.close();
-        await p.context.close();
+        open.delete(call);
+        await d.context.close().catch(() => undefined);
+        await p.context.close().catch(() => undefined);
       },
     };
+    this.open.add(call);
+    await c.joinAsDoctor(d.page);
+    await c.joinAsPatient(p.page, patientName);
+    call.setupMs = await twoWayAfter([d.page, p.page], c.admittedAt);
+    return call;
+  }
+
+  /** Closes every call's pages (after each test, even a failed one: 2 cores cannot carry leftovers). */
+  async closeCalls(): Promise<void> {
+    for (const call of [...this.open]) await call.close();
   }
 
   /**

@@ -173,12 +173,13 @@ export function fakeUrls(owner: string) {
 /** Quick, deterministic options for tests. */
 export const TEST_OPTIONS: ChatSessionOptions = { pace: false, sweepEveryMs: 0, retryBaseMs: 1, receiptDelayMs: 1 };
 
-/** A participant on the pre-ChatLink constructor (peer id = participant). */
+/** A participant whose peer id stands for its participant id (no rejoins). */
 export function party(relay: Relay, id: string, options: ChatSessionOptions = {}): Party {
   const sig = relay.connect(id);
   const keys = new FakeKeys();
   const { urls, revoked, objectUrls } = fakeUrls(id);
-  const chat = new ChatSession(sig as unknown as ChatSignalling, keys, ROOM, id, { ...TEST_OPTIONS, objectUrls, ...options });
+  const link = { signalling: sig as unknown as ChatSignalling, keys, selfId: id, participantOf: (peer: string) => peer, nameOf: () => undefined };
+  const chat = new ChatSession(link, ROOM, { ...TEST_OPTIONS, objectUrls, ...options });
   sessions.push(chat);
   return { id, sig, keys, chat, urls, revoked };
 }
