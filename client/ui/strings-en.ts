@@ -1,4 +1,5 @@
 import { chatStrings } from './call/chat-strings.ts';
+import { callStrings } from './call/call-strings.ts';
 export const en = {
   language: 'Language',
   appTagline: 'End-to-end encrypted video consultations.',
@@ -201,4 +202,5 @@ export const en = {
   admitBoth: 'Admit both',
   nameReconnecting: '{name} (reconnecting…)',
   ...chatStrings.en,
+  ...callStrings.en,
 };

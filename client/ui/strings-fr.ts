@@ -1,4 +1,5 @@
 import { chatStrings } from './call/chat-strings.ts';
+import { callStrings } from './call/call-strings.ts';
 import type { en } from './strings-en.ts';
 
 // Every English key, in French (the type makes a missing one a compile error).
@@ -204,4 +205,5 @@ export const fr: Record<keyof typeof en, string> = {
   admitBoth: 'Admettre les deux',
   nameReconnecting: '{name} (reconnexion…)',
   ...chatStrings.fr,
+  ...callStrings.fr,
 };

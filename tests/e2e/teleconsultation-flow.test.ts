@@ -143,9 +143,12 @@ describe('teleconsultation flow', () => {
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain(DOCTOR.name);
     await shot(admin.page, '06-admin-live-status');
 
-    // --- Chat both ways ---
+    // --- Chat both ways (the panel opens from the control bar; an unread badge says when to) ---
+    await patient.page.getByRole('button', { name: 'Chat' }).click();
     await patient.page.getByTestId('chat-input').fill('Bonjour docteur');
     await patient.page.getByTestId('chat-send').click();
+    await expect.poll(() => doctor.page.getByRole('button', { name: /^Chat/ }).textContent()).toContain('1 unread');
+    await doctor.page.getByRole('button', { name: /^Chat/ }).click();
     await doctor.page.locator('[data-testid="chat-message"][data-status="received"]', { hasText: 'Bonjour docteur' }).waitFor();
     await doctor.page.getByTestId('chat-input').fill('Bonjour, je vous écoute.');
     await doctor.page.getByTestId('chat-send').click();
@@ -158,6 +161,11 @@ describe('teleconsultation flow', () => {
     await sendPdf(doctor.page, 'ordonnance.pdf', fromDoctor);
     expect(sha(await receivedPdf(doctor.page, 'analyses.pdf'))).toBe(sha(fromPatient));
     expect(sha(await receivedPdf(patient.page, 'ordonnance.pdf'))).toBe(sha(fromDoctor));
+
+    // Chat closed again (Escape on the patient's bottom sheet, the button on the doctor's side panel).
+    await patient.page.keyboard.press('Escape');
+    await doctor.page.getByRole('button', { name: 'Close — Messages and files' }).click();
+    for (const p of [doctor.page, patient.page]) await p.getByTestId('chat-panel').waitFor({ state: 'hidden' });
 
     // --- Screen share (encrypted like the camera) ---
     const doctorId = await doctor.page.evaluate(() => (window.__confide?.session as { snapshot(): { peerId: string } }).snapshot().peerId);
@@ -176,6 +184,7 @@ describe('teleconsultation flow', () => {
 
     // --- The doctor ends it; everyone is told; the patient link stops working ---
     await doctor.page.getByRole('button', { name: 'End consultation' }).click();
+    await doctor.page.getByTestId('end-confirm').getByRole('button', { name: 'End for everyone' }).click();
     await patient.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
     await doctor.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
     await shot(patient.page, '09-patient-ended');
