@@ -20,6 +20,7 @@ import { callMemory } from '../../call/call-memory.ts';
 import type { CallSnapshot } from '../../call/call-session.ts';
 import './connection.css';
 import './call-screen.css';
+import { callErrorText } from '../errors.ts';
 
 export interface CallScreenProps {
   call: ConsultationCall;
@@ -170,7 +171,7 @@ function statusText(s: CallSnapshot, t: (k: StringKey, v?: Record<string, string
       if (s.connection.phase === 'reconnecting') return t('connReconnectingSignalling');
       return s.participants.length ? t('inCall') : t('waitingOther');
     case 'failed':
-      return t('couldNotJoin', { error: s.error ?? '?' });
+      return s.errorCode ? t('couldNotJoinBecause', { reason: callErrorText(t, s.errorCode) }) : t('couldNotJoin');
     default:
       return t('connecting');
   }

@@ -67,7 +67,8 @@ export class TestConsultation {
       (w) => w !== undefined,
     );
     this.admittedAt = Date.now();
-    this.server.consultations.admit(this.doctor, this.id, entry!.requestId);
+    // One more participant, even on the same link (the 3-person tests); replacing is tested on its own.
+    this.server.consultations.admit(this.doctor, this.id, entry!.requestId, 'add');
     return joined(page);
   }
 
