@@ -201,6 +201,9 @@ export const en = {
   admitReplace: 'Replace the first',
   admitBoth: 'Admit both',
   nameReconnecting: '{name} (reconnecting…)',
+  waitingForNamedDoctor: '{doctor} will let you in shortly. Please keep this page open.',
+  waitingCalm: 'You can check your picture and sound while you wait. Nothing is recorded.',
+  yourPreview: 'Your camera',
   ...chatStrings.en,
   ...callStrings.en,
 };

@@ -204,6 +204,9 @@ export const fr: Record<keyof typeof en, string> = {
   admitReplace: 'Remplacer le premier',
   admitBoth: 'Admettre les deux',
   nameReconnecting: '{name} (reconnexion…)',
+  waitingForNamedDoctor: '{doctor} va vous faire entrer. Gardez cette page ouverte.',
+  waitingCalm: 'Vous pouvez vérifier votre image et votre son en attendant. Rien n’est enregistré.',
+  yourPreview: 'Votre caméra',
   ...chatStrings.fr,
   ...callStrings.fr,
 };
