@@ -2,19 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { badgeState } from '../../client/ui/call/E2eeBadge.tsx';
 import { rateNetwork } from '../../client/ui/call/NetworkHint.tsx';
-import type { E2eeStats, ReceiverStats } from '../../client/e2ee/worker-messages.ts';
+import { emptyReceiverStats, type E2eeStats, type ReceiverStats } from '../../client/e2ee/worker-messages.ts';
 
-const receiver = (r: Partial<ReceiverStats> = {}): ReceiverStats => ({
-  decrypted: 0,
-  droppedNoKey: 0,
-  failedAuth: 0,
-  replayed: 0,
-  malformed: 0,
-  wrongSender: 0,
-  lastKid: undefined,
-  droppedSinceOk: 0,
-  ...r,
-});
+const receiver = (r: Partial<ReceiverStats> = {}): ReceiverStats => ({ ...emptyReceiverStats(), ...r });
 const stats = (kid: bigint | undefined, receivers: Record<string, ReceiverStats>): E2eeStats => ({
   sender: { kid, encrypted: 0, keyFramesEncrypted: 0, droppedNoKey: 0, failed: 0 },
   receivers,

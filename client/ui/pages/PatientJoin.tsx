@@ -6,7 +6,8 @@ import { callMemory } from '../../call/call-memory.ts';
 import { devicesOf, openLocalMedia } from '../../call/local-media.ts';
 import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
-import { LanguageSwitch, useI18n } from '../i18n.tsx';
+import { useI18n } from '../i18n.tsx';
+import { PageShell } from '../PageShell.tsx';
 import { LinkCheck, PatientStopped } from './patient/LinkCheck.tsx';
 import { WaitingRoom } from './patient/WaitingRoom.tsx';
 
@@ -112,11 +113,7 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
     );
   }
   return (
-    <main className="page narrow" data-step={step.kind}>
-      <header className="app-header">
-        <h1>Confide</h1>
-        <LanguageSwitch />
-      </header>
+    <PageShell step={step.kind}>
       {step.kind === 'check' ? (
         <LinkCheck consultationId={consultationId} token={fragment.token ?? ''} onChecked={onChecked}>
           <DeviceCheck onReady={(s) => void enter(s)} canContinue={name.trim().length > 0}>
@@ -139,6 +136,6 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
           ) : null}
         </PatientStopped>
       )}
-    </main>
+    </PageShell>
   );
 }

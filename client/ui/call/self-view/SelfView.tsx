@@ -1,4 +1,5 @@
-import { Eye, EyeOff, MicOff, VideoOff } from 'lucide-react';
+import { Eye, EyeOff } from 'lucide-react';
+import { MediaFlags } from '../stage/MediaFlags.tsx';
 import { useI18n } from '../../i18n.tsx';
 import { VideoView } from '../stage/VideoView.tsx';
 import { initials } from '../stage/stage-layout.ts';
@@ -39,18 +40,7 @@ export function SelfView({ name, video, micOn, cameraOn, hidden, onToggleHidden 
         </div>
       ) : null}
       <figcaption>
-        {!micOn ? (
-          <span className="ptile-flag" title={t('csMicOff')}>
-            <MicOff aria-hidden="true" size={14} />
-            <span className="sr-only">{t('csMicOff')}</span>
-          </span>
-        ) : null}
-        {!cameraOn ? (
-          <span className="ptile-flag" title={t('csCameraOff')}>
-            <VideoOff aria-hidden="true" size={14} />
-            <span className="sr-only">{t('csCameraOff')}</span>
-          </span>
-        ) : null}
+        <MediaFlags micOff={!micOn} cameraOff={!cameraOn} />
         <span className="ptile-name">{label}</span>
       </figcaption>
       <button type="button" className="tile-button self-hide" onClick={onToggleHidden} aria-label={t('csHideSelf')}>

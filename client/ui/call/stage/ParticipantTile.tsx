@@ -1,4 +1,5 @@
-import { Expand, Loader, MicOff, Shrink, VideoOff } from 'lucide-react';
+import { Expand, Loader, Shrink } from 'lucide-react';
+import { MediaFlags } from './MediaFlags.tsx';
 import { useI18n } from '../../i18n.tsx';
 import { VideoView } from './VideoView.tsx';
 import { initials } from './stage-layout.ts';
@@ -67,18 +68,7 @@ export function ParticipantTile(props: ParticipantTileProps) {
         </div>
       ) : null}
       <figcaption>
-        {kind === 'camera' && micOff ? (
-          <span className="ptile-flag" title={t('csMicOff')}>
-            <MicOff aria-hidden="true" size={14} />
-            <span className="sr-only">{t('csMicOff')}</span>
-          </span>
-        ) : null}
-        {kind === 'camera' && !showPicture ? (
-          <span className="ptile-flag" title={t('csCameraOff')}>
-            <VideoOff aria-hidden="true" size={14} />
-            <span className="sr-only">{t('csCameraOff')}</span>
-          </span>
-        ) : null}
+        {kind === 'camera' ? <MediaFlags micOff={!!micOff} cameraOff={!showPicture} /> : null}
         <span className="ptile-name">{label}</span>
         {speaking ? <span className="sr-only">{t('csSpeaking')}</span> : null}
       </figcaption>
