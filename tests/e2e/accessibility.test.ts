@@ -5,9 +5,6 @@
 // with the security explanation open, the end-of-consultation confirmation
 // and the screen after the call — at 1280×800 (laptop) and 390×844 (phone).
 // Screenshots of each go to tests/artifacts/a11y-<screen>-<size>.png.
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { waitFor } from './support/browser.ts';
@@ -15,9 +12,8 @@ import { callTestEnv } from './support/call-env.ts';
 import { inbound } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { axeViolations, describeViolations, type AxeViolation } from './support/axe.ts';
+import { shot } from './support/artifacts.ts';
 
-const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
-fs.mkdirSync(artifacts, { recursive: true });
 const env = callTestEnv('observe');
 
 const SIZES = [
@@ -32,7 +28,7 @@ describe('accessibility (axe-core)', () => {
       const audit = async (page: Page, screen: string) => {
         await page.waitForTimeout(250); // let the last render settle
         found[screen] = await axeViolations(page);
-        await page.screenshot({ path: path.join(artifacts, `a11y-${screen}-${size.name}.png`) });
+        await shot(page, `a11y-${screen}-${size.name}`);
         console.log(`[axe] ${size.name} ${screen}: ${found[screen].length} violation(s)${found[screen].length ? `\n${describeViolations(found[screen])}` : ''}`);
       };
       const person = async (name: string) => {

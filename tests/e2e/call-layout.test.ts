@@ -5,9 +5,6 @@
 // picture is at most a quarter of the other person's width. A screen share
 // takes the stage. Ending the consultation asks first. Prints the figures;
 // screenshots go to tests/artifacts/.
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { waitFor } from './support/browser.ts';
@@ -15,9 +12,8 @@ import { callTestEnv } from './support/call-env.ts';
 import { inbound } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { measureCall, videoAreas } from './support/layout.ts';
+import { shot } from './support/artifacts.ts';
 
-const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
-fs.mkdirSync(artifacts, { recursive: true });
 const env = callTestEnv('observe');
 
 const SIZES = [
@@ -68,7 +64,7 @@ describe('call layout', () => {
             `control bar y ${m.bar.top.toFixed(0)}–${m.bar.bottom.toFixed(0)} (inside: ${m.barInside}), ` +
             `smallest button ${m.smallestButton.width.toFixed(0)}×${m.smallestButton.height.toFixed(0)} px, page scrolls: ${m.scrolls}`,
         );
-        await page.screenshot({ path: path.join(artifacts, `call-${who}-${size.width}x${size.height}.png`) });
+        await shot(page, `call-${who}-${size.width}x${size.height}`);
         expect(m.remoteCover, `${who} ${size.width}×${size.height} remote cover`).toBeGreaterThanOrEqual(0.6);
         expect(m.barInside, `${who} ${size.width}×${size.height} control bar inside`).toBe(true);
         expect(m.selfToRemote, `${who} ${size.width}×${size.height} self view / remote`).toBeLessThanOrEqual(0.25);
@@ -95,14 +91,14 @@ describe('call layout', () => {
       const areas = await videoAreas(patient.page);
       const m = await measureCall(patient.page);
       console.log(`[layout] share seen by the patient at ${size.width}×${size.height}: video areas ${JSON.stringify(areas)}; bar inside: ${m.barInside}`);
-      await patient.page.screenshot({ path: path.join(artifacts, `call-share-patient-${size.width}x${size.height}.png`) });
+      await shot(patient.page, `call-share-patient-${size.width}x${size.height}`);
       const screen = areas[`screen-tile-${doctorId}`] ?? 0;
       const largest = Math.max(...Object.values(areas));
       expect(screen, 'the share is the largest video').toBe(largest);
       expect(screen).toBeGreaterThan(areas[`remote-tile-${doctorId}`] ?? 0);
       expect(m.barInside).toBe(true);
     }
-    await doctor.page.screenshot({ path: path.join(artifacts, 'call-share-doctor-1280x800.png') });
+    await shot(doctor.page, 'call-share-doctor-1280x800');
     await doctor.context.close();
     await patient.context.close();
   });
@@ -126,7 +122,7 @@ describe('call layout', () => {
       );
       const m = await measureCall(doctor.page);
       console.log(`[layout] grid at ${size.width}×${size.height}: tiles ${JSON.stringify(boxes)}, bar inside: ${m.barInside}`);
-      await doctor.page.screenshot({ path: path.join(artifacts, `call-grid-doctor-${size.width}x${size.height}.png`) });
+      await shot(doctor.page, `call-grid-doctor-${size.width}x${size.height}`);
       expect(boxes).toHaveLength(2);
       expect(boxes[0]).toEqual(boxes[1]);
       expect(m.barInside).toBe(true);
@@ -150,7 +146,7 @@ describe('call layout', () => {
     // Our own view says it too.
     const self = patient.page.getByTestId('local-tile');
     expect(await self.getAttribute('data-camera-off')).toBe('true');
-    await doctor.page.screenshot({ path: path.join(artifacts, 'call-doctor-patient-muted-1280x800.png') });
+    await shot(doctor.page, 'call-doctor-patient-muted-1280x800');
 
     await patient.page.getByRole('button', { name: 'Unmute microphone' }).click();
     await patient.page.getByRole('button', { name: 'Turn camera on' }).click();
@@ -218,7 +214,7 @@ describe('call layout', () => {
     expect(await dialog.getByRole('heading').textContent()).toBe('End the consultation for everyone?');
     // Focus starts on Cancel: Enter alone never ends a consultation.
     expect(await doctor.page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
-    await doctor.page.screenshot({ path: path.join(artifacts, 'call-end-confirm-1280x800.png') });
+    await shot(doctor.page, 'call-end-confirm-1280x800');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
     await doctor.page.waitForTimeout(500);
