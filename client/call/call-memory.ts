@@ -3,6 +3,7 @@
  * the page) brings it straight back: sessionStorage, which lives no longer
  * than the tab and is never sent to the server. Per consultation:
  * - `inCall`: we were in the call (skip the device check, rejoin at once);
+ * - `waiting`: we were in the waiting room (skip the device check, wait again);
  * - `name`: the name the patient gave (also kept in localStorage, so a
  *   return to the link later fills it in);
  * - `rejoinToken`: an admitted patient's rejoin credential (issued by the
@@ -13,6 +14,7 @@
 
 export interface CallMemory {
   inCall?: boolean;
+  waiting?: boolean;
   name?: string;
   rejoinToken?: string;
   devices?: { audio?: string; video?: string };
@@ -27,6 +29,7 @@ function parse(raw: string | null): CallMemory {
     const v = JSON.parse(raw) as Record<string, unknown>;
     const out: CallMemory = {};
     if (v.inCall === true) out.inCall = true;
+    if (v.waiting === true) out.waiting = true;
     if (typeof v.name === 'string' && v.name.length <= 64) out.name = v.name;
     if (typeof v.rejoinToken === 'string' && /^[A-Za-z0-9_-]{43}$/.test(v.rejoinToken)) out.rejoinToken = v.rejoinToken;
     const d = v.devices as Record<string, unknown> | undefined;
@@ -62,10 +65,11 @@ export const callMemory = {
       // not remembered: a reload goes through the device check again
     }
   },
-  /** The call is over for this tab (left, ended, declined): forget how to come back. */
+  /** The call is over for this tab (ended, declined, replaced): forget how to come back, and the name. */
   forget(consultationId: string): void {
     try {
       window.sessionStorage.removeItem(key(consultationId));
+      window.localStorage.removeItem(nameKey(consultationId));
     } catch {
       // nothing to forget
     }

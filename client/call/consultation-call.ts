@@ -16,6 +16,7 @@
 import { CallSession } from './call-session.ts';
 import { RequestError, SignallingClient } from './signalling-client.ts';
 import { CallConnection } from './connection/call-connection.ts';
+import { defaultReconnectPolicy } from './connection/reconnect-policy.ts';
 import { exposeTestHooks, inboundStats, keyHookMode } from './test-hooks.ts';
 import { E2eeManager } from '../e2ee/e2ee-manager.ts';
 import { KeyAgreementClient } from '../e2ee/key-agreement-client.ts';
@@ -100,13 +101,45 @@ export class ConsultationCall {
    * RequestError ('forbidden', 'ended', 'expired') when the link is refused.
    */
   async waitForAdmission(token: string, displayName: string): Promise<Admission> {
-    const decided = new Promise<Admission>((resolve) => {
+    const enter = () => this.signalling.request('enterWaitingRoom', { consultationId: this.roomId, token, displayName });
+    let fail: (err: unknown) => void = () => undefined;
+    const decided = new Promise<Admission>((resolve, reject) => {
+      fail = reject;
       this.signalling.on('admitted', () => resolve('admitted'));
       this.signalling.on('declined', () => resolve('declined'));
       this.signalling.on('consultationEnded', () => resolve('ended'));
     });
-    await this.signalling.request('enterWaitingRoom', { consultationId: this.roomId, token, displayName });
-    return decided;
+    await enter();
+    // Keep our place through a drop: reconnect on the same schedule as in the
+    // call; a session socket.io recovered still holds the entry ('already-joined'),
+    // otherwise we wait again (the doctor sees one entry: the server drops the stale one).
+    const policy = defaultReconnectPolicy();
+    let attempt = 0;
+    let since = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const retry = () => {
+      const delay = policy.nextDelayMs({ attempt: attempt++, elapsedMs: Date.now() - since });
+      if (delay !== null) timer = setTimeout(() => this.signalling.connect(), delay);
+    };
+    const off = this.signalling.onConnection((e) => {
+      if (e.type === 'disconnect' && e.reason !== 'io client disconnect') {
+        since = Date.now();
+        attempt = 0;
+        retry();
+      } else if (e.type === 'connect_error') retry();
+      else if (e.type === 'connect') {
+        enter().catch((err: unknown) => {
+          const code = err instanceof RequestError ? err.code : '';
+          if (code === 'forbidden' || code === 'ended' || code === 'expired') fail(err);
+        });
+      }
+    });
+    try {
+      return await decided;
+    } finally {
+      off();
+      if (timer) clearTimeout(timer);
+    }
   }
 
   /**

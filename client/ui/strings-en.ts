@@ -204,6 +204,7 @@ export const en = {
   waitingForNamedDoctor: '{doctor} will let you in shortly. Please keep this page open.',
   waitingCalm: 'You can check your picture and sound while you wait. Nothing is recorded.',
   yourPreview: 'Your camera',
+  sameLinkEarlier: 'same link as a patient admitted earlier, who may come back',
   ...chatStrings.en,
   ...callStrings.en,
 };

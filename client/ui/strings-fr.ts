@@ -207,6 +207,7 @@ export const fr: Record<keyof typeof en, string> = {
   waitingForNamedDoctor: '{doctor} va vous faire entrer. Gardez cette page ouverte.',
   waitingCalm: 'Vous pouvez vérifier votre image et votre son en attendant. Rien n’est enregistré.',
   yourPreview: 'Votre caméra',
+  sameLinkEarlier: 'même lien qu’un patient admis plus tôt, qui peut revenir',
   ...chatStrings.fr,
   ...callStrings.fr,
 };

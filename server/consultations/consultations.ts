@@ -34,6 +34,8 @@ interface WaitingEntry extends WaitingPatient {
   admitted: boolean;
   /** Admitted to take the place of this participant (the same link's earlier device). */
   takesPlaceOf?: string;
+  /** Its connection is up (false while held for the grace period). */
+  connected: boolean;
 }
 
 export class Consultations {
@@ -54,16 +56,38 @@ export class Consultations {
     if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
     if (this.waiting.has(requestId)) throw new SignallingError('already-joined', 'already waiting');
-    // One link, one patient: a second holder of the link is never a silent second patient.
-    const inCall = this.rooms.peek(c.id)?.peerInfos().some((p) => p.role === 'patient');
-    const alsoWaiting = [...this.waiting.values()].some((w) => w.consultationId === consultationId && !w.admitted);
-    const sameLink = inCall ? ('in-call' as const) : alsoWaiting ? ('waiting' as const) : undefined;
-    const entry: WaitingEntry = { requestId, displayName, consultationId, notify, admitted: false, ...(sameLink ? { sameLink } : {}) };
+    // A page reloaded in the waiting room comes back as a new entry: its old one, whose
+    // connection is down, goes (no stale entry, and it is not a "second device").
+    for (const w of [...this.waiting.values()]) {
+      if (w.consultationId === consultationId && !w.connected && !w.admitted) this.leaveWaitingRoom(w.requestId);
+    }
+    const entry: WaitingEntry = { requestId, displayName, consultationId, notify, admitted: false, connected: true };
+    const sameLink = this.sameLink(consultationId);
+    if (sameLink) entry.sameLink = sameLink;
     this.waiting.set(requestId, entry);
     if (c.status === 'scheduled') this.stores.consultations.setStatus(c.id, 'waiting');
     this.stores.audit.record(c.id, 'patient_waiting', 'patient');
     this.rooms.peek(c.id)?.notifyRole('doctor', 'patientWaiting', waitingView(entry));
     return c;
+  }
+
+  /**
+   * One link, one patient: a new holder of the link is never a silent second
+   * patient. Is someone else with this link in the call, waiting, or admitted
+   * earlier and able to come back (a live rejoin credential)?
+   */
+  private sameLink(consultationId: string): WaitingPatient['sameLink'] {
+    const present = new Set(this.rooms.peek(consultationId)?.peerInfos().filter((p) => p.role === 'patient').map((p) => p.participantId));
+    if (present.size) return 'in-call';
+    if ([...this.waiting.values()].some((w) => w.consultationId === consultationId && !w.admitted && w.connected)) return 'waiting';
+    if (this.stores.rejoinCredentials.participants(consultationId).some((p) => !present.has(p))) return 'earlier';
+    return undefined;
+  }
+
+  /** A waiting patient's connection dropped (held for the grace period) or came back. */
+  waitingConnection(requestId: string, connected: boolean): void {
+    const w = this.waiting.get(requestId);
+    if (w) w.connected = connected;
   }
 
   /** The patient's socket went away (or it joined the room). */
@@ -84,8 +108,15 @@ export class Consultations {
     this.ownedBy(doctor, consultationId);
     const w = this.waitingIn(consultationId, requestId);
     if ((as ?? (w.sameLink ? 'replace' : 'add')) === 'replace' && w.sameLink) {
-      const current = this.rooms.peek(consultationId)?.peerInfos().find((p) => p.role === 'patient');
+      // The device to replace: one whose connection dropped first, else the one in the call.
+      const patients = this.rooms.peek(consultationId)?.peerInfos().filter((p) => p.role === 'patient') ?? [];
+      const current = patients.find((p) => p.reconnecting) ?? patients[0];
       if (current) w.takesPlaceOf = current.participantId;
+      // Whoever was admitted earlier and is not here cannot come back with its credential.
+      const present = new Set(patients.map((p) => p.participantId));
+      for (const p of this.stores.rejoinCredentials.participants(consultationId)) {
+        if (!present.has(p)) this.stores.rejoinCredentials.revokeParticipant(consultationId, p);
+      }
       for (const other of [...this.waiting.values()]) {
         if (other !== w && other.consultationId === consultationId && !other.admitted) this.decline(doctor, consultationId, other.requestId);
       }
@@ -125,7 +156,8 @@ export class Consultations {
         throw new SignallingError('unauthenticated', 'this rejoin credential is not valid: wait to be admitted');
       }
       if (Date.now() > c.expiresAt) throw new SignallingError('expired', 'this link has expired');
-      return { role: 'patient', name: cred.displayName, participantId: cred.participantId, rejoined: true };
+      this.leaveWaitingRoom(requestId);
+      return { role: 'patient', name: this.distinctName(consultationId, cred.displayName, cred.participantId), participantId: cred.participantId, rejoined: true };
     }
     const w = this.waiting.get(requestId);
     if (!w || w.consultationId !== consultationId || !w.admitted) {
@@ -143,9 +175,10 @@ export class Consultations {
     };
   }
 
-  /** Never two indistinguishable patients: a second "Zoé" in the room is shown as "Zoé (2)". */
-  private distinctName(consultationId: string, name: string): string {
-    const taken = new Set(this.rooms.peek(consultationId)?.peerInfos().map((p) => p.displayName) ?? []);
+  /** Never two indistinguishable patients: a second "Zoé" in the room is shown as "Zoé (2)" (its own ghost does not count). */
+  private distinctName(consultationId: string, name: string, participantId?: string): string {
+    const others = this.rooms.peek(consultationId)?.peerInfos().filter((p) => p.participantId !== participantId) ?? [];
+    const taken = new Set(others.map((p) => p.displayName));
     if (!taken.has(name)) return name;
     for (let n = 2; ; n++) {
       const candidate = `${name.slice(0, 58)} (${n})`;

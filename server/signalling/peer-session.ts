@@ -106,6 +106,7 @@ export class PeerSession {
     }
     if (RECOVERABLE.has(reason) && this.holdsAPlace) {
       this.held.hold(this.socket.id, this);
+      this.consultations.waitingConnection(this.peerId, false);
       this.queue = this.queue.then(() => {
         const room = this.room;
         if (!room) return;
@@ -120,6 +121,7 @@ export class PeerSession {
   /** socket.io recovered our connection within the grace period: carry on with the new socket. */
   attach(socket: Socket): void {
     this.socket = socket;
+    this.consultations.waitingConnection(this.peerId, true);
     this.queue = this.queue.then(() => {
       const room = this.room;
       if (!room) return;

@@ -40,6 +40,7 @@ export class RejoinCredentialStore {
       ),
       revokeConsultation: db.prepare('DELETE FROM rejoin_credentials WHERE consultation_id = ?'),
       revokeParticipant: db.prepare('DELETE FROM rejoin_credentials WHERE consultation_id = ? AND participant_id = ?'),
+      participants: db.prepare('SELECT DISTINCT participant_id AS p FROM rejoin_credentials WHERE consultation_id = ? AND expires_at > ?'),
       prune: db.prepare('DELETE FROM rejoin_credentials WHERE expires_at <= ?'),
     };
   }
@@ -65,6 +66,11 @@ export class RejoinCredentialStore {
       displayName: row.display_name,
       expiresAt: row.expires_at,
     };
+  }
+
+  /** The participants of `consultationId` who hold a live credential (they may come back). */
+  participants(consultationId: string, now = Date.now()): string[] {
+    return (this.q.participants.all(consultationId, now) as { p: string }[]).map((r) => r.p);
   }
 
   /** A participant's place went to another device: its older credentials stop working. */

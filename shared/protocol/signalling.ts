@@ -72,14 +72,16 @@ const Empty = z.object({}).strict();
 
 /** A patient in the waiting room, as the doctor sees it. */
 /**
- * `sameLink`: someone else holding the same patient link is already waiting
- * or in the call: this may be the patient's second device, or someone else
- * with the link. The doctor chooses: replace, admit both, or decline.
+ * `sameLink`: someone else holding the same patient link is already in the
+ * call ('in-call'), waiting ('waiting'), or was admitted earlier and may
+ * come back with its rejoin credential ('earlier'): this may be the
+ * patient's second device, or someone else with the link. The doctor
+ * chooses: replace, admit both, or decline.
  */
 export const WaitingPatient = z.object({
   requestId: Id,
   displayName: DisplayName,
-  sameLink: z.enum(['waiting', 'in-call']).optional(),
+  sameLink: z.enum(['waiting', 'in-call', 'earlier']).optional(),
 });
 export type WaitingPatient = z.infer<typeof WaitingPatient>;
 /** Patient link token (base64url of 32 random bytes). */

@@ -2,8 +2,8 @@
 // waiting room names the doctor and shows the patient's own picture; a
 // declined patient can try again with the name kept; a second device on the
 // same link is marked for the doctor, who replaces the first; someone who
-// left rejoins without a second admission; a reload on the device check
-// keeps the name.
+// left rejoins without a second admission; a reload in the waiting room
+// waits again as the same entry.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { callTestEnv } from './support/call-env.ts';
@@ -78,15 +78,20 @@ describe('the patient path', () => {
     for (const p of [doctor, phone, laptop]) await p.context.close();
   });
 
-  it('a reload on the device check keeps the name', async () => {
+  it('a reload in the waiting room goes back to waiting: one entry for the doctor, no "second device"', async () => {
     const c = await TestConsultation.create(env.server);
+    const doctor = await env.person('doctor');
     const patient = await env.person('patient');
-    await patient.page.goto(c.patientLink);
-    await patient.page.getByLabel('Your name').fill('Zoé');
-    await patient.page.getByRole('button', { name: 'Continue' }).click();
-    await patient.page.getByTestId('waiting-room').waitFor();
+    await c.joinAsDoctor(doctor.page);
+    await toWaitingRoom(patient.page, c.patientLink, 'Zoé');
+    await doctor.page.getByTestId('waiting-list').getByRole('button', { name: 'Admit Zoé' }).waitFor();
     await patient.page.reload();
-    expect(await patient.page.getByLabel('Your name').inputValue()).toBe('Zoé');
+    await patient.page.getByTestId('waiting-room').waitFor(); // no device check, no name to type
+    await waitFor('one entry, no second-device mark', async () => env.server.consultations.waitingList(c.id), (l) => l.length === 1 && !l[0]!.sameLink);
+    await expect.poll(() => doctor.page.getByTestId('waiting-list').locator('li').count()).toBe(1);
+    await doctor.page.getByTestId('waiting-list').getByRole('button', { name: 'Admit Zoé' }).click();
+    await patient.page.locator('main[data-state="joined"]').waitFor();
+    await doctor.context.close();
     await patient.context.close();
   });
 });

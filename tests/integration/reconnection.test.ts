@@ -210,6 +210,57 @@ describe('one link, one patient', () => {
   });
 });
 
+describe('one link, one patient, when the first one is away', () => {
+  it('someone admitted earlier who may come back marks the new holder of the link; "replace" revokes the earlier credential', async () => {
+    const c = await TestConsultation.create(server);
+    const doctor = await doctorIn(c);
+    const seen = record<{ requestId: string; sameLink?: string }>(doctor.socket, 'patientWaiting');
+    const first = await patientIn(c);
+    expect((await send(first.socket, 'leave', {})).ok).toBe(true); // left, still holds a credential
+    const second = await connect();
+    expect((await send(second, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
+    const entry = await waitFor('the doctor told', async () => seen.find((w) => w.sameLink), (w) => w !== undefined);
+    expect(entry?.sameLink).toBe('earlier');
+    expect((await send(doctor.socket, 'admit', { requestId: entry!.requestId, as: 'replace' })).ok).toBe(true);
+    expect((await send(second, 'join', { roomId: c.id, displayName: 'Zoé' })).ok).toBe(true);
+    // The one who left cannot come back silently as a second Zoé.
+    const back = await connect();
+    expect((await send(back, 'join', { roomId: c.id, displayName: 'x', rejoinToken: first.join.rejoinToken })).error?.code).toBe('unauthenticated');
+    expect(server.rooms.peek(c.id)!.peerInfos().filter((p) => p.role === 'patient')).toHaveLength(1);
+  });
+
+  it('a page reloaded in the waiting room is one entry, not a second device', async () => {
+    const c = await TestConsultation.create(server);
+    const doctor = await doctorIn(c);
+    const seen = record<{ requestId: string; sameLink?: string }>(doctor.socket, 'patientWaiting');
+    const left = record<{ requestId: string }>(doctor.socket, 'waitingLeft');
+    const tab = await connect();
+    expect((await send(tab, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
+    tab.io.engine.close(); // the reload closes the socket: held for the grace period
+    await waitFor('held', async () => server.held.size, (n) => n >= 1);
+    const reloaded = await connect();
+    expect((await send(reloaded, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
+    await waitFor('the stale entry gone', async () => left.length, (n) => n === 1);
+    expect(server.consultations.waitingList(c.id)).toHaveLength(1);
+    await waitFor('two announcements', async () => seen.length, (n) => n === 2);
+    expect(seen[1]?.sameLink).toBeUndefined();
+  });
+
+  it('a waiting connection that comes in with its credential leaves the doctor\'s list', async () => {
+    const c = await TestConsultation.create(server);
+    const doctor = await doctorIn(c);
+    const first = await patientIn(c);
+    first.socket.disconnect();
+    const left = record<{ requestId: string }>(doctor.socket, 'waitingLeft');
+    const again = await connect();
+    expect((await send(again, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
+    const listed = await waitFor('listed', async () => server.consultations.waitingList(c.id), (l) => l.length === 1);
+    expect((await send(again, 'join', { roomId: c.id, displayName: 'Zoé', rejoinToken: first.join.rejoinToken })).ok).toBe(true);
+    await waitFor('off the list', async () => left.map((l) => l.requestId), (ids) => ids.includes(listed[0]!.requestId));
+    expect(server.consultations.waitingList(c.id)).toEqual([]);
+  });
+});
+
 describe('a killed SFU worker', () => {
   it('is replaced; its rooms move and are told to rebuild media; the room on the other worker notices nothing', async () => {
     const a = await TestConsultation.create(server);

@@ -4,7 +4,7 @@
 // server's grace-period registry.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { classifyFailure, defaultReconnectPolicy, RETRY_DELAYS_MS } from '../../client/call/connection/reconnect-policy.ts';
-import { CallConnection, type ConnectionPort, type Recovery } from '../../client/call/connection/call-connection.ts';
+import { CallConnection, LOST_PROBE_MS, type ConnectionPort, type Recovery } from '../../client/call/connection/call-connection.ts';
 import type { ConnectionEvent } from '../../client/call/signalling-client.ts';
 import { Participants, AWAY_SHOWN_MS } from '../../client/call/media/participants.ts';
 import { StallDetector } from '../../client/call/media/video-health.ts';
@@ -18,7 +18,7 @@ describe('reconnect policy', () => {
     const last = RETRY_DELAYS_MS[RETRY_DELAYS_MS.length - 1]!;
     expect(delays.slice(0, RETRY_DELAYS_MS.length)).toEqual([...RETRY_DELAYS_MS]);
     expect(delays.slice(RETRY_DELAYS_MS.length)).toEqual(Array(7 - RETRY_DELAYS_MS.length).fill(last));
-    expect(Math.max(...delays.map(Number))).toBeLessThanOrEqual(1000); // 5 s to recover from a restart leaves no room for more
+    expect(Math.max(...delays.map(Number))).toBeLessThanOrEqual(2000); // 5 s to recover from a restart leaves no room for more
     expect(p.nextDelayMs({ attempt: 3, elapsedMs: 10_000 })).toBeNull();
     expect(() => p.nextDelayMs({ attempt: -1, elapsedMs: 0 })).toThrow(RangeError);
   });
@@ -156,7 +156,7 @@ describe('CallConnection', () => {
     expect(conn.snapshot().lostCode).toBe('unauthenticated');
   });
 
-  it('gives up on an unreachable server after the time limit (bounded, no tight loop), and Rejoin starts over', async () => {
+  it('gives up on an unreachable server after the time limit (bounded, no tight loop), probes slowly, and Rejoin starts over', async () => {
     const r = recovery();
     const { port, conn } = setup(r);
     port.unreachable = true;
@@ -164,13 +164,33 @@ describe('CallConnection', () => {
     await vi.advanceTimersByTimeAsync(7000);
     expect(conn.snapshot()).toMatchObject({ phase: 'lost', lostReason: 'unreachable' });
     expect(port.attempts).toBeGreaterThan(4);
-    expect(port.attempts).toBeLessThan(12); // ~5 s at ≤ 1 s apart
+    expect(port.attempts).toBeLessThan(12); // ~5 s at ≤ 2 s apart
     const before = port.attempts;
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(port.attempts).toBe(before); // stopped
+    // Still looking, but only once every LOST_PROBE_MS.
+    expect(port.attempts - before).toBeLessThanOrEqual(60_000 / LOST_PROBE_MS);
+    expect(port.attempts - before).toBeGreaterThanOrEqual(5);
+    expect(conn.snapshot().phase).toBe('lost');
+    const probes = port.attempts;
     conn.retryNow();
-    expect(port.attempts).toBe(before + 1);
+    expect(port.attempts).toBe(probes + 1);
     expect(conn.snapshot().phase).toBe('reconnecting');
+  });
+
+  it('finds a server that came back after the page gave up, without a click', async () => {
+    const r = recovery();
+    const { port, conn } = setup(r);
+    port.unreachable = true;
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    await vi.advanceTimersByTimeAsync(7000);
+    expect(conn.snapshot().phase).toBe('lost');
+    port.unreachable = false;
+    const attempts = port.attempts;
+    await vi.advanceTimersByTimeAsync(LOST_PROBE_MS);
+    expect(port.attempts).toBe(attempts + 1);
+    port.emit({ type: 'connect', recovered: false });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(conn.snapshot()).toMatchObject({ phase: 'connected', recoveredBy: 'rejoined' });
   });
 
   it('restarts ICE when media fails, or stays disconnected for 2 s, while signalling is fine; rebuilds after a mediaReset', async () => {

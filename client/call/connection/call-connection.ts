@@ -53,6 +53,9 @@ export interface CallConnectionOptions {
   clearTimeout?: (t: unknown) => void;
 }
 
+/** After giving up, how often the page still looks for the server (ms). */
+export const LOST_PROBE_MS = 10_000;
+
 const errorCode = (err: unknown): string =>
   typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
     ? (err as { code: string }).code
@@ -226,12 +229,21 @@ export class CallConnection {
     this.set({ phase: 'reconnecting', step, attempt: 0, since: this.faultAt, lostReason: undefined, lostCode: undefined });
   }
 
-  /** Runs `fn` after the policy's delay for the next attempt, or gives up. */
+  /**
+   * Runs `fn` after the policy's delay for the next attempt. Once the policy
+   * gives up, the page says so (Rejoin button) but still probes every
+   * LOST_PROBE_MS, so a server that comes back later is found without a click.
+   */
   private schedule(fn: () => void): void {
     this.cancelTimer();
-    const delay = this.policy.nextDelayMs({ attempt: this.attempt, elapsedMs: this.now() - this.faultAt });
+    const unreachable = this.current.phase === 'lost' && this.current.lostReason === 'unreachable';
+    const delay = unreachable ? null : this.policy.nextDelayMs({ attempt: this.attempt, elapsedMs: this.now() - this.faultAt });
     if (delay === null) {
-      this.set({ phase: 'lost', step: undefined, lostReason: 'unreachable', lostCode: undefined });
+      if (!unreachable) this.set({ phase: 'lost', step: undefined, lostReason: 'unreachable', lostCode: undefined });
+      this.timer = this.setTimer(() => {
+        this.timer = undefined;
+        if (!this.closed) fn();
+      }, LOST_PROBE_MS);
       return;
     }
     this.attempt++;

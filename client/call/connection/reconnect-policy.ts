@@ -3,17 +3,17 @@
  * clock and the randomness come in, so tests can tabulate it.
  *
  * Delays follow LiveKit's idea (a short table that grows fast, then a cap)
- * but cap much lower, at 1 s: a restarted server must have two-way media
- * back within 5 s of answering again and a short drop within 2 s of its end,
- * so no client may sleep long between tries. A try is one WebSocket
- * handshake, cheap for the server. Jitter (±20 %) spreads a whole clinic's clients after
+ * but cap lower, at 2 s: a restarted server must have two-way media back
+ * within 5 s of answering again and a short drop within 2 s of its end, so
+ * no client may sleep long between tries. A try is one WebSocket handshake,
+ * cheap for the server; the jitter spreads a clinic's clients. Jitter (±20 %) spreads a whole clinic's clients after
  * a server restart. The policy gives up after `maxElapsedMs` of trying,
  * and the page then says "could not reconnect" with a Rejoin button.
  * @module
  */
 
 /** Delay before each attempt (ms); the last value repeats. Attempt 0 is immediate. */
-export const RETRY_DELAYS_MS: readonly number[] = [0, 250, 500, 1000];
+export const RETRY_DELAYS_MS: readonly number[] = [0, 250, 500, 1000, 1000, 1500, 2000];
 /** Give up after trying for this long (ms). */
 export const MAX_RETRY_MS = 120_000;
 

@@ -35,7 +35,7 @@ export interface RemoteParticipant {
 }
 
 /** How long someone whose grace period ran out is still shown as reconnecting (ms). */
-export const AWAY_SHOWN_MS = 120_000;
+export const AWAY_SHOWN_MS = 30_000;
 
 export class Participants {
   private readonly byId = new Map<string, RemoteParticipant>();

@@ -48,8 +48,14 @@ export function CallScreen({ call, stream, name, state, actions }: CallScreenPro
   const uid = useId();
   const ids = { chat: `${uid}-chat`, security: `${uid}-security`, securityTitle: `${uid}-security-title` };
 
-  // Messages count as read while the chat is open.
+  // Messages count as read while the chat is open, and so does a transcript
+  // restored after a reload (it was on screen before).
   const messages = chatSnap?.messages ?? [];
+  const restoredFrom = useRef<unknown>(undefined);
+  if (chat && restoredFrom.current !== chat) {
+    restoredFrom.current = chat;
+    for (const m of messages) seen.current.add(m.id);
+  }
   if (panel === 'chat') for (const m of messages) seen.current.add(m.id);
   const unread = countUnread(messages, seen.current);
   const toggle = (p: Exclude<Panel, undefined>) => setPanel((cur) => (cur === p ? undefined : p));

@@ -23,7 +23,7 @@ export function WaitingList({ call, variant = 'stage' }: { call: ConsultationCal
               {w.sameLink ? (
                 <strong className="same-link" data-testid="same-link">
                   {' '}
-                  · {t(w.sameLink === 'in-call' ? 'sameLinkInCall' : 'sameLinkWaiting')}
+                  · {t(w.sameLink === 'in-call' ? 'sameLinkInCall' : w.sameLink === 'earlier' ? 'sameLinkEarlier' : 'sameLinkWaiting')}
                 </strong>
               ) : null}
             </span>

@@ -15,6 +15,7 @@ type StopReason = 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete';
 type Step =
   | { kind: 'check' }
   | { kind: 'returning' }
+  | { kind: 'returning-waiting' }
   | { kind: 'waiting'; stream: MediaStream }
   | { kind: 'call'; call: ConsultationCall; stream: MediaStream }
   | { kind: 'stopped'; reason: StopReason };
@@ -44,7 +45,9 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
       ? { kind: 'stopped', reason: 'incomplete' }
       : memory.inCall && memory.rejoinToken
         ? { kind: 'returning' }
-        : { kind: 'check' },
+        : memory.waiting && memory.name
+          ? { kind: 'returning-waiting' }
+          : { kind: 'check' },
   );
 
   // Back into the call after a reload: the same devices, the credential, no admission.
@@ -63,15 +66,30 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
     };
   }, [step.kind, fragment.secret, memory.devices, consultationId]);
 
+  // Reloaded in the waiting room: the same devices and name, straight back to waiting.
+  useEffect(() => {
+    if (step.kind !== 'returning-waiting') return;
+    let live = true;
+    openLocalMedia(memory.devices).then(
+      (stream) => (live ? void enter(stream) : stream.getTracks().forEach((tr) => tr.stop())),
+      () => live && setStep({ kind: 'check' }),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [step.kind]);
+
   const enter = async (stream: MediaStream) => {
     const { secret, token } = fragment;
     if (!secret || !token) return;
     const displayName = name.trim();
-    callMemory.update(consultationId, { name: displayName, devices: devicesOf(stream) });
+    callMemory.update(consultationId, { name: displayName, devices: devicesOf(stream), waiting: true });
     const call = new ConsultationCall(consultationId, secret, 'patient');
     setStep({ kind: 'waiting', stream });
     try {
       const decision = await call.waitForAdmission(token, displayName);
+      callMemory.update(consultationId, { waiting: false });
       if (decision !== 'admitted') {
         call.close();
         stream.getTracks().forEach((tr) => tr.stop());
@@ -83,6 +101,7 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
     } catch (err) {
       call.close();
       stream.getTracks().forEach((tr) => tr.stop());
+      callMemory.update(consultationId, { waiting: false });
       setStep({ kind: 'stopped', reason: stopReason(err) });
     }
   };
@@ -121,7 +140,7 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
             <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
           </DeviceCheck>
         </LinkCheck>
-      ) : step.kind === 'returning' ? (
+      ) : step.kind === 'returning' || step.kind === 'returning-waiting' ? (
         <section className="card" aria-live="polite" data-testid="returning">
           <p>{t('returningToCall')}</p>
         </section>
