@@ -49,6 +49,7 @@ function instrument(keys: KeyHooks): void {
   };
 }
 
+/** A person in a new Chromium context (playwright-core), camera and microphone allowed. */
 export async function chromiumPerson(browser: PwBrowser, baseURL: string, name: string, keys: KeyHooks): Promise<Person> {
   const context = await browser.newContext({ baseURL, permissions: ['camera', 'microphone'] });
   await context.addInitScript(instrument, keys);
@@ -70,6 +71,7 @@ export async function chromiumPerson(browser: PwBrowser, baseURL: string, name: 
   };
 }
 
+/** A person in a new Firefox user context (puppeteer-core, WebDriver BiDi), in a window of its own. */
 export async function firefoxPerson(browser: PpBrowser, baseURL: string, name: string, keys: KeyHooks): Promise<Person> {
   const context = await browser.createBrowserContext();
   // A window of its own: a background tab in headless Firefox renders nothing and never looks clickable.
