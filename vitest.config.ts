@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects: fast pure unit tests (run in parallel) and real-browser call
-// tests (Chromium + mediasoup), which run one file at a time because each
-// holds a server, a worker pool and several Chromium pages on 2 cores.
+// tests (Chromium, Firefox + mediasoup), which run one file at a time because
+// each holds a server, a worker pool and several browser pages on 2 cores.
 export default defineConfig({
   test: {
     projects: [

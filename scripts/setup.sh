@@ -12,7 +12,8 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   { say "Node >= 20.19 is required (found $(node -v))"; exit 1; }
 
 # --- apt packages -------------------------------------------------------------
-RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium ffmpeg)
+# firefox-esr: the second browser engine of the call tests; iproute2: their network namespace.
+RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium firefox-esr iproute2 ffmpeg)
 BUILD_PKGS=(build-essential python3 pkg-config meson ninja-build libssl-dev libuv1-dev libsrtp2-dev
   libusrsctp-dev libabsl-dev nlohmann-json3-dev)
 WORKER_VERSION=$(node -p "require('./package.json').dependencies.mediasoup")

@@ -2,11 +2,14 @@
 // every RTCRtpSender/Receiver of the call (FrameTransformer) and forwards keys
 // to it (KeySink, which key agreement drives). Both transports run with
 // encodedInsertableStreams, so Chromium holds every frame until a transform
-// consumes it: a stream this
-// class failed to attach sends and renders nothing, never cleartext.
+// consumes it: a stream this class failed to attach sends and renders
+// nothing, never cleartext. Firefox and Safari have no such setting: there a
+// sender gets its transform the moment it exists, before the SFU knows its
+// producer (MediaTransports), so the SFU drops anything sent before.
 import type { FrameTransformer, ReceiverInfo, SenderInfo } from '../call/frame-transformer.ts';
 import type { KeySink } from '../../shared/e2ee/key-agreement.ts';
 import type { E2eeStats, FromWorker, StreamOptions, ToWorker } from './worker-messages.ts';
+import { frameEncryptionApi } from './support.ts';
 
 interface EncodedStreams {
   readable: ReadableStream;
@@ -107,12 +110,14 @@ export class E2eeManager implements FrameTransformer, KeySink {
     this.worker.terminate();
   }
 
+  /** Throws when the browser has no frame-encryption API (the UI refuses such browsers before this). */
   private attach(endpoint: RTCRtpSender | RTCRtpReceiver, options: StreamOptions): void {
-    if (typeof RTCRtpScriptTransform === 'function') {
+    const api = frameEncryptionApi();
+    if (api === 'script-transform') {
       endpoint.transform = new RTCRtpScriptTransform(this.worker, options);
       return;
     }
-    const streams = (endpoint as unknown as WithEncodedStreams).createEncodedStreams?.();
+    const streams = api === 'encoded-streams' ? (endpoint as unknown as WithEncodedStreams).createEncodedStreams?.() : undefined;
     if (!streams) throw new Error('this browser cannot encrypt media end to end');
     this.post({ type: 'attachStreams', options, ...streams }, [streams.readable, streams.writable]);
   }

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useI18n } from './i18n.tsx';
+import { frameEncryptionApi } from '../e2ee/support.ts';
+import { BrowserUnsupported } from './BrowserUnsupported.tsx';
 
 interface Props {
   onReady: (stream: MediaStream) => void;
@@ -7,8 +9,16 @@ interface Props {
   canContinue?: boolean;
 }
 
-/** Camera preview, microphone level, device choice, and plain help when access fails. */
-export function DeviceCheck({ onReady, children, canContinue = true }: Props) {
+/**
+ * Camera preview, microphone level, device choice, and plain help when access
+ * fails. A browser that cannot encrypt media frames gets BrowserUnsupported
+ * instead: the camera is never asked for and no call can start.
+ */
+export function DeviceCheck(props: Props) {
+  return frameEncryptionApi() ? <DeviceCheckForm {...props} /> : <BrowserUnsupported />;
+}
+
+function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
   const { t } = useI18n();
   const [stream, setStream] = useState<MediaStream>();
   const [problem, setProblem] = useState<string>();
@@ -115,6 +125,7 @@ export function DeviceCheck({ onReady, children, canContinue = true }: Props) {
       {children}
       <button
         type="button"
+        data-testid="device-continue"
         disabled={!stream || !canContinue}
         onClick={() => {
           if (!stream) return;

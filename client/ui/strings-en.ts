@@ -81,6 +81,8 @@ export const en = {
   noConsultations: "No consultation today.",
   open: "Open",
   openFromLink: "Open it from the doctor link you received (it carries the encryption key).",
+  browserUnsupportedTitle: "This browser cannot make encrypted calls",
+  browserUnsupportedText: "Your consultation is end-to-end encrypted, and this browser cannot encrypt video and sound. Open this link in a recent Firefox, Chrome, Edge or another Chromium-based browser, or in Safari 15.4 or later.",
   deviceCheck: "Check your camera and microphone",
   camera: "Camera",
   microphone: "Microphone",

@@ -84,6 +84,8 @@ export const fr: Record<keyof typeof en, string> = {
   noConsultations: "Aucune consultation aujourd'hui.",
   open: "Ouvrir",
   openFromLink: "Ouvrez-la depuis le lien médecin reçu (il contient la clé de chiffrement).",
+  browserUnsupportedTitle: "Ce navigateur ne peut pas passer d'appels chiffrés",
+  browserUnsupportedText: "Votre consultation est chiffrée de bout en bout, et ce navigateur ne sait pas chiffrer l'image et le son. Ouvrez ce lien dans une version récente de Firefox, Chrome, Edge ou d'un autre navigateur basé sur Chromium, ou dans Safari 15.4 ou plus récent.",
   deviceCheck: "Vérifiez votre caméra et votre micro",
   camera: "Caméra",
   microphone: "Micro",

@@ -38,6 +38,8 @@ export class MediaTransports {
   private readonly producers = new Map<string, types.Producer>();
   private readonly consumers = new Map<string, ConsumedTrack>();
   private consumeChain: Promise<void> = Promise.resolve();
+  /** What each track being produced is sent as, for the transform attached inside send (see createTransport). */
+  private readonly sourceOf = new WeakMap<MediaStreamTrack, MediaSource>();
   private state: MediaState = 'new';
   private closed = false;
 
@@ -74,6 +76,7 @@ export class MediaTransports {
   async produce(track: MediaStreamTrack, source: MediaSource, paused = false): Promise<types.Producer> {
     const transport = this.sendTransport;
     if (!transport) throw new Error('no send transport');
+    this.sourceOf.set(track, source);
     const producer = await transport.produce({
       track,
       stopTracks: false,
@@ -82,9 +85,6 @@ export class MediaTransports {
       zeroRtpOnPause: true,
       ...(track.kind === 'audio' ? { codecOptions: { opusDtx: false } } : {}),
     });
-    if (this.transformer && producer.rtpSender) {
-      this.transformer.attachSender(producer.rtpSender, { kind: producer.kind, source });
-    }
     this.producers.set(producer.id, producer);
     if (paused) await this.setPaused(producer, true);
     return producer;
@@ -231,6 +231,7 @@ export class MediaTransports {
       additionalSettings: this.transformer?.peerConnectionSettings,
     };
     const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+    if (direction === 'send') this.encryptBeforeProducing(transport);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.signalling
         .request('connectTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as never })
@@ -250,6 +251,34 @@ export class MediaTransports {
     }
     transport.on('connectionstatechange', () => this.combineStates());
     return transport;
+  }
+
+  /**
+   * Attaches each new RTCRtpSender's transform as soon as mediasoup-client
+   * has negotiated it, before the 'produce' event asks the SFU for a
+   * producer. Chromium would hold frames until then anyway
+   * (encodedInsertableStreams); Firefox and Safari start sending at once, and
+   * the SFU drops RTP for which it has no producer yet — so no frame can be
+   * relayed before it is encrypted. If attaching fails, the sender is
+   * stopped and produce() rejects.
+   */
+  private encryptBeforeProducing(transport: types.Transport): void {
+    const transformer = this.transformer;
+    if (!transformer) return;
+    const handler = transport.handler;
+    const send = handler.send.bind(handler);
+    handler.send = async (options) => {
+      const sent = await send(options);
+      try {
+        const source = this.sourceOf.get(options.track);
+        if (!sent.rtpSender || !source) throw new Error('no RTCRtpSender to encrypt');
+        transformer.attachSender(sent.rtpSender, { kind: options.track.kind as 'audio' | 'video', source });
+      } catch (err) {
+        await handler.stopSending(sent.localId).catch(() => undefined);
+        throw err;
+      }
+      return sent;
+    };
   }
 
   private combineStates(): void {

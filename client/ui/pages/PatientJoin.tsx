@@ -137,7 +137,7 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
         <LinkCheck consultationId={consultationId} token={fragment.token ?? ''} onChecked={onChecked}>
           <DeviceCheck onReady={(s) => void enter(s)} canContinue={name.trim().length > 0}>
             <label htmlFor="patient-name">{t('yourName')}</label>
-            <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
+            <input id="patient-name" data-testid="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
           </DeviceCheck>
         </LinkCheck>
       ) : step.kind === 'returning' || step.kind === 'returning-waiting' ? (
