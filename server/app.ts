@@ -56,6 +56,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'),
     logger: log,
     trustProxy: cfg.trustProxy,
+    hsts: cfg.cookieSecure,
     api: (app) =>
       registerApi(app, {
         stores,

@@ -23,6 +23,8 @@ export interface HttpAppOptions {
   clientDir: string;
   logger: Logger;
   trustProxy?: boolean;
+  /** Served over HTTPS (CONFIDE_COOKIE_SECURE): browsers are told to use HTTPS only (HSTS). */
+  hsts?: boolean;
   /** Registers the JSON API routes. */
   api?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -44,6 +46,8 @@ export async function createHttpApp(opts: HttpAppOptions) {
     reply.header('Referrer-Policy', 'no-referrer');
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Cross-Origin-Opener-Policy', 'same-origin');
+    // One year; not includeSubDomains: other hosts of the clinic's domain are not ours to decide.
+    if (opts.hsts) reply.header('Strict-Transport-Security', 'max-age=31536000');
   });
 
   app.get('/api/health', async () => ({ ok: true }));

@@ -417,15 +417,19 @@ export class Room {
     for (const p of this.peers.values()) if (p.id !== except) p.notify(name, data);
   }
 
-  /** mediasoup rejects bad parameters with TypeError/Error: report them as the client's fault. */
+  /**
+   * mediasoup rejects bad parameters with TypeError/Error: report them as the
+   * client's fault. Its text stays in the server log (it can name internal
+   * state); the client gets a fixed message.
+   */
   private async sfu<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       if (err instanceof SignallingError) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      this.log.warn({ err: message }, 'SFU rejected a request');
-      throw new SignallingError('bad-request', `rejected by the SFU: ${message.slice(0, 200)}`);
+      this.log.warn({ err: message.slice(0, 500) }, 'SFU rejected a request');
+      throw new SignallingError('bad-request', 'rejected by the SFU');
     }
   }
 }
