@@ -10,7 +10,8 @@ import type { Consultation } from '../store/consultations.ts';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
 import type { Notify } from '../rooms/peer.ts';
 import { SignallingError } from '../signalling/errors.ts';
-import type { Role, WaitingPatient } from '../../shared/protocol/signalling.ts';
+import { MAX_DISPLAY_NAME, type Role, type WaitingPatient } from '../../shared/protocol/signalling.ts';
+import { displayNameOf } from '../../shared/protocol/names.ts';
 
 export interface LiveStatus {
   connected: { role: Role; name: string; reconnecting?: boolean }[];
@@ -116,7 +117,7 @@ export class Consultations {
     if (c.status === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (user?.role === 'doctor') {
       if (c.doctorId !== user.id) throw new SignallingError('forbidden', 'not your consultation');
-      return { role: 'doctor', name: user.name, participantId: doctorParticipantId(consultationId, user.id), rejoined: false };
+      return { role: 'doctor', name: displayNameOf(user.name, MAX_DISPLAY_NAME), participantId: doctorParticipantId(consultationId, user.id), rejoined: false };
     }
     if (user?.role === 'admin') throw new SignallingError('forbidden', 'administrators do not join consultations');
     if (rejoinToken !== undefined) {

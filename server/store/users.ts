@@ -2,6 +2,7 @@
 // Rows carry a password hash; nothing returned from here ever does.
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.ts';
+import { normalizeName } from '../../shared/protocol/names.ts';
 import {
   assertNewPassword,
   hashPassword,
@@ -86,9 +87,9 @@ export class UserStore {
    */
   async create(i: { email: string; name: string; role: Role; password: string }): Promise<User> {
     const email = normalizeEmail(i.email);
-    const name = i.name.trim();
+    const name = normalizeName(i.name, 128);
     if (email === '' || email.length > 254) throw new RangeError('email must be 1–254 characters');
-    if (name === '' || name.length > 128) throw new RangeError('name must be 1–128 characters');
+    if (name === undefined) throw new RangeError('name must be a readable name of 1–128 characters');
     if (i.role !== 'admin' && i.role !== 'doctor') throw new RangeError('unknown role');
     assertNewPassword(i.password);
     if (this.byEmail(email)) throw new DuplicateError('email');

@@ -14,11 +14,15 @@ import {
 import { MAX_SLOTS } from '../crypto/key-schedule.ts';
 import { chatNotifications, chatRequests } from './chat.ts';
 import { KEY_BOX_MAX_BYTES } from '../crypto/key-exchange.ts';
+import { NameField } from './names.ts';
 
 export { Id };
 
 export const RoomId = Id;
-export const DisplayName = z.string().trim().min(1).max(64);
+/** Longest name shown in a call (UTF-16 code units). */
+export const MAX_DISPLAY_NAME = 64;
+/** A person's name in a call: normalised by the one name normaliser (names.ts), 1–64 code units. */
+export const DisplayName = NameField(MAX_DISPLAY_NAME);
 export const MediaKind = z.enum(['audio', 'video']);
 export const MediaSource = z.enum(['mic', 'camera', 'screen']);
 export type MediaSource = z.infer<typeof MediaSource>;

@@ -4,6 +4,7 @@
 // response validation), as signalling.ts is for socket.io.
 import { z } from 'zod';
 import { Role as CallRole } from './signalling.ts';
+import { NameField } from './names.ts';
 
 // ---- errors ------------------------------------------------------------------
 
@@ -81,10 +82,8 @@ export const SCHEDULE_AHEAD_MS = 730 * 24 * 60 * 60 * 1000;
 /** Longest doctor dashboard range (ms). */
 export const MAX_RANGE_MS = 31 * 24 * 60 * 60 * 1000;
 
-const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
-/** A person's name: trimmed, 1..max characters, no control characters. */
-export const PersonName = (max: number) =>
-  z.string().max(1024).trim().min(1).max(max).refine(noControlChars, 'must not contain control characters');
+/** A person's name, 1..max code units, through the one name normaliser (names.ts). */
+export const PersonName = (max: number) => NameField(max);
 /** An ISO 8601 time with an offset, as ms since the epoch. */
 export const IsoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 export const CONSULTATION_ID = /^[a-z0-9]{16}$/;
