@@ -16,6 +16,7 @@ import { openStores, type Stores } from './store/index.ts';
 import { readSessionToken } from './auth/session-cookie.ts';
 import { registerApi } from './http/api.ts';
 import { Consultations } from './consultations/consultations.ts';
+import type { PasswordHasher } from './auth/passwords.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,6 +40,8 @@ export interface StartOptions {
   clientDir?: string;
   /** Test-only malicious-relay hook (see RelayTamper). */
   tamper?: RelayTamper;
+  /** Password hashing; production cost (OWASP scrypt) unless a test passes a cheaper one. Code only, never configuration. */
+  passwordHasher?: PasswordHasher;
 }
 
 export async function startConfide(cfg: Config, opts: StartOptions = {}): Promise<ConfideServer> {
@@ -50,7 +53,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     logger: log,
   });
   const rooms = new RoomRegistry(pool, { listenIp: cfg.rtcListenIp, announcedIp: cfg.rtcAnnouncedIp }, log);
-  const stores = openStores(path.resolve(cfg.dataDir, 'confide.sqlite'));
+  const stores = openStores(path.resolve(cfg.dataDir, 'confide.sqlite'), opts.passwordHasher ? { passwordHasher: opts.passwordHasher } : {});
   const consultations = new Consultations(stores, rooms, log);
   const http = await createHttpApp({
     clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'),

@@ -14,6 +14,7 @@ import {
 import { fieldErrorOf, type FieldError } from '../../shared/protocol/staff-api.ts';
 import { ApiError, errorBody, type ApiDeps, type ErrorCode } from './api/common.ts';
 import { authRoutes } from './api/auth.ts';
+import { HashGate } from '../auth/hash-gate.ts';
 import { adminRoutes } from './api/admin.ts';
 import { doctorRoutes } from './api/doctor.ts';
 import { patientRoutes } from './api/patient.ts';
@@ -40,7 +41,9 @@ function describeIssues(issues: readonly { instancePath: string; message?: strin
 }
 
 /** Registers every /api route (as an encapsulated plugin) on `app`. Call before `app.ready()`/`listen()`. */
-export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export async function registerApi(app: FastifyInstance, given: ApiDeps): Promise<void> {
+  // One gate for every route that hashes a password (login, enrolment).
+  const deps: ApiDeps = { ...given, hashGate: given.hashGate ?? new HashGate() };
   await app.register(
     async (api) => {
       api.setValidatorCompiler(validatorCompiler);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
+import { trustFn, type TrustProxy } from './client-ip.ts';
 
 const CSP = [
   "default-src 'self'",
@@ -22,7 +23,8 @@ const CSP = [
 export interface HttpAppOptions {
   clientDir: string;
   logger: Logger;
-  trustProxy?: boolean;
+  /** Which X-Forwarded-For entries to believe (client-ip.ts); none by default. */
+  trustProxy?: TrustProxy;
   /** Served over HTTPS (CONFIDE_COOKIE_SECURE): browsers are told to use HTTPS only (HSTS). */
   hsts?: boolean;
   /** Registers the JSON API routes. */
@@ -35,8 +37,9 @@ export async function createHttpApp(opts: HttpAppOptions) {
     bodyLimit: 64 * 1024,
     // No per-request log lines: request URLs can carry invite tokens.
     logController: new LogController({ disableRequestLogging: true }),
-    // Behind a TLS proxy, client IPs (login throttling) come from X-Forwarded-For.
-    trustProxy: opts.trustProxy ?? false,
+    // Behind a TLS proxy, client IPs (login throttling) come from the X-Forwarded-For
+    // entries our own proxies appended, never from what the client wrote (client-ip.ts).
+    trustProxy: trustFn(opts.trustProxy ?? false),
   });
 
   // The page holds media keys: only our own scripts may run in it, and it may
@@ -49,6 +52,17 @@ export async function createHttpApp(opts: HttpAppOptions) {
     // One year; not includeSubDomains: other hosts of the clinic's domain are not ours to decide.
     if (opts.hsts) reply.header('Strict-Transport-Security', 'max-age=31536000');
   });
+
+  // Unset behind a proxy, every client would share the proxy's address (one
+  // throttle for all staff): say so once in the log.
+  if (!opts.trustProxy) {
+    let warned = false;
+    app.addHook('onRequest', async (req) => {
+      if (warned || req.headers['x-forwarded-for'] === undefined) return;
+      warned = true;
+      req.log.warn('X-Forwarded-For received but CONFIDE_TRUST_PROXY is unset: behind a proxy, set it (README, Configuration)');
+    });
+  }
 
   app.get('/api/health', async () => ({ ok: true }));
   await opts.api?.(app as unknown as FastifyInstance);

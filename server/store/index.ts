@@ -6,6 +6,7 @@ import { SessionStore } from './sessions.ts';
 import { ConsultationStore } from './consultations.ts';
 import { AuditLog } from './audit.ts';
 import { RejoinCredentialStore } from './rejoin-credentials.ts';
+import type { PasswordHasher } from '../auth/passwords.ts';
 
 export interface Stores {
   db: Database;
@@ -23,13 +24,19 @@ export function databasePath(dataDir: string): string {
   return path.join(dataDir, DATABASE_FILE);
 }
 
+export interface StoreOptions {
+  /** Password hashing (production cost by default; tests pass a cheaper one, in code only). */
+  passwordHasher?: PasswordHasher;
+}
+
 /** Opens (creating and migrating if needed) the database at `file`; `':memory:'` for tests. */
-export function openStores(file: string): Stores {
+export function openStores(file: string, opts: StoreOptions = {}): Stores {
   const db = openDatabase(file);
+  const sessions = new SessionStore(db);
   return {
     db,
-    users: new UserStore(db),
-    sessions: new SessionStore(db),
+    users: new UserStore(db, sessions, opts.passwordHasher),
+    sessions,
     consultations: new ConsultationStore(db),
     audit: new AuditLog(db),
     rejoinCredentials: new RejoinCredentialStore(db),

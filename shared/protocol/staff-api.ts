@@ -50,7 +50,7 @@ export const staffApi = {
     body: LoginBody,
     status: 200,
     response: z.object({ user: User }),
-    errors: ['invalid-credentials', 'too-many-attempts'],
+    errors: ['invalid-credentials', 'too-many-attempts', 'rate-limited'],
   },
   logout: { method: 'POST', path: '/api/auth/logout', access: 'anyone', status: 204, errors: [] },
   me: {

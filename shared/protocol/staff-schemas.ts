@@ -40,6 +40,7 @@ export const FieldError = z.enum([
   'name-invalid',
   'password-invalid',
   'password-too-short',
+  'password-weak', // a common password, a repeated pattern, or the account's own email or name
   'doctorId-invalid',
   'patientName-invalid',
   'scheduledAt-invalid',
@@ -73,8 +74,11 @@ export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 
 // ---- inputs --------------------------------------------------------------------
 
-/** Passwords: at least 10 characters for a new one; longer than 1024 only costs CPU. */
-export const MIN_PASSWORD_LENGTH = 10;
+/**
+ * Passwords: at least 12 characters for a new one (and not a common one: the
+ * server checks, server/auth/password-policy.ts); longer than 1024 only costs CPU.
+ */
+export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 /** A new consultation: from 24 h ago to 2 years ahead (ms). */
 export const SCHEDULE_PAST_MS = 24 * 60 * 60 * 1000;

@@ -7,7 +7,6 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveStatus } from '../../server/http/api.ts';
 import type { User } from '../../server/store/users.ts';
-import { LoginThrottle } from '../../server/auth/login-throttle.ts';
 import { readSessionToken, sessionCookie, clearSessionCookie } from '../../server/auth/session-cookie.ts';
 import { harness, type Harness } from '../support/api-harness.ts';
 
@@ -162,31 +161,6 @@ describe('sign-in', () => {
     const res = await call('POST', '/api/auth/login', { ip, body: { email: 'bob@clinic.test', password: DOCTOR2_PASSWORD } });
     expect(res.statusCode).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-  });
-
-  it('LoginThrottle: success resets the pair, locks expire, memory stays bounded', () => {
-    let now = 1_000_000;
-    const t = new LoginThrottle({ now: () => now, maxEntries: 100 });
-    for (let i = 0; i < 4; i++) t.failed('1.1.1.1', 'a@x');
-    expect(t.check('1.1.1.1', 'a@x').allowed).toBe(true);
-    t.succeeded('1.1.1.1', 'A@X ');
-    for (let i = 0; i < 4; i++) t.failed('1.1.1.1', 'a@x');
-    expect(t.check('1.1.1.1', 'a@x').allowed).toBe(true); // the earlier 4 were forgotten
-    t.failed('1.1.1.1', 'a@x');
-    expect(t.check('1.1.1.1', 'a@x')).toEqual({ allowed: false, retryAfterSec: 900 });
-    now += 14 * 60 * 1000;
-    expect(t.check('1.1.1.1', 'a@x')).toEqual({ allowed: false, retryAfterSec: 60 });
-    now += 60 * 1000;
-    expect(t.check('1.1.1.1', 'a@x').allowed).toBe(true);
-    // Failures older than the window do not count.
-    for (let i = 0; i < 4; i++) t.failed('2.2.2.2', 'b@x');
-    now += 16 * 60 * 1000;
-    t.failed('2.2.2.2', 'b@x');
-    expect(t.check('2.2.2.2', 'b@x').allowed).toBe(true);
-    // Bounded.
-    for (let i = 0; i < 5000; i++) t.failed(`9.9.${i >> 8}.${i & 255}`, `u${i}@x`);
-    expect(t.size.pairs).toBeLessThanOrEqual(100);
-    expect(t.size.ips).toBeLessThanOrEqual(100);
   });
 
   it('/me answers the signed-in user, 401 otherwise; logout revokes and clears the cookie', async () => {

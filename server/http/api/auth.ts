@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { clearSessionCookie, readSessionToken, sessionCookie } from '../../auth/session-cookie.ts';
 import { LoginThrottle } from '../../auth/login-throttle.ts';
-import { ApiError, userOf, type ApiDeps } from './common.ts';
+import { ApiError, hashing, userOf, type ApiDeps } from './common.ts';
+import type { User } from '../../store/users.ts';
 import { route } from './route.ts';
 
 export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -11,17 +12,25 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const cookie = { secure: deps.cookieSecure };
 
   route(app, deps.stores, 'login', async ({ body: { email, password } }, req, reply) => {
-    const verdict = throttle.check(req.ip, email);
+    // Counted before the hash, so concurrent guesses cannot all pass the check.
+    const verdict = throttle.begin(req.ip, email);
     if (!verdict.allowed) {
       req.log.warn({ ip: req.ip }, 'login refused: too many failed attempts');
       throw new ApiError(429, 'too-many-attempts', 'too many failed attempts; try again later', verdict.retryAfterSec);
     }
-    const user = await users.verify(email, password);
+    const { attempt } = verdict;
+    let user: User | undefined;
+    try {
+      user = await hashing(deps, req.ip, () => users.verify(email, password));
+    } catch (err) {
+      attempt.cancel();
+      throw err;
+    }
     if (!user) {
-      throttle.failed(req.ip, email);
+      attempt.failed();
       throw new ApiError(401, 'invalid-credentials', 'wrong email or password');
     }
-    throttle.succeeded(req.ip, email);
+    attempt.succeeded();
     // A previous session of this browser ends here.
     sessions.revoke(readSessionToken(req.headers.cookie));
     const token = sessions.create(user.id);
