@@ -6,6 +6,7 @@ import { SessionStore } from './sessions.ts';
 import { ConsultationStore } from './consultations.ts';
 import { AuditLog } from './audit.ts';
 import { RejoinCredentialStore } from './rejoin-credentials.ts';
+import { EnrolmentStore } from './enrolments.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 
 export interface Stores {
@@ -15,6 +16,7 @@ export interface Stores {
   consultations: ConsultationStore;
   audit: AuditLog;
   rejoinCredentials: RejoinCredentialStore;
+  enrolments: EnrolmentStore;
 }
 
 export const DATABASE_FILE = 'confide.sqlite';
@@ -40,5 +42,6 @@ export function openStores(file: string, opts: StoreOptions = {}): Stores {
     consultations: new ConsultationStore(db),
     audit: new AuditLog(db),
     rejoinCredentials: new RejoinCredentialStore(db),
+    enrolments: new EnrolmentStore(db),
   };
 }

@@ -5,13 +5,16 @@
 // nothing invisible standing in for a name (zero-width spaces only).
 import { z } from 'zod';
 
+/** A control character other than tab and line breaks (which count as spaces): never part of a name, refused. */
+const CONTROL = /(?![\t\n\r])\p{Cc}/u;
 /**
- * Dropped everywhere: controls (Cc), private-use (Co), unassigned (Cn) and
- * lone surrogates (Cs), line/paragraph separators (Zl, Zp), and every format
- * character (Cf: bidi marks, embeddings, overrides and isolates, zero-width
- * space, word joiner, BOM, soft hyphen…) except the two joiners below.
+ * Dropped (they arrive with copy and paste, and show nothing): private-use
+ * (Co), unassigned (Cn) and lone surrogates (Cs), line/paragraph separators
+ * (Zl, Zp), and every format character (Cf: bidi marks, embeddings,
+ * overrides and isolates, zero-width space, word joiner, BOM, soft hyphen…)
+ * except the two joiners below.
  */
-const DROPPED = /[\p{Cc}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]|(?![\u200C\u200D])\p{Cf}/gu;
+const DROPPED = /[\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]|(?![\u200C\u200D])\p{Cf}/gu;
 /** Zero-width (non-)joiners shape Persian, Indic and emoji sequences: kept only between two visible characters. */
 const STRAY_JOINER = /(?<![\p{L}\p{M}\p{N}\p{S}\p{P}])[\u200C\u200D]+|[\u200C\u200D]+(?![\p{L}\p{M}\p{N}\p{S}\p{P}])/gu;
 /** Runs of any kind of space (tabs, no-break, ideographic…) become one ASCII space. */
@@ -20,13 +23,14 @@ const SPACES = /[\s\p{Zs}]+/gu;
 const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
 
 /**
- * `raw` as a name, or undefined when nothing readable is left or it is longer
- * than `max` UTF-16 code units afterwards. NFC-normalised, invisible and
- * control characters removed (see DROPPED), spaces collapsed, trimmed.
+ * `raw` as a name, or undefined when it holds a control character (NUL,
+ * ESC…), when nothing readable is left, or when it is longer than `max`
+ * UTF-16 code units afterwards. NFC-normalised, invisible characters removed
+ * (see DROPPED), spaces collapsed, trimmed.
  * Idempotent: normalizeName(normalizeName(x)) === normalizeName(x). Never throws.
  */
 export function normalizeName(raw: string, max: number): string | undefined {
-  if (typeof raw !== 'string' || raw.length > 4 * max + 64) return undefined;
+  if (typeof raw !== 'string' || raw.length > 4 * max + 64 || CONTROL.test(raw)) return undefined;
   const name = raw.normalize('NFC').replace(DROPPED, '').replace(STRAY_JOINER, '').replace(SPACES, ' ').trim();
   if (!VISIBLE.test(name) || name.length > max) return undefined;
   return name;

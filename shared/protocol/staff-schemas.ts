@@ -24,7 +24,9 @@ export const ApiErrorCode = z.enum([
   'payload-too-large',
   'unsupported-media-type',
   'too-many-attempts', // sign-in throttled (Retry-After)
-  'rate-limited', // other per-address limits (Retry-After)
+  'rate-limited', // other per-address limits, or too many sign-ins in progress (Retry-After)
+  'invalid-link', // an enrolment link that is unknown, used, replaced or expired
+  'consultation-closed', // ended, or its patient link's validity has passed: no new invitation
   'internal',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
@@ -100,13 +102,19 @@ export const LoginBody = z.strictObject({
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
 });
 
+/** A new doctor account: no password; the doctor sets their own through an enrolment link. */
 export const NewDoctor = z.strictObject({
   email: z.email().max(254),
   name: PersonName(100),
-  password: z
-    .string()
-    .min(MIN_PASSWORD_LENGTH, { error: 'password-too-short' })
-    .max(MAX_PASSWORD_LENGTH),
+});
+
+/** An enrolment link's secret (base64url of 32 random bytes): in a URL fragment, sent in bodies only. */
+export const EnrolmentToken = z.string().max(64);
+export const EnrolmentCheckBody = z.strictObject({ token: EnrolmentToken });
+/** Following an enrolment link: the doctor's own new password (the server applies the policy). */
+export const EnrolBody = z.strictObject({
+  token: EnrolmentToken,
+  password: z.string().min(MIN_PASSWORD_LENGTH, { error: 'password-too-short' }).max(MAX_PASSWORD_LENGTH),
 });
 
 export const NewConsultation = z.strictObject({
@@ -196,6 +204,17 @@ export const ConsultationView = Consultation.extend({
   doctorName: z.string().optional(),
 });
 export type ConsultationView = z.infer<typeof ConsultationView>;
+
+/** An enrolment link's secret and when it stops working (ms); the console builds `/enrol#t=<token>`. */
+export const EnrolmentLink = z.object({ token: z.string(), expiresAt: z.number() });
+export type EnrolmentLink = z.infer<typeof EnrolmentLink>;
+
+/** Whose account an enrolment link sets the password of; one 'invalid' for every link that does not work. */
+export const EnrolmentCheckAnswer = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('invalid') }),
+  z.object({ state: z.literal('ok'), email: z.string(), name: z.string(), expiresAt: z.number() }),
+]);
+export type EnrolmentCheckAnswer = z.infer<typeof EnrolmentCheckAnswer>;
 
 /** One answer, 'invalid', for an unknown consultation and a wrong token alike. */
 export const LinkCheckAnswer = z.discriminatedUnion('state', [

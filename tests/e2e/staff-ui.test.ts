@@ -29,7 +29,7 @@ beforeAll(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   server = await startTestServer();
   browser = await launchChromium();
-  admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'admin password 123' });
+  admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'clinic console passphrase' });
 });
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);

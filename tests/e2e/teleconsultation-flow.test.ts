@@ -21,8 +21,8 @@ import { e2eeStats, inbound } from './support/call.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'tests', 'artifacts');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-flow-'));
-const ADMIN = { email: 'admin@clinic.example', password: 'admin password 123', name: 'Clinic Admin' };
-const DOCTOR = { email: 'dr.martin@clinic.example', password: 'doctor password 123', name: 'Dr Claire Martin' };
+const ADMIN = { email: 'admin@clinic.example', password: 'clinic console passphrase', name: 'Clinic Admin' };
+const DOCTOR = { email: 'dr.martin@clinic.example', password: 'stethoscope morning coffee', name: 'Dr Claire Martin' };
 const PATIENT = 'Camille Durand';
 
 let server: ConfideServer;

@@ -4,10 +4,11 @@ import { clearSessionCookie, readSessionToken, sessionCookie } from '../../auth/
 import { LoginThrottle } from '../../auth/login-throttle.ts';
 import { ApiError, hashing, userOf, type ApiDeps } from './common.ts';
 import type { User } from '../../store/users.ts';
+import { assertNewPassword, PasswordPolicyError } from '../../auth/password-policy.ts';
 import { route } from './route.ts';
 
 export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { users, sessions } = deps.stores;
+  const { users, sessions, enrolments } = deps.stores;
   const throttle = deps.loginThrottle ?? new LoginThrottle();
   const cookie = { secure: deps.cookieSecure };
 
@@ -36,6 +37,34 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const token = sessions.create(user.id);
     req.log.info({ userId: user.id, role: user.role }, 'signed in');
     reply.header('Set-Cookie', sessionCookie(token, cookie));
+    return { user };
+  });
+
+  route(app, deps.stores, 'enrolmentCheck', async ({ body: { token } }) => {
+    const e = enrolments.peek(token);
+    const user = e && users.get(e.userId);
+    if (!e || !user || user.disabled) return { state: 'invalid' as const };
+    return { state: 'ok' as const, email: user.email, name: user.name, expiresAt: e.expiresAt };
+  });
+
+  // The doctor's own password, through a one-time link; then signed in.
+  route(app, deps.stores, 'enrol', async ({ body: { token, password } }, req, reply) => {
+    const e = enrolments.peek(token);
+    const target = e && users.get(e.userId);
+    if (!e || !target || target.disabled) throw new ApiError(410, 'invalid-link', 'this link does not work any more');
+    try {
+      assertNewPassword(password, { email: target.email, name: target.name });
+    } catch (err) {
+      if (err instanceof PasswordPolicyError) throw new ApiError(400, 'weak-password', err.message, undefined, [err.field]);
+      throw err;
+    }
+    // Consumed only now (a weak password does not use the link up), and atomically: one use wins.
+    if (!enrolments.consume(token)) throw new ApiError(410, 'invalid-link', 'this link does not work any more');
+    await hashing(deps, req.ip, () => users.setPassword(target.id, password));
+    sessions.revoke(readSessionToken(req.headers.cookie));
+    const user = users.get(target.id)!;
+    reply.header('Set-Cookie', sessionCookie(sessions.create(user.id), cookie));
+    req.log.info({ userId: user.id }, 'password set through an enrolment link; signed in');
     return { user };
   });
 
