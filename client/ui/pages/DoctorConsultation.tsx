@@ -8,6 +8,8 @@ import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
 import { LoginForm } from './LoginForm.tsx';
 import { DoctorLinkStopped, type DoctorStopReason } from './doctor/DoctorLinkStopped.tsx';
+import { SecretConflict } from './doctor/SecretConflict.tsx';
+import { chooseSecret } from '../../call/secret-choice.ts';
 import { LanguageSwitch, useI18n } from '../i18n.tsx';
 import { errorText } from '../errors.ts';
 
@@ -34,11 +36,21 @@ async function checkConsultation(id: string): Promise<Check> {
  */
 export function DoctorConsultation({ consultationId }: { consultationId: string }) {
   const { t } = useI18n();
-  const [secret] = useState(() => {
-    const s = readFragment(window.location.hash).secret ?? rememberedSecrets.load(consultationId);
-    if (s) rememberedSecrets.save(consultationId, s);
-    return s;
+  // A link's key never silently replaces the one this browser kept (issue 12, item 10): a conflict asks.
+  const [choice, setChoice] = useState(() => {
+    const c = chooseSecret(readFragment(window.location.hash).secret, rememberedSecrets.load(consultationId));
+    if (c.kind === 'use' && c.remember) rememberedSecrets.save(consultationId, c.secret);
+    return c;
   });
+  const secret = choice.kind === 'use' ? choice.secret : undefined;
+  const settle = (keep: boolean) => {
+    if (choice.kind !== 'conflict') return;
+    const chosen = keep ? choice.remembered : choice.fromLink;
+    if (!keep) rememberedSecrets.save(consultationId, chosen);
+    // The address bar keeps no other key than the one in use (a reload must not ask again).
+    window.history.replaceState(null, '', window.location.pathname);
+    setChoice({ kind: 'use', secret: chosen, remember: false });
+  };
   const [memory] = useState(() => callMemory.load(consultationId));
   const [user, setUser] = useState<User | null>();
   const [check, setCheck] = useState<Check>();
@@ -92,7 +104,9 @@ export function DoctorConsultation({ consultationId }: { consultationId: string 
         <h1>Confide</h1>
         <LanguageSwitch />
       </header>
-      {!secret ? (
+      {choice.kind === 'conflict' ? (
+        <SecretConflict onKeep={() => settle(true)} onUseLink={() => settle(false)} />
+      ) : !secret ? (
         <p role="alert" className="banner danger" data-testid="link-incomplete">
           {t('linkIncomplete')}
         </p>
