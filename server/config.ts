@@ -2,6 +2,8 @@
 import net from 'node:net';
 import os from 'node:os';
 import type { TrustProxy } from './http/client-ip.ts';
+import { parseAllowedOrigins, type AllowedOrigins } from './http/origin-policy.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 
 export interface Config {
   host: string;
@@ -22,6 +24,10 @@ export interface Config {
   trustProxy: TrustProxy;
   /** How long a participant whose connection dropped keeps its place in the call (ms). */
   graceMs: number;
+  /** Origins whose pages may use the API and signalling (CONFIDE_ORIGINS); undefined: the request's own Host. */
+  allowedOrigins: AllowedOrigins;
+  /** Open signalling connections per client address (CONFIDE_MAX_SOCKETS_PER_IP). */
+  maxSocketsPerIp: number;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -76,11 +82,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cookieSecure: env.CONFIDE_COOKIE_SECURE === '1',
     trustProxy: parseTrustProxy(env.CONFIDE_TRUST_PROXY),
     graceMs: int('CONFIDE_GRACE_MS', 30_000, env),
+    allowedOrigins: parseAllowedOrigins(env.CONFIDE_ORIGINS),
+    maxSocketsPerIp: int('CONFIDE_MAX_SOCKETS_PER_IP', DEFAULT_LIMITS.sockets.perIp, env),
   };
   if (cfg.rtcMinPort < 1 || cfg.rtcMaxPort > 65535 || cfg.rtcMinPort > cfg.rtcMaxPort) {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');
   }
   if (cfg.numWorkers < 1) throw new Error('CONFIDE_WORKERS must be >= 1');
+  if (cfg.maxSocketsPerIp < 1) throw new Error('CONFIDE_MAX_SOCKETS_PER_IP must be >= 1');
   if (cfg.graceMs < 1000 || cfg.graceMs > 600_000) throw new Error('CONFIDE_GRACE_MS must be within 1000..600000');
   return cfg;
 }

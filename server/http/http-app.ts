@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import { trustFn, type TrustProxy } from './client-ip.ts';
+import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 
 const CSP = [
   "default-src 'self'",
@@ -27,12 +28,20 @@ export interface HttpAppOptions {
   trustProxy?: TrustProxy;
   /** Served over HTTPS (CONFIDE_COOKIE_SECURE): browsers are told to use HTTPS only (HSTS). */
   hsts?: boolean;
+  /** Timeouts against partial and trickled requests (limits.ts). */
+  limits?: Limits['http'];
   /** Registers the JSON API routes. */
   api?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export async function createHttpApp(opts: HttpAppOptions) {
+  const t = opts.limits ?? DEFAULT_LIMITS.http;
   const app = Fastify({
+    // A partial request, or a body trickled a byte at a time, is closed (issue 12, item 6).
+    // fastify's own default (0) switches node's request timeout off.
+    requestTimeout: t.requestTimeoutMs,
+    connectionTimeout: t.idleTimeoutMs,
+    http: { headersTimeout: t.headersTimeoutMs, connectionsCheckingInterval: t.checkEveryMs },
     loggerInstance: opts.logger,
     bodyLimit: 64 * 1024,
     // No per-request log lines: request URLs can carry invite tokens.

@@ -28,6 +28,8 @@ import type {
 export interface RtcOptions {
   listenIp: string;
   announcedIp: string | undefined;
+  /** A producer is asked for a keyframe at most once per this (ms), however many consumers ask (default 500). */
+  keyFrameEveryMs?: number;
 }
 
 export const LIMITS = {
@@ -44,6 +46,8 @@ export interface Joiner {
   displayName: string;
   role: Role;
   notify: Notify;
+  /** Whether its connection keeps up with what is sent to it (the chat relay skips it otherwise). */
+  canTakeChat?: () => boolean;
 }
 
 export class Room {
@@ -53,6 +57,10 @@ export class Room {
   onEmpty: (() => void) | undefined;
   /** Called when the SFU worker under the room died (the registry moves the room). */
   onWorkerLost: (() => void) | undefined;
+  /** When each producer was last asked for a keyframe (ms): requests within keyFrameEveryMs are coalesced. */
+  private readonly keyFrameAt = new Map<string, number>();
+  /** Keyframe requests passed to the SFU, and those coalesced (tests, ops). */
+  readonly keyFrames = { requested: 0, coalesced: 0 };
 
   private constructor(
     readonly id: string,
@@ -119,7 +127,7 @@ export class Room {
     const taken = new Set([...this.peers.values()].map((p) => p.slot));
     let slot = 0;
     while (taken.has(slot)) slot++;
-    const peer = new Peer(j.peerId, j.participantId, j.displayName, j.role, slot, j.notify);
+    const peer = new Peer(j.peerId, j.participantId, j.displayName, j.role, slot, j.notify, j.canTakeChat);
     this.peers.set(j.peerId, peer);
     this.broadcast(j.peerId, 'peerJoined', peer.info());
     this.log.info({ peerId: j.peerId, slot, peers: this.peers.size }, 'peer joined');
@@ -262,10 +270,28 @@ export class Room {
     await consumer.resume();
   }
 
+  /**
+   * Asks the SFU for a keyframe of the consumer's producer. One keyframe
+   * serves every consumer of that producer, so requests for the same producer
+   * within keyFrameEveryMs are coalesced (answered, not passed on): however
+   * many ask, the sender encodes at most two keyframes a second.
+   */
   async requestKeyFrame(peerId: string, req: RequestOf<'requestKeyFrame'>): Promise<void> {
     const consumer = this.peer(peerId).consumers.get(req.consumerId);
     if (!consumer) throw new SignallingError('not-found', 'unknown consumer');
-    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    if (consumer.kind !== 'video') return;
+    const now = Date.now();
+    const every = this.rtc.keyFrameEveryMs ?? 500;
+    if (now - (this.keyFrameAt.get(consumer.producerId) ?? -Infinity) < every) {
+      this.keyFrames.coalesced++;
+      return;
+    }
+    if (this.keyFrameAt.size > 256) {
+      for (const [id, at] of this.keyFrameAt) if (now - at >= every) this.keyFrameAt.delete(id);
+    }
+    this.keyFrameAt.set(consumer.producerId, now);
+    this.keyFrames.requested++;
+    await consumer.requestKeyFrame();
   }
 
   /** New ICE parameters for one of `peerId`'s transports (mediasoup WebRtcTransport.restartIce). */
@@ -324,10 +350,20 @@ export class Room {
     to.notify('keyDelivered', { from: peerId, kid: req.kid, box: req.box });
   }
 
-  /** Relays an (opaque, encrypted) chat chunk to everyone else in the room. */
-  relayChat(peerId: string, req: RequestOf<'chatChunk'>): void {
+  /**
+   * Relays an (opaque, encrypted) chat chunk to everyone else in the room who
+   * keeps up; returns the peer ids of those skipped for being too far behind
+   * (back-pressure: nothing piles up for a receiver that stopped reading).
+   */
+  relayChat(peerId: string, req: RequestOf<'chatChunk'>): string[] {
     this.peer(peerId);
-    this.broadcast(peerId, 'chatChunk', { from: peerId, ...req });
+    const behind: string[] = [];
+    for (const p of this.peers.values()) {
+      if (p.id === peerId) continue;
+      if (p.canTakeChat()) p.notify('chatChunk', { from: peerId, ...req });
+      else behind.push(p.id);
+    }
+    return behind;
   }
 
   /** Byte counters from the SFU for every producer and consumer (tests, ops). */

@@ -86,6 +86,12 @@ export const WaitingPatient = z.object({
   sameLink: z.enum(['waiting', 'in-call']).optional(),
 });
 export type WaitingPatient = z.infer<typeof WaitingPatient>;
+/**
+ * Patients waiting (not yet admitted) in one consultation's waiting room, at
+ * most: the server refuses more, and the doctor's join answer lists at most
+ * this many. One bound, used by both ends (issue 12, item 5).
+ */
+export const MAX_WAITING = 8;
 /** Patient link token (base64url of 32 random bytes). */
 export const PatientToken = z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/);
 /** A rejoin credential (base64url of 32 random bytes), handed to an admitted patient's connection. */
@@ -135,7 +141,7 @@ export const requests = {
       slot: Slot,
       /** Patients: keep it for the tab's life (sessionStorage) to come back without re-admission. */
       rejoinToken: RejoinToken.optional(),
-      waiting: z.array(WaitingPatient).max(64),
+      waiting: z.array(WaitingPatient).max(MAX_WAITING),
       routerRtpCapabilities: RtpCapabilities,
       peers: z.array(PeerInfo).max(64),
       producers: z.array(ProducerInfo).max(256),

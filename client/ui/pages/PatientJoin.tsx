@@ -8,7 +8,7 @@ import { CallView } from '../call/CallView.tsx';
 import { LanguageSwitch, useI18n } from '../i18n.tsx';
 import { LinkCheck } from './patient/LinkCheck.tsx';
 
-type StopReason = 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete';
+type StopReason = 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete' | 'busy';
 type Step =
   | { kind: 'check' }
   | { kind: 'returning' }
@@ -18,7 +18,8 @@ type Step =
 
 function stopReason(err: unknown): StopReason {
   const code = err instanceof RequestError ? err.code : '';
-  return code === 'ended' ? 'ended' : code === 'expired' ? 'expired' : 'invalid';
+  // 'rate-limited': the waiting room is full, or the link entered too often (issue 12): try again later.
+  return code === 'ended' ? 'ended' : code === 'expired' ? 'expired' : code === 'rate-limited' ? 'busy' : 'invalid';
 }
 
 /**
@@ -131,7 +132,9 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
         <div role="alert" className="banner danger" data-testid="join-stopped" data-reason={step.reason}>
           <p>
           {t(
-            step.reason === 'declined'
+            step.reason === 'busy'
+              ? 'callError.rate-limited'
+              : step.reason === 'declined'
               ? 'declinedText'
               : step.reason === 'ended'
                 ? 'endedText'
@@ -142,7 +145,7 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
                     : 'linkInvalid',
           )}
           </p>
-          {step.reason === 'declined' ? (
+          {step.reason === 'declined' || step.reason === 'busy' ? (
             <button type="button" data-testid="try-again" onClick={() => setStep({ kind: 'check' })}>
               {t('tryAgain')}
             </button>

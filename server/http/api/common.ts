@@ -7,6 +7,7 @@ import type { Consultation } from '../../store/consultations.ts';
 import { readSessionToken } from '../../auth/session-cookie.ts';
 import type { LoginThrottle } from '../../auth/login-throttle.ts';
 import { HashGateFull, type HashGate } from '../../auth/hash-gate.ts';
+import type { AllowedOrigins } from '../origin-policy.ts';
 import { consultationStatus } from '../../consultations/consultation-status.ts';
 import type {
   ApiErrorBody,
@@ -32,6 +33,10 @@ export interface ApiDeps {
   loginThrottle?: LoginThrottle;
   /** Bounds the password hashes in flight (login, enrolment); registerApi creates one if absent. */
   hashGate?: HashGate;
+  /** Origins whose pages may make state-changing requests (CONFIDE_ORIGINS); undefined: the request's own Host. */
+  allowedOrigins?: AllowedOrigins;
+  /** A consultation's patient link was replaced: those waiting with the old one are turned away. */
+  linkReplaced?(consultationId: string): void;
   /** Optional: the link check's per-address limit per minute (tests); staffApi.linkCheck.perMinute otherwise. */
   linkCheckPerMinute?: number;
 }

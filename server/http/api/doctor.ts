@@ -45,6 +45,7 @@ export function doctorRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const patientToken = consultations.newPatientToken(c.id);
     if (!patientToken) throw new ApiError(409, 'consultation-closed', 'this consultation has ended');
     deps.stores.audit.record(c.id, 'invited', `doctor:${userOf(req).id}`);
+    deps.linkReplaced?.(c.id);
     return { patientToken };
   });
 }
