@@ -16,3 +16,16 @@ export function pendingBytes(socket: Socket): number {
   for (const p of conn.writeBuffer ?? []) n += approxBytes(p.data);
   return n;
 }
+
+/**
+ * Cuts a connection that stopped reading, the way a network failure would
+ * (socket.io reason 'transport close': recoverable, the participant is held).
+ * engine.io's own close() waits for the write buffer to drain, which a
+ * stalled client never does: the WebSocket is terminated instead.
+ */
+export function cutConnection(socket: Socket): void {
+  const conn = socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } }; close(): void };
+  const ws = conn.transport?.socket;
+  if (typeof ws?.terminate === 'function') ws.terminate();
+  else conn.close();
+}

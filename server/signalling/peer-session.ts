@@ -35,7 +35,7 @@ import type { Consultations } from '../consultations/consultations.ts';
 import type { User } from '../store/users.ts';
 import { describeIssue, failure, SignallingError } from './errors.ts';
 import type { HeldSessions } from './held-sessions.ts';
-import { pendingBytes } from './backlog.ts';
+import { cutConnection, pendingBytes } from './backlog.ts';
 import { ConnectionGuard, ReceiverHealth, type StaffSession } from './connection-guard.ts';
 import type { SignallingDeps } from './signalling-deps.ts';
 
@@ -202,7 +202,7 @@ export class PeerSession {
     const skip = backlog > this.deps.limits.chat.receiverBacklogBytes;
     if (this.health.relayed(skip, backlog)) {
       this.log.warn({ backlog }, 'receiver too far behind: disconnected');
-      this.socket.conn.close();
+      cutConnection(this.socket);
     }
     return !skip;
   }
