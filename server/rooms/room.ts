@@ -12,6 +12,7 @@ import type { types } from '../sfu/mediasoup.ts';
 import { mediaCodecs } from '../sfu/media-codecs.ts';
 import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
+import { KeyFrameGate } from './key-frames.ts';
 import { MAX_SLOTS } from '../../shared/crypto/key-schedule.ts';
 import type {
   LeaveReason,
@@ -57,10 +58,7 @@ export class Room {
   onEmpty: (() => void) | undefined;
   /** Called when the SFU worker under the room died (the registry moves the room). */
   onWorkerLost: (() => void) | undefined;
-  /** When each producer was last asked for a keyframe (ms): requests within keyFrameEveryMs are coalesced. */
-  private readonly keyFrameAt = new Map<string, number>();
-  /** Keyframe requests passed to the SFU, and those coalesced (tests, ops). */
-  readonly keyFrames = { requested: 0, coalesced: 0 };
+  private readonly keyFrameGate: KeyFrameGate;
 
   private constructor(
     readonly id: string,
@@ -68,6 +66,7 @@ export class Room {
     private readonly rtc: RtcOptions,
     private readonly log: Logger,
   ) {
+    this.keyFrameGate = new KeyFrameGate(rtc.keyFrameEveryMs);
     this.watchWorker();
   }
 
@@ -270,28 +269,16 @@ export class Room {
     await consumer.resume();
   }
 
-  /**
-   * Asks the SFU for a keyframe of the consumer's producer. One keyframe
-   * serves every consumer of that producer, so requests for the same producer
-   * within keyFrameEveryMs are coalesced (answered, not passed on): however
-   * many ask, the sender encodes at most two keyframes a second.
-   */
+  /** Asks the SFU for a keyframe of the consumer's producer, coalesced per producer (key-frames.ts). */
   async requestKeyFrame(peerId: string, req: RequestOf<'requestKeyFrame'>): Promise<void> {
     const consumer = this.peer(peerId).consumers.get(req.consumerId);
     if (!consumer) throw new SignallingError('not-found', 'unknown consumer');
-    if (consumer.kind !== 'video') return;
-    const now = Date.now();
-    const every = this.rtc.keyFrameEveryMs ?? 500;
-    if (now - (this.keyFrameAt.get(consumer.producerId) ?? -Infinity) < every) {
-      this.keyFrames.coalesced++;
-      return;
-    }
-    if (this.keyFrameAt.size > 256) {
-      for (const [id, at] of this.keyFrameAt) if (now - at >= every) this.keyFrameAt.delete(id);
-    }
-    this.keyFrameAt.set(consumer.producerId, now);
-    this.keyFrames.requested++;
-    await consumer.requestKeyFrame();
+    if (consumer.kind === 'video') await this.keyFrameGate.request(consumer);
+  }
+
+  /** Keyframe requests passed to the SFU, and those coalesced (tests, ops). */
+  get keyFrames(): { requested: number; coalesced: number } {
+    return this.keyFrameGate.counts;
   }
 
   /** New ICE parameters for one of `peerId`'s transports (mediasoup WebRtcTransport.restartIce). */
@@ -415,6 +402,7 @@ export class Room {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.keyFrameGate.close();
     for (const peer of this.peers.values()) peer.closeMedia();
     this.peers.clear();
     this.sfuRouter.close();
