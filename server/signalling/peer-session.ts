@@ -37,17 +37,10 @@ import { describeIssue, failure, SignallingError } from './errors.ts';
 import type { HeldSessions } from './held-sessions.ts';
 import { cutConnection, pendingBytes } from './backlog.ts';
 import { ConnectionGuard, ReceiverHealth, type StaffSession } from './connection-guard.ts';
-import type { SignallingDeps } from './signalling-deps.ts';
+import { RECOVERABLE, type SignallingDeps } from './signalling-deps.ts';
 
 export type { RelayTamper, SignallingDeps } from './signalling-deps.ts';
 export type { StaffSession };
-
-/**
- * socket.io disconnect reasons after which the same client may come back
- * (socket.io's own RECOVERABLE_DISCONNECT_REASONS, minus server shutdown,
- * after which in-memory state is gone anyway).
- */
-const RECOVERABLE = new Set(['transport error', 'transport close', 'forced close', 'ping timeout']);
 
 type Handler<N extends RequestName> = (req: RequestOf<N>) => Promise<ResponseOf<N>> | ResponseOf<N>;
 
@@ -56,7 +49,8 @@ export class PeerSession {
   private room: Room | undefined;
   private waiting = false;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly guard: ConnectionGuard;
+  /** Its staff session (re-read on every request) and request budgets; socket-server.ts matches revocations on it. */
+  readonly guard: ConnectionGuard;
   private readonly health: ReceiverHealth;
   private readonly log: Logger;
   private readonly rooms: RoomRegistry;
@@ -94,21 +88,6 @@ export class PeerSession {
       if (out !== undefined) this.socket.emit(event, out);
     };
     this.armIdle();
-  }
-
-  /** The staff account behind this connection, if any (for revocation). */
-  get userId(): string | undefined {
-    return this.guard.user?.id;
-  }
-
-  /** The staff session's hash, if any (for revocation of one session). */
-  get sessionHash(): string | undefined {
-    return this.guard.sessionHash;
-  }
-
-  /** When the staff session ends by itself (ms since the epoch), if any. */
-  get sessionExpiresAt(): number | undefined {
-    return this.guard.expiresAt;
   }
 
   get connected(): boolean {

@@ -29,3 +29,10 @@ export interface SignallingDeps {
   tamper?: RelayTamper;
 }
 
+
+/**
+ * socket.io disconnect reasons after which the same client may come back
+ * (socket.io's own RECOVERABLE_DISCONNECT_REASONS, minus server shutdown,
+ * after which in-memory state is gone anyway).
+ */
+export const RECOVERABLE = new Set(['transport error', 'transport close', 'forced close', 'ping timeout']);

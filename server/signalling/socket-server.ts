@@ -113,7 +113,7 @@ export function attachSignalling(
     const s = token ? deps.sessions.resolveSession(token) : undefined;
     return s && token ? { token, tokenHash: s.tokenHash, user: s.user, expiresAt: s.expiresAt } : undefined;
   };
-  const openFor = (userId: string) => [...sessions].filter((s) => s.userId === userId && s.connected).length;
+  const openFor = (userId: string) => [...sessions].filter((s) => s.guard.user?.id === userId && s.connected).length;
 
   io.on('connection', (socket) => {
     const recovered = socket.recovered ? held.take(socket.id) : undefined;
@@ -142,7 +142,7 @@ export function attachSignalling(
   // Logout, a disabled account, a reset: their connections end now, held ones too.
   const unsubscribe = deps.sessions.onRevoked((r: Revocation) => {
     for (const s of [...sessions]) {
-      if (r.kind === 'user' ? s.userId === r.userId : s.sessionHash === r.tokenHash) {
+      if (r.kind === 'user' ? s.guard.user?.id === r.userId : s.guard.sessionHash === r.tokenHash) {
         s.revoke(r.kind === 'user' ? 'account signed out everywhere' : 'session ended');
         sessions.delete(s);
       }
@@ -153,7 +153,7 @@ export function attachSignalling(
     const now = Date.now();
     for (const s of sessions) {
       // An expired staff session: its connections go (each request also re-checks it).
-      const expiresAt = s.sessionExpiresAt;
+      const expiresAt = s.guard.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) {
         s.revoke('session expired');
         sessions.delete(s);
