@@ -115,7 +115,7 @@ export async function benchKeys(): Promise<KeyBenchRow[]> {
   const server = await startConfide(loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_DATA_DIR: dataDir }), {
     logger: pino({ level: 'silent' }),
   });
-  const doctor = await server.stores.users.create({ email: 'bench@clinic.test', name: 'Dr Bench', role: 'doctor', password: 'bench password 1' });
+  const doctor = await server.stores.users.create({ email: 'bench@clinic.test', name: 'Dr Bench', role: 'doctor', password: 'benchmark lantern river' });
   const rows: KeyBenchRow[] = [];
   try {
     for (const n of SIZES) {

@@ -6,6 +6,7 @@
  * (patient admitted → video both ways) of the same calls.
  */
 import { ResilienceRig, type RigCall } from '../tests/e2e/support/resilience-rig.ts';
+import buildTestClient from '../tests/e2e/support/global-setup.ts';
 
 const RUNS = Number(process.env.CONFIDE_BENCH_RUNS ?? 5);
 
@@ -21,6 +22,7 @@ const median = (xs: number[]) => {
 };
 
 export async function benchResilience(runs = RUNS): Promise<Row[]> {
+  buildTestClient(); // the pages need the test build's window.__confide hooks
   const rig = new ResilienceRig({ min: 41200, max: 41299 });
   await rig.start();
   const rows: Row[] = [

@@ -47,10 +47,7 @@ if [ "$(cat node_modules/.confide-lock-hash 2>/dev/null)" != "$lock_hash" ]; the
 fi
 
 # --- client build -----------------------------------------------------------------
-src_hash=$( (find client shared -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum vite.config.ts package-lock.json) | sha256sum | cut -d' ' -f1)
-if [ ! -f dist/client/index.html ] || [ "$(cat .cache/client-build-hash 2>/dev/null)" != "$src_hash" ]; then
-  say "building the client"
-  npx vite build --logLevel warn
-  mkdir -p .cache && echo "$src_hash" >.cache/client-build-hash
-fi
+# The production build (no test hooks, no source maps); the browser tests build
+# their own (scripts/build-client.sh test, from tests/e2e/support/global-setup.ts).
+bash scripts/build-client.sh production
 say "ready"

@@ -18,6 +18,8 @@ export type {
   Consultation,
   ConsultationStatus,
   ConsultationView,
+  EnrolmentCheckAnswer,
+  EnrolmentLink,
   LinkCheckAnswer,
   LiveStatus,
   StaffRole as Role,
@@ -96,13 +98,23 @@ export const api = {
   login: (email: string, password: string) => callApi('login', { body: { email, password } }).then((r) => r.user),
   logout: () => callApi('logout', {}),
   doctors: () => callApi('listDoctors', {}).then((r) => r.doctors),
-  createDoctor: (d: RequestOf<'createDoctor'>['body']) => callApi('createDoctor', { body: d }).then((r) => r.user),
+  /** The new account and its enrolment link (shown once). */
+  createDoctor: (d: RequestOf<'createDoctor'>['body']) => callApi('createDoctor', { body: d }),
+  resetDoctorPassword: (id: string) => callApi('resetDoctorPassword', { params: { id } }).then((r) => r.enrolment),
   setDoctorDisabled: (id: string, disabled: boolean) =>
     callApi(disabled ? 'disableDoctor' : 'enableDoctor', { params: { id } }),
   consultations: () => callApi('listConsultations', {}).then((r) => r.consultations),
   createConsultation: (c: RequestOf<'createConsultation'>['body']) => callApi('createConsultation', { body: c }),
   endConsultation: (id: string) => callApi('endConsultation', { params: { id } }),
-  myConsultations: () => callApi('myConsultations', { query: {} }).then((r) => r.consultations),
+  /** The doctor's consultations scheduled in [from, to) (ms); today (server time) without a range. */
+  myConsultations: (range?: { from: number; to: number }) =>
+    callApi('myConsultations', {
+      query: range ? { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() } : {},
+    }).then((r) => r.consultations),
   myConsultation: (id: string) => callApi('myConsultation', { params: { id } }).then((r) => r.consultation),
   linkCheck: (consultationId: string, token: string) => callApi('linkCheck', { body: { consultationId, token } }),
+  /** A new patient token for the doctor's own consultation (the previous patient link stops working). */
+  createInvitation: (id: string) => callApi('createInvitation', { params: { id } }).then((r) => r.patientToken),
+  enrolmentCheck: (token: string) => callApi('enrolmentCheck', { body: { token } }),
+  enrol: (token: string, password: string) => callApi('enrol', { body: { token, password } }).then((r) => r.user),
 };

@@ -54,7 +54,9 @@ export class ConsultationCall {
   ) {
     this.session = new CallSession(this.e2ee, this.signalling);
     this.transcript = new BrowserTranscriptStore(roomId);
-    const mode = keyHookMode();
+    // Test build only (vite --mode test): in production this is the constant 'off'
+    // and every hook below is compiled out (see vite.config.ts).
+    const mode = __CONFIDE_TEST_HOOKS__ ? keyHookMode() : 'off';
     this.keys =
       mode === 'manual'
         ? undefined
@@ -76,13 +78,15 @@ export class ConsultationCall {
     this.session.onMediaReset = () => this.connection.mediaReset();
     window.addEventListener('online', this.onOnline);
     const keys = this.keys;
-    exposeTestHooks({
-      session: this.session,
-      connection: this.connection,
-      inboundStats: () => inboundStats(this.session),
-      e2eeStats: () => this.e2ee.stats(),
-      keyAgreement: () => keys?.snapshot(),
-    });
+    if (__CONFIDE_TEST_HOOKS__) {
+      exposeTestHooks({
+        session: this.session,
+        connection: this.connection,
+        inboundStats: () => inboundStats(this.session),
+        e2eeStats: () => this.e2ee.stats(),
+        keyAgreement: () => keys?.snapshot(),
+      });
+    }
     this.signalling.on('peerJoined', (p) => this.directory.set(p.peerId, { participantId: p.participantId, name: p.displayName }));
     this.signalling.on('peerLeft', ({ peerId, reason }) => this.chat.get()?.peerGone(peerId, reason === 'left' || reason === 'removed'));
     this.signalling.onConnection((e) => {
@@ -91,8 +95,8 @@ export class ConsultationCall {
     if (this.keys) this.keys.onPeerReady = (peerId) => this.chat.get()?.peerReady(peerId);
     this.signalling.on('patientWaiting', (p) => this.waiting.set([...this.waiting.get().filter((w) => w.requestId !== p.requestId), p]));
     this.signalling.on('waitingLeft', ({ requestId }) => this.waiting.set(this.waiting.get().filter((w) => w.requestId !== requestId)));
-    if (mode === 'manual') exposeTestHooks({ keys: this.e2ee });
-    if (mode === 'observe') exposeTestHooks({ keyLog: () => keys?.keyLog });
+    if (__CONFIDE_TEST_HOOKS__ && mode === 'manual') exposeTestHooks({ keys: this.e2ee });
+    if (__CONFIDE_TEST_HOOKS__ && mode === 'observe') exposeTestHooks({ keyLog: () => keys?.keyLog });
   }
 
   /**

@@ -1,5 +1,8 @@
 // Read-only window.__confide hooks that the headless-browser tests use to
 // measure a call (what getStats says), the same figures the UI shows.
+// Only the test build has them: every caller guards its use with
+// `__CONFIDE_TEST_HOOKS__` (false in production, see vite.config.ts), so this
+// module is not in the production bundle at all.
 import type { CallSession } from './call-session.ts';
 
 export interface InboundStat {

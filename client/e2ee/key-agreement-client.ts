@@ -38,7 +38,7 @@ export class KeyAgreementClient {
   private current: KeyAgreementSnapshot = { safetyCode: undefined, verifiedPeers: [], warnings: [], localKid: undefined };
   /** Called when a participant acknowledged our key: it can read what we send now (chat re-sends to it). */
   onPeerReady: ((peerId: string) => void) | undefined;
-  /** Test-only record of every key held (when enabled). */
+  /** Test-only record of every key held (when enabled; compiled out of the production build). */
   readonly keyLog: KeyLogEntry[] | undefined;
 
   constructor(
@@ -47,7 +47,7 @@ export class KeyAgreementClient {
     private readonly roomSecret: Uint8Array,
     options: { logKeys?: boolean } = {},
   ) {
-    this.keyLog = options.logKeys ? [] : undefined;
+    this.keyLog = __CONFIDE_TEST_HOOKS__ && options.logKeys ? [] : undefined;
     // Subscribe before joining so nothing is missed; queue until we know who we are.
     this.unsubscribe.push(
       signalling.on('keyAnnounced', (a) =>
@@ -82,10 +82,10 @@ export class KeyAgreementClient {
         deliver: (to, kid, box) => this.send('sendKey', { to, kid, box: bytesToHex(box) }),
       },
       onEvent: (e) => this.onEvent(e),
-      ...(this.keyLog ? { onKeyMaterial: (owner: string, kid: bigint, key: Uint8Array) => this.keyLog?.push({ owner, kid: Number(kid), key: bytesToHex(key) }) } : {}),
+      ...(__CONFIDE_TEST_HOOKS__ && this.keyLog ? { onKeyMaterial: (owner: string, kid: bigint, key: Uint8Array) => this.keyLog?.push({ owner, kid: Number(kid), key: bytesToHex(key) }) } : {}),
     });
     this.agreement = agreement;
-    this.keyLog?.push({ owner: 'identity', kid: -1, key: bytesToHex(agreement.identity.secretKey) });
+    if (__CONFIDE_TEST_HOOKS__) this.keyLog?.push({ owner: 'identity', kid: -1, key: bytesToHex(agreement.identity.secretKey) });
     await agreement.start();
     for (const p of joined.peers) this.announceExisting(p);
     for (const run of this.early.splice(0)) run();

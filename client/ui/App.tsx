@@ -4,12 +4,14 @@ import { DoctorConsultation } from './pages/DoctorConsultation.tsx';
 import { PatientJoin } from './pages/PatientJoin.tsx';
 import { PatientLinkInvalid } from './pages/patient/PatientLinkInvalid.tsx';
 import { DoctorLinkInvalid } from './pages/doctor/DoctorLinkInvalid.tsx';
+import { Enrol } from './pages/Enrol.tsx';
 
 /**
  * Routes: "/" staff (sign-in, admin console, doctor dashboard);
  * "/consultation/<id>#k=…" the doctor's link; "/join/<id>#t=…&k=…" the
- * patient's. A malformed doctor or patient link gets a page saying so, for
- * its reader (a patient never lands on the staff sign-in).
+ * patient's; "/enrol#t=…" a doctor's enrolment link (set one's own password).
+ * A malformed doctor or patient link gets a page saying so, for its reader
+ * (a patient never lands on the staff sign-in).
  */
 export function App() {
   const path = window.location.pathname;
@@ -25,6 +27,8 @@ export function App() {
         <PatientLinkInvalid />
       ) : /^\/consultation(\/|$)/.test(path) ? (
         <DoctorLinkInvalid />
+      ) : /^\/enrol\/?$/.test(path) ? (
+        <Enrol />
       ) : (
         <StaffHome />
       )}

@@ -27,7 +27,7 @@ void complete;
 
 /** A staff API failure in words: the fields at fault when the server named them, else the code's text. */
 export function apiErrorText(t: Translate, code: ApiErrorCode | ClientErrorCode, fields: readonly FieldError[] = []): string {
-  if (code === 'bad-request' && fields.length > 0) return fields.map((f) => t(`fieldError.${f}`)).join(' ');
+  if ((code === 'bad-request' || code === 'weak-password') && fields.length > 0) return fields.map((f) => t(`fieldError.${f}`)).join(' ');
   return t(`apiError.${code}`);
 }
 

@@ -10,7 +10,9 @@ import type { Consultation } from '../store/consultations.ts';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
 import type { Notify } from '../rooms/peer.ts';
 import { SignallingError } from '../signalling/errors.ts';
-import type { Role, WaitingPatient } from '../../shared/protocol/signalling.ts';
+import { MAX_DISPLAY_NAME, MAX_WAITING, type Role, type WaitingPatient } from '../../shared/protocol/signalling.ts';
+import { SharedBudgets } from '../signalling/rate-limits.ts';
+import { displayNameOf } from '../../shared/protocol/names.ts';
 
 export interface LiveStatus {
   connected: { role: Role; name: string; reconnecting?: boolean }[];
@@ -38,17 +40,34 @@ interface WaitingEntry extends WaitingPatient {
   connected: boolean;
 }
 
+/** A patient entering the waiting room is recorded at most once per this, per consultation (ms). */
+const WAITING_AUDIT_EVERY_MS = 60_000;
+
 export class Consultations {
   /** Waiting (and admitted, not yet joined) patients by request id (their socket's peer id). */
   private readonly waiting = new Map<string, WaitingEntry>();
+  /** Entries into each consultation's waiting room, per link (issue 12, item 9). */
+  private readonly entries: SharedBudgets;
+  /** When each consultation's 'patient_waiting' was last recorded (ms): entries in between are coalesced. */
+  private readonly waitingAudited = new Map<string, number>();
 
+  /** `entryRate`: how often one link may enter its waiting room (burst, then per second). */
   constructor(
     private readonly stores: Stores,
     private readonly rooms: RoomRegistry,
     private readonly log: Logger,
-  ) {}
+    entryRate: { burst: number; perSecond: number } = { burst: 10, perSecond: 1 / 6 },
+  ) {
+    this.entries = new SharedBudgets(entryRate.burst, entryRate.perSecond);
+  }
 
-  /** A patient presents the link's token; the doctor in the room is told. */
+  /**
+   * A patient presents the link's token; the doctor in the room is told.
+   * Bounded for a link holder (issue 12, items 5 and 9): at most MAX_WAITING
+   * waiting at once, entries rate-limited per link, and one audit row per
+   * minute however often it enters. Throws SignallingError: 'forbidden' (not
+   * a valid link), 'ended', 'expired', 'already-joined', 'rate-limited'.
+   */
   enterWaitingRoom(requestId: string, consultationId: string, token: string, displayName: string, notify: Notify): Consultation {
     const c = this.stores.consultations.get(consultationId);
     const verdict = c ? this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
@@ -56,17 +75,25 @@ export class Consultations {
     if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
     if (this.waiting.has(requestId)) throw new SignallingError('already-joined', 'already waiting');
+    // Counted only for holders of the link, so guesses cannot lock the real patient out.
+    if (!this.entries.take(c.id)) throw new SignallingError('rate-limited', 'too many entries with this link; wait a little');
     // A page reloaded in the waiting room comes back as a new entry: its old one, whose
     // connection is down, goes (no stale entry, and it is not a "second device").
     for (const w of [...this.waiting.values()]) {
       if (w.consultationId === consultationId && !w.connected && !w.admitted) this.leaveWaitingRoom(w.requestId);
     }
+    if (this.waitingList(c.id).length >= MAX_WAITING) throw new SignallingError('rate-limited', 'the waiting room is full');
     const entry: WaitingEntry = { requestId, displayName, consultationId, notify, admitted: false, connected: true };
     const sameLink = this.sameLink(consultationId);
     if (sameLink) entry.sameLink = sameLink;
     this.waiting.set(requestId, entry);
     if (c.status === 'scheduled') this.stores.consultations.setStatus(c.id, 'waiting');
-    this.stores.audit.record(c.id, 'patient_waiting', 'patient');
+    const now = Date.now();
+    if (now - (this.waitingAudited.get(c.id) ?? -Infinity) >= WAITING_AUDIT_EVERY_MS) {
+      this.waitingAudited.set(c.id, now);
+      this.stores.audit.record(c.id, 'patient_waiting', 'patient', now);
+      if (this.waitingAudited.size > 10_000) this.waitingAudited.clear();
+    }
     this.rooms.peek(c.id)?.notifyRole('doctor', 'patientWaiting', waitingView(entry));
     return c;
   }
@@ -96,6 +123,20 @@ export class Consultations {
     if (!w) return;
     this.waiting.delete(requestId);
     this.rooms.peek(w.consultationId)?.notifyRole('doctor', 'waitingLeft', { requestId });
+  }
+
+  /**
+   * The consultation's patient link was replaced (the doctor made a new
+   * one): whoever waits with the old one is turned away ('declined'). Those
+   * already admitted keep their place.
+   */
+  dropWaiting(consultationId: string): void {
+    for (const w of [...this.waiting.values()]) {
+      if (w.consultationId !== consultationId || w.admitted) continue;
+      this.waiting.delete(w.requestId);
+      w.notify('declined', {});
+      this.rooms.peek(consultationId)?.notifyRole('doctor', 'waitingLeft', { requestId: w.requestId });
+    }
   }
 
   /**
@@ -142,27 +183,31 @@ export class Consultations {
    * consultation (issued to an earlier, admitted connection).
    */
   authorizeJoin(user: User | undefined, requestId: string, consultationId: string, rejoinToken?: string): JoinGrant {
+    // The credential is checked before anything about the consultation is
+    // told (issue 12, item 14): without the right one, an unknown, a live and
+    // an ended consultation get the same answer.
     const c = this.stores.consultations.get(consultationId);
-    if (!c) throw new SignallingError('not-found', 'no such consultation');
-    if (c.status === 'ended') throw new SignallingError('ended', 'this consultation has ended');
-    if (user?.role === 'doctor') {
-      if (c.doctorId !== user.id) throw new SignallingError('forbidden', 'not your consultation');
-      return { role: 'doctor', name: user.name, participantId: doctorParticipantId(consultationId, user.id), rejoined: false };
-    }
     if (user?.role === 'admin') throw new SignallingError('forbidden', 'administrators do not join consultations');
+    if (user?.role === 'doctor') {
+      if (!c || c.doctorId !== user.id) throw new SignallingError('forbidden', 'not your consultation');
+      if (c.status === 'ended') throw new SignallingError('ended', 'this consultation has ended');
+      return { role: 'doctor', name: displayNameOf(user.name, MAX_DISPLAY_NAME), participantId: doctorParticipantId(consultationId, user.id), rejoined: false };
+    }
     if (rejoinToken !== undefined) {
       const cred = this.stores.rejoinCredentials.verify(rejoinToken);
-      if (!cred || cred.consultationId !== consultationId) {
+      if (!c || !cred || cred.consultationId !== consultationId) {
         throw new SignallingError('unauthenticated', 'this rejoin credential is not valid: wait to be admitted');
       }
+      if (c.status === 'ended') throw new SignallingError('ended', 'this consultation has ended');
       if (Date.now() > c.expiresAt) throw new SignallingError('expired', 'this link has expired');
       this.leaveWaitingRoom(requestId);
       return { role: 'patient', name: this.distinctName(consultationId, cred.displayName, cred.participantId), participantId: cred.participantId, rejoined: true };
     }
     const w = this.waiting.get(requestId);
-    if (!w || w.consultationId !== consultationId || !w.admitted) {
+    if (!c || !w || w.consultationId !== consultationId || !w.admitted) {
       throw new SignallingError('unauthenticated', 'wait for the doctor to admit you');
     }
+    if (c.status === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (Date.now() > c.expiresAt) throw new SignallingError('expired', 'this link has expired');
     // Out of the waiting room, and off the doctor's list (it may have been admitted from another tab).
     this.leaveWaitingRoom(requestId);

@@ -14,6 +14,8 @@ import {
 import { fieldErrorOf, type FieldError } from '../../shared/protocol/staff-api.ts';
 import { ApiError, errorBody, type ApiDeps, type ErrorCode } from './api/common.ts';
 import { authRoutes } from './api/auth.ts';
+import { HashGate } from '../auth/hash-gate.ts';
+import { originAllowed } from './origin-policy.ts';
 import { adminRoutes } from './api/admin.ts';
 import { doctorRoutes } from './api/doctor.ts';
 import { patientRoutes } from './api/patient.ts';
@@ -40,7 +42,9 @@ function describeIssues(issues: readonly { instancePath: string; message?: strin
 }
 
 /** Registers every /api route (as an encapsulated plugin) on `app`. Call before `app.ready()`/`listen()`. */
-export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export async function registerApi(app: FastifyInstance, given: ApiDeps): Promise<void> {
+  // One gate for every route that hashes a password (login, enrolment).
+  const deps: ApiDeps = { ...given, hashGate: given.hashGate ?? new HashGate() };
   await app.register(
     async (api) => {
       api.setValidatorCompiler(validatorCompiler);
@@ -54,6 +58,22 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
 
       api.addHook('onSend', async (_req, reply) => {
         reply.header('Cache-Control', 'no-store');
+      });
+
+      // Cross-site request forgery, from another port of the same host too
+      // (same site: SameSite=Strict does not help): a browser's state-changing
+      // request must come from an allowed origin, and carry JSON — a form can
+      // send neither (origin-policy.ts).
+      api.addHook('onRequest', async (req) => {
+        if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+        if (!originAllowed(req.headers, deps.allowedOrigins)) {
+          req.log.warn({ method: req.method }, 'cross-origin request refused');
+          throw new ApiError(403, 'forbidden', 'cross-origin request refused');
+        }
+        const type = req.headers['content-type'];
+        if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+          throw new ApiError(415, 'unsupported-media-type', 'send JSON (Content-Type: application/json)');
+        }
       });
 
       api.setErrorHandler((err: FastifyError | ApiError, req, reply) => {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
+import { trustFn, type TrustProxy } from './client-ip.ts';
+import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 
 const CSP = [
   "default-src 'self'",
@@ -22,19 +24,31 @@ const CSP = [
 export interface HttpAppOptions {
   clientDir: string;
   logger: Logger;
-  trustProxy?: boolean;
+  /** Which X-Forwarded-For entries to believe (client-ip.ts); none by default. */
+  trustProxy?: TrustProxy;
+  /** Served over HTTPS (CONFIDE_COOKIE_SECURE): browsers are told to use HTTPS only (HSTS). */
+  hsts?: boolean;
+  /** Timeouts against partial and trickled requests (limits.ts). */
+  limits?: Limits['http'];
   /** Registers the JSON API routes. */
   api?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export async function createHttpApp(opts: HttpAppOptions) {
+  const t = opts.limits ?? DEFAULT_LIMITS.http;
   const app = Fastify({
+    // A partial request, or a body trickled a byte at a time, is closed (issue 12, item 6).
+    // fastify's own default (0) switches node's request timeout off.
+    requestTimeout: t.requestTimeoutMs,
+    connectionTimeout: t.idleTimeoutMs,
+    http: { headersTimeout: t.headersTimeoutMs, connectionsCheckingInterval: t.checkEveryMs },
     loggerInstance: opts.logger,
     bodyLimit: 64 * 1024,
     // No per-request log lines: request URLs can carry invite tokens.
     logController: new LogController({ disableRequestLogging: true }),
-    // Behind a TLS proxy, client IPs (login throttling) come from X-Forwarded-For.
-    trustProxy: opts.trustProxy ?? false,
+    // Behind a TLS proxy, client IPs (login throttling) come from the X-Forwarded-For
+    // entries our own proxies appended, never from what the client wrote (client-ip.ts).
+    trustProxy: trustFn(opts.trustProxy ?? false),
   });
 
   // The page holds media keys: only our own scripts may run in it, and it may
@@ -44,7 +58,20 @@ export async function createHttpApp(opts: HttpAppOptions) {
     reply.header('Referrer-Policy', 'no-referrer');
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Cross-Origin-Opener-Policy', 'same-origin');
+    // One year; not includeSubDomains: other hosts of the clinic's domain are not ours to decide.
+    if (opts.hsts) reply.header('Strict-Transport-Security', 'max-age=31536000');
   });
+
+  // Unset behind a proxy, every client would share the proxy's address (one
+  // throttle for all staff): say so once in the log.
+  if (!opts.trustProxy) {
+    let warned = false;
+    app.addHook('onRequest', async (req) => {
+      if (warned || req.headers['x-forwarded-for'] === undefined) return;
+      warned = true;
+      req.log.warn('X-Forwarded-For received but CONFIDE_TRUST_PROXY is unset: behind a proxy, set it (README, Configuration)');
+    });
+  }
 
   app.get('/api/health', async () => ({ ok: true }));
   await opts.api?.(app as unknown as FastifyInstance);

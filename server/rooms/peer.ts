@@ -22,6 +22,8 @@ export class Peer {
     readonly role: Role,
     readonly slot: number,
     readonly notify: Notify,
+    /** Whether its connection is keeping up: the chat relay skips one that is far behind (issue 12, item 7). */
+    readonly canTakeChat: () => boolean = () => true,
   ) {}
 
   info(): PeerInfo {

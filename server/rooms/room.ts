@@ -12,6 +12,7 @@ import type { types } from '../sfu/mediasoup.ts';
 import { mediaCodecs } from '../sfu/media-codecs.ts';
 import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
+import { KeyFrameGate } from './key-frames.ts';
 import { MAX_SLOTS } from '../../shared/crypto/key-schedule.ts';
 import type {
   LeaveReason,
@@ -28,6 +29,8 @@ import type {
 export interface RtcOptions {
   listenIp: string;
   announcedIp: string | undefined;
+  /** A producer is asked for a keyframe at most once per this (ms), however many consumers ask (default 500). */
+  keyFrameEveryMs?: number;
 }
 
 export const LIMITS = {
@@ -44,6 +47,8 @@ export interface Joiner {
   displayName: string;
   role: Role;
   notify: Notify;
+  /** Whether its connection keeps up with what is sent to it (the chat relay skips it otherwise). */
+  canTakeChat?: () => boolean;
 }
 
 export class Room {
@@ -53,6 +58,7 @@ export class Room {
   onEmpty: (() => void) | undefined;
   /** Called when the SFU worker under the room died (the registry moves the room). */
   onWorkerLost: (() => void) | undefined;
+  private readonly keyFrameGate: KeyFrameGate;
 
   private constructor(
     readonly id: string,
@@ -60,6 +66,7 @@ export class Room {
     private readonly rtc: RtcOptions,
     private readonly log: Logger,
   ) {
+    this.keyFrameGate = new KeyFrameGate(rtc.keyFrameEveryMs);
     this.watchWorker();
   }
 
@@ -119,7 +126,7 @@ export class Room {
     const taken = new Set([...this.peers.values()].map((p) => p.slot));
     let slot = 0;
     while (taken.has(slot)) slot++;
-    const peer = new Peer(j.peerId, j.participantId, j.displayName, j.role, slot, j.notify);
+    const peer = new Peer(j.peerId, j.participantId, j.displayName, j.role, slot, j.notify, j.canTakeChat);
     this.peers.set(j.peerId, peer);
     this.broadcast(j.peerId, 'peerJoined', peer.info());
     this.log.info({ peerId: j.peerId, slot, peers: this.peers.size }, 'peer joined');
@@ -262,10 +269,16 @@ export class Room {
     await consumer.resume();
   }
 
+  /** Asks the SFU for a keyframe of the consumer's producer, coalesced per producer (key-frames.ts). */
   async requestKeyFrame(peerId: string, req: RequestOf<'requestKeyFrame'>): Promise<void> {
     const consumer = this.peer(peerId).consumers.get(req.consumerId);
     if (!consumer) throw new SignallingError('not-found', 'unknown consumer');
-    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    if (consumer.kind === 'video') await this.keyFrameGate.request(consumer);
+  }
+
+  /** Keyframe requests passed to the SFU, and those coalesced (tests, ops). */
+  get keyFrames(): { requested: number; coalesced: number } {
+    return this.keyFrameGate.counts;
   }
 
   /** New ICE parameters for one of `peerId`'s transports (mediasoup WebRtcTransport.restartIce). */
@@ -324,10 +337,20 @@ export class Room {
     to.notify('keyDelivered', { from: peerId, kid: req.kid, box: req.box });
   }
 
-  /** Relays an (opaque, encrypted) chat chunk to everyone else in the room. */
-  relayChat(peerId: string, req: RequestOf<'chatChunk'>): void {
+  /**
+   * Relays an (opaque, encrypted) chat chunk to everyone else in the room who
+   * keeps up; returns the peer ids of those skipped for being too far behind
+   * (back-pressure: nothing piles up for a receiver that stopped reading).
+   */
+  relayChat(peerId: string, req: RequestOf<'chatChunk'>): string[] {
     this.peer(peerId);
-    this.broadcast(peerId, 'chatChunk', { from: peerId, ...req });
+    const behind: string[] = [];
+    for (const p of this.peers.values()) {
+      if (p.id === peerId) continue;
+      if (p.canTakeChat()) p.notify('chatChunk', { from: peerId, ...req });
+      else behind.push(p.id);
+    }
+    return behind;
   }
 
   /** Byte counters from the SFU for every producer and consumer (tests, ops). */
@@ -379,6 +402,7 @@ export class Room {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.keyFrameGate.close();
     for (const peer of this.peers.values()) peer.closeMedia();
     this.peers.clear();
     this.sfuRouter.close();
@@ -417,15 +441,19 @@ export class Room {
     for (const p of this.peers.values()) if (p.id !== except) p.notify(name, data);
   }
 
-  /** mediasoup rejects bad parameters with TypeError/Error: report them as the client's fault. */
+  /**
+   * mediasoup rejects bad parameters with TypeError/Error: report them as the
+   * client's fault. Its text stays in the server log (it can name internal
+   * state); the client gets a fixed message.
+   */
   private async sfu<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       if (err instanceof SignallingError) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      this.log.warn({ err: message }, 'SFU rejected a request');
-      throw new SignallingError('bad-request', `rejected by the SFU: ${message.slice(0, 200)}`);
+      this.log.warn({ err: message.slice(0, 500) }, 'SFU rejected a request');
+      throw new SignallingError('bad-request', 'rejected by the SFU');
     }
   }
 }

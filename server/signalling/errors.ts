@@ -1,4 +1,5 @@
-import type { ErrorCode } from '../../shared/protocol/signalling.ts';
+import type { z } from 'zod';
+import type { Ack, ErrorCode } from '../../shared/protocol/signalling.ts';
 
 /** An error whose code and message are safe to send back to the client. */
 export class SignallingError extends Error {
@@ -8,4 +9,17 @@ export class SignallingError extends Error {
   ) {
     super(message);
   }
+}
+
+/** An error acknowledgement. */
+export function failure(code: ErrorCode, message: string): Ack<never> {
+  return { ok: false, error: { code, message } };
+}
+
+/** The first validation issue in a few words (no values echoed), for an error acknowledgement. */
+export function describeIssue(error: z.ZodError): string {
+  const first = error.issues[0];
+  if (!first) return 'invalid payload';
+  const where = first.path.length ? first.path.join('.') : 'payload';
+  return `invalid ${where}: ${first.message}`.slice(0, 300);
 }

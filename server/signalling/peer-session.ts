@@ -8,10 +8,18 @@
 // socket.io recovers within the grace period is attached back to it, and
 // notifications sent meanwhile reach it (they go out on the old socket,
 // which socket.io's recovery buffers and replays).
+//
+// Authority is checked on every request, not once at the handshake (issue 12,
+// item 2): a staff connection re-reads its session each time, and ends (with
+// its place in the call) the moment the session is revoked, the account
+// disabled or reset, or the session expires (socket-server.ts listens for
+// those). Every event, known or not, is counted against the connection's
+// budget and a budget shared by the whole account (or the consultation's
+// patients, or the address); a connection that holds no place is closed after
+// a while (limits.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
-import { z } from 'zod';
 import {
   requests,
   type Ack,
@@ -25,32 +33,14 @@ import type { RoomRegistry } from '../rooms/room-registry.ts';
 import type { Notify } from '../rooms/peer.ts';
 import type { Consultations } from '../consultations/consultations.ts';
 import type { User } from '../store/users.ts';
-import { SignallingError } from './errors.ts';
-import { TokenBucket } from '../../shared/util/token-bucket.ts';
+import { describeIssue, failure, SignallingError } from './errors.ts';
 import type { HeldSessions } from './held-sessions.ts';
+import { cutConnection, pendingBytes } from './backlog.ts';
+import { ConnectionGuard, ReceiverHealth, type StaffSession } from './connection-guard.ts';
+import { RECOVERABLE, type SignallingDeps } from './signalling-deps.ts';
 
-/**
- * Test-only: lets a test play a malicious relay by rewriting (or dropping,
- * with undefined) what the server sends to `to`. Only settable in code
- * (startConfide options), never from configuration.
- */
-export type RelayTamper = (event: string, to: string, data: unknown) => unknown;
-
-export interface SignallingDeps {
-  rooms: RoomRegistry;
-  consultations: Consultations;
-  log: Logger;
-  /** Where dropped participants wait for their connection to come back. */
-  held: HeldSessions<PeerSession>;
-  tamper?: RelayTamper;
-}
-
-/**
- * socket.io disconnect reasons after which the same client may come back
- * (socket.io's own RECOVERABLE_DISCONNECT_REASONS, minus server shutdown,
- * after which in-memory state is gone anyway).
- */
-const RECOVERABLE = new Set(['transport error', 'transport close', 'forced close', 'ping timeout']);
+export type { RelayTamper, SignallingDeps } from './signalling-deps.ts';
+export type { StaffSession };
 
 type Handler<N extends RequestName> = (req: RequestOf<N>) => Promise<ResponseOf<N>> | ResponseOf<N>;
 
@@ -59,29 +49,45 @@ export class PeerSession {
   private room: Room | undefined;
   private waiting = false;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly bucket = new TokenBucket(100, 50);
+  /** Its staff session (re-read on every request) and request budgets; socket-server.ts matches revocations on it. */
+  readonly guard: ConnectionGuard;
+  private readonly health: ReceiverHealth;
   private readonly log: Logger;
   private readonly rooms: RoomRegistry;
   private readonly consultations: Consultations;
   private readonly held: HeldSessions<PeerSession>;
+  private readonly deps: SignallingDeps;
   private readonly notify: Notify;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the connection lost its authority or was told to go: nothing more runs. */
+  private ended = false;
 
-  /** `user`: the signed-in staff member (from the session cookie), if any. */
+  /**
+   * `staff`: the signed-in staff member's session (from the handshake's
+   * cookie), if any; `ip`: the client's address (shared budget before it is
+   * anyone).
+   */
   constructor(
     private socket: Socket,
     deps: SignallingDeps,
-    private readonly user: User | undefined,
+    staff: StaffSession | undefined,
+    ip: string,
   ) {
+    this.deps = deps;
     this.rooms = deps.rooms;
     this.consultations = deps.consultations;
     this.held = deps.held;
+    this.guard = new ConnectionGuard(staff, ip, deps.sessions, deps.budgets, deps.limits);
+    this.health = new ReceiverHealth(deps.limits.chat);
     this.log = deps.log.child({ peerId: this.peerId });
     const tamper = deps.tamper;
     // Always the latest socket: while dropped, the old one buffers for recovery.
     this.notify = (event, data) => {
+      if (this.ended && event !== 'consultationEnded') return;
       const out = tamper ? tamper(event, this.peerId, data) : data;
       if (out !== undefined) this.socket.emit(event, out);
     };
+    this.armIdle();
   }
 
   get connected(): boolean {
@@ -98,6 +104,8 @@ export class PeerSession {
    * the reason may heal and it holds a place; otherwise leaves at once.
    */
   detached(reason: string): void {
+    clearTimeout(this.idleTimer);
+    if (this.ended) return; // revoked: already leaving, never held
     if (this.held.closed) {
       // Server shutdown: nobody left; they will rejoin the restarted server.
       const room = this.room;
@@ -121,6 +129,8 @@ export class PeerSession {
   /** socket.io recovered our connection within the grace period: carry on with the new socket. */
   attach(socket: Socket): void {
     this.socket = socket;
+    // The session may have ended while the connection was down.
+    if (!this.authorised()) return;
     this.consultations.waitingConnection(this.peerId, true);
     this.queue = this.queue.then(() => {
       const room = this.room;
@@ -144,35 +154,106 @@ export class PeerSession {
     if (this.holdsAPlace && this.socket.connected) this.notify('heartbeat', {});
   }
 
+  /**
+   * The connection's authority is gone (its staff session was revoked or
+   * expired, the account disabled or reset): it leaves the call and the
+   * waiting room at once, is not held for reconnection, and is disconnected.
+   */
+  revoke(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.log.info({ reason }, 'connection revoked');
+    clearTimeout(this.idleTimer);
+    this.held.take(this.socket.id);
+    this.queue = this.queue.then(() => this.leaveRoom('removed'));
+    // After the current tick, so the refusal of the request that found out is delivered first.
+    const socket = this.socket;
+    setImmediate(() => socket.connected && socket.disconnect(true));
+  }
+
+  /**
+   * Whether the chat relay may send this connection another chunk: not while
+   * more than limits.chat.receiverBacklogBytes wait to be written to it. One
+   * too far behind, or skipped for too long, is disconnected (a transport
+   * close: recoverable, it keeps its place for the grace period); its buffers
+   * go, and the senders, told it was skipped, send what it missed again.
+   */
+  canTakeChat(): boolean {
+    const backlog = this.socket.connected ? pendingBytes(this.socket) : 0;
+    const skip = backlog > this.deps.limits.chat.receiverBacklogBytes;
+    if (this.health.relayed(skip, backlog)) {
+      this.log.warn({ backlog }, 'receiver too far behind: disconnected');
+      cutConnection(this.socket);
+    }
+    return !skip;
+  }
+
   /** Entry point for every client event; never throws. */
   handle(name: string, args: unknown[]): void {
     const ack = args.length > 0 ? args[args.length - 1] : undefined;
+    // Every event counts against the budgets, known or not, with or without an ack.
+    const allowed = this.guard.take();
     if (typeof ack !== 'function') {
       this.log.debug({ event: name }, 'request without ack ignored');
       return;
     }
     const reply = (a: Ack<unknown>) => (ack as (a: Ack<unknown>) => void)(a);
-    if (!Object.hasOwn(requests, name)) {
-      reply(failure('unknown-request', `unknown request "${String(name).slice(0, 64)}"`));
+    if (!allowed) {
+      reply(failure('rate-limited', 'too many requests'));
       return;
     }
-    if (!this.bucket.take()) {
-      reply(failure('rate-limited', 'too many requests'));
+    if (this.ended || !this.authorised()) {
+      reply(failure('unauthenticated', 'your session has ended: sign in again'));
+      return;
+    }
+    if (!Object.hasOwn(requests, name)) {
+      reply(failure('unknown-request', `unknown request "${String(name).slice(0, 64)}"`));
       return;
     }
     const requestName = name as RequestName;
     const parsed = requests[requestName].req.safeParse(args.length > 1 ? args[0] : undefined);
     if (!parsed.success) {
-      reply(failure('bad-request', describe(parsed.error)));
+      reply(failure('bad-request', describeIssue(parsed.error)));
       return;
     }
     this.queue = this.queue.then(() => this.run(requestName, parsed.data, reply));
   }
 
+  /** The staff session still holds (see ConnectionGuard); if not, the connection is revoked. */
+  private authorised(): boolean {
+    if (this.guard.authorised()) return true;
+    this.revoke('staff session ended');
+    return false;
+  }
+
+  /** A connection that holds no place (in a call, in the waiting room) is closed after limits.sockets.idleMs. */
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.holdsAPlace || this.ended || !this.socket.connected) return;
+      this.log.debug('no place taken in time: disconnected');
+      this.socket.disconnect(true);
+    }, this.deps.limits.sockets.idleMs);
+    this.idleTimer.unref?.();
+  }
+
   private async run(name: RequestName, payload: unknown, reply: (a: Ack<unknown>) => void): Promise<void> {
+    if (this.ended) {
+      reply(failure('unauthenticated', 'your session has ended: sign in again'));
+      return;
+    }
     try {
       const handler = this.handlers[name] as Handler<RequestName>;
       const data = await handler(payload as never);
+      // The client checks every answer against the same schema: one it would
+      // refuse is never sent, and a join it would refuse leaves no peer behind.
+      const checked = requests[name].res.safeParse(data);
+      if (!checked.success) {
+        this.log.error({ event: name, issue: describeIssue(checked.error) }, 'answer does not match the protocol');
+        if (name === 'join') this.leaveRoom('left');
+        reply(failure('internal', 'internal error'));
+        return;
+      }
       reply({ ok: true, data });
     } catch (err) {
       if (err instanceof SignallingError) {
@@ -195,22 +276,25 @@ export class PeerSession {
     const room = this.room;
     if (!room) return;
     this.room = undefined;
+    if (!this.ended) this.armIdle();
     if (!room.has(this.peerId)) return; // replaced by the same participant's newer connection
     room.leave(this.peerId, reason);
     this.consultations.left(room.id, this.actor());
   }
 
   private actor(): string {
-    return this.user ? `${this.user.role}:${this.user.id}` : 'patient';
+    const user = this.guard.user;
+    return user ? `${user.role}:${user.id}` : 'patient';
   }
 
   /** The signed-in doctor of the room this socket joined. */
   private doctorInRoom(): { doctor: User; room: Room } {
     const room = this.joined();
-    if (!this.user || this.user.role !== 'doctor' || room.roleOf(this.peerId) !== 'doctor') {
+    const user = this.guard.user;
+    if (!user || user.role !== 'doctor' || room.roleOf(this.peerId) !== 'doctor') {
       throw new SignallingError('forbidden', 'only the consultation’s doctor can do this');
     }
-    return { doctor: this.user, room };
+    return { doctor: user, room };
   }
 
   private readonly handlers: { [N in RequestName]: Handler<N> } = {
@@ -218,6 +302,7 @@ export class PeerSession {
       if (this.room) throw new SignallingError('already-joined', 'already in the call');
       const c = this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, this.notify);
       this.waiting = true;
+      this.guard.patientOf(c.id);
       return { patientName: c.patientName };
     },
     admit: ({ requestId, as }) => {
@@ -238,7 +323,7 @@ export class PeerSession {
     },
     join: async ({ roomId, rejoinToken }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in a room');
-      const grant = this.consultations.authorizeJoin(this.user, this.peerId, roomId, rejoinToken);
+      const grant = this.consultations.authorizeJoin(this.guard.user, this.peerId, roomId, rejoinToken);
       let room = await this.rooms.getOrCreate(roomId);
       // The room may have just closed (its last peer left): take the new one.
       if (room.isClosed) room = await this.rooms.getOrCreate(roomId);
@@ -248,9 +333,11 @@ export class PeerSession {
         displayName: grant.name,
         role: grant.role,
         notify: this.notify,
+        canTakeChat: () => this.canTakeChat(),
       });
       this.room = room;
       this.waiting = false;
+      if (grant.role === 'patient') this.guard.patientOf(roomId);
       const issued = this.consultations.joined(roomId, grant, this.actor());
       return {
         ...res,
@@ -286,8 +373,8 @@ export class PeerSession {
       return {};
     },
     chatChunk: (req) => {
-      this.joined().relayChat(this.peerId, req);
-      return {};
+      const behind = this.joined().relayChat(this.peerId, req);
+      return behind.length > 0 ? { behind } : {};
     },
     leave: () => {
       this.joined();
@@ -305,15 +392,4 @@ export class PeerSession {
       return {};
     },
   };
-}
-
-function failure(code: Extract<Ack<never>, { ok: false }>['error']['code'], message: string): Ack<never> {
-  return { ok: false, error: { code, message } };
-}
-
-function describe(error: z.ZodError): string {
-  const first = error.issues[0];
-  if (!first) return 'invalid payload';
-  const where = first.path.length ? first.path.join('.') : 'payload';
-  return `invalid ${where}: ${first.message}`.slice(0, 300);
 }

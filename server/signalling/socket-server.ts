@@ -1,17 +1,38 @@
 // socket.io signalling: one PeerSession per participant connection, which a
 // connection recovered by socket.io binds back to (see held-sessions.ts).
-import type { Server as HttpServer } from 'node:http';
+//
+// Who may connect, and for how long (issue 12): a browser's handshake must
+// come from an allowed origin (origin-policy.ts: no WebSocket from another
+// port of the host riding the doctor's cookie); each client address holds at
+// most limits.sockets.perIp connections and the server limits.sockets.total;
+// a staff account at most limits.sockets.perAccount; a connection that takes
+// no place in time is closed (PeerSession). A staff session that is revoked
+// (logout, account disabled or reset) closes that session's or account's
+// connections at once, held ones included; one that expires, within a
+// heartbeat. socket.io's recovery buffer is bounded (recovery-adapter.ts).
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import { MAX_MESSAGE_BYTES } from '../../shared/protocol/signalling.ts';
-import { PeerSession, type SignallingDeps } from './peer-session.ts';
+import { PeerSession, type SignallingDeps, type StaffSession } from './peer-session.ts';
 import { HeldSessions } from './held-sessions.ts';
-import type { User } from '../store/users.ts';
+import { SharedBudgets } from './rate-limits.ts';
+import { boundedRecoveryAdapter } from './recovery-adapter.ts';
+import type { Limits } from '../limits.ts';
+import { clientIp, type TrustFn } from '../http/client-ip.ts';
+import { originAllowed, type AllowedOrigins } from '../http/origin-policy.ts';
+import { readSessionToken } from '../auth/session-cookie.ts';
+import type { Revocation } from '../store/sessions.ts';
 
 export interface SignallingOptions {
   /** How long a dropped participant keeps its place in the room (ms). */
   graceMs: number;
-  /** Interval of the heartbeat notification on quiet connections (ms). */
+  /** Interval of the heartbeat notification on quiet connections (ms); also how often expired sessions are swept. */
   heartbeatMs?: number;
+  limits: Limits;
+  /** Which X-Forwarded-For entries to believe (client addresses for the caps). */
+  trust: TrustFn;
+  /** Origins whose pages may open a connection; undefined: the handshake's own Host. */
+  allowedOrigins: AllowedOrigins;
 }
 
 export interface Signalling {
@@ -20,22 +41,39 @@ export interface Signalling {
   close(): void;
 }
 
+/** The address an accepted handshake was counted under (engine.io hands us the same request object). */
+const COUNTED = Symbol('confide counted address');
+type Counted = IncomingMessage & { [COUNTED]?: string };
+
 /**
- * `resolveUser` maps the handshake's Cookie header to a signed-in staff
- * member; patients have no account and prove access with their link's token.
+ * Attaches socket.io to `http`. Staff connections are recognised by the
+ * handshake's session cookie (deps.sessions); patients have no account and
+ * prove access with their link's token.
  */
 export function attachSignalling(
   http: HttpServer,
-  deps: Omit<SignallingDeps, 'held'>,
-  resolveUser: (cookieHeader: string | undefined) => User | undefined,
+  deps: Omit<SignallingDeps, 'held' | 'budgets' | 'limits'>,
   opts: SignallingOptions,
 ): Signalling {
+  const { limits } = opts;
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
+  const perIp = new Map<string, number>();
+  let total = 0;
+  const release = (req: Counted) => {
+    const ip = req[COUNTED];
+    if (ip === undefined) return;
+    delete req[COUNTED];
+    total--;
+    const n = (perIp.get(ip) ?? 1) - 1;
+    if (n > 0) perIp.set(ip, n);
+    else perIp.delete(ip);
+  };
+
   const io = new Server(http, {
     path: '/socket.io',
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     serveClient: false,
-    // Same-origin only: the client is served by this server.
+    // Same-origin only: the client is served by this server (and allowRequest checks Origin).
     cors: undefined,
     // A silent dead link (Wi-Fi → 4G) is noticed within 15 s by both ends.
     pingInterval: 10_000,
@@ -46,24 +84,80 @@ export function attachSignalling(
       maxDisconnectionDuration: opts.graceMs + 2 * heartbeatMs,
       skipMiddlewares: true,
     },
+    adapter: boundedRecoveryAdapter(limits.recoveryBufferBytes),
+    // Runs for every new engine.io connection (not for packets of an open one).
+    allowRequest: (req, callback) => {
+      if (!originAllowed(req.headers, opts.allowedOrigins)) return callback('origin not allowed', false);
+      const ip = clientIp(req, opts.trust);
+      if (total >= limits.sockets.total || (perIp.get(ip) ?? 0) >= limits.sockets.perIp) {
+        return callback('too many connections', false);
+      }
+      // Counted now, so a burst of handshakes cannot all pass before the first completes.
+      (req as Counted)[COUNTED] = ip;
+      total++;
+      perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+      callback(null, true);
+    },
   });
+  io.engine.on('connection', (raw: { request: Counted; once(event: 'close', l: () => void): void }) => {
+    raw.once('close', () => release(raw.request));
+  });
+  io.engine.on('connection_error', (err: { req: Counted }) => release(err.req));
+
   const held = new HeldSessions<PeerSession>(opts.graceMs);
+  const budgets = new SharedBudgets(limits.requests.perPrincipal.burst, limits.requests.perPrincipal.perSecond);
+  const full: SignallingDeps = { ...deps, held, budgets, limits };
   const sessions = new Set<PeerSession>();
+  const staffSession = (req: IncomingMessage): StaffSession | undefined => {
+    const token = readSessionToken(req.headers.cookie);
+    const s = token ? deps.sessions.resolveSession(token) : undefined;
+    return s && token ? { token, tokenHash: s.tokenHash, user: s.user, expiresAt: s.expiresAt } : undefined;
+  };
+  const openFor = (userId: string) => [...sessions].filter((s) => s.guard.user?.id === userId && s.connected).length;
+
   io.on('connection', (socket) => {
     const recovered = socket.recovered ? held.take(socket.id) : undefined;
-    const session = recovered ?? new PeerSession(socket, { ...deps, held }, resolveUser(socket.request.headers.cookie));
-    if (recovered) recovered.attach(socket);
-    sessions.add(session);
+    let session = recovered;
+    if (!session) {
+      const staff = staffSession(socket.request);
+      if (staff && openFor(staff.user.id) >= limits.sockets.perAccount) {
+        deps.log.warn({ userId: staff.user.id }, 'too many connections for one account');
+        socket.disconnect(true);
+        return;
+      }
+      session = new PeerSession(socket, full, staff, clientIp(socket.request, opts.trust));
+    } else {
+      recovered!.attach(socket);
+    }
+    const s = session;
+    sessions.add(s);
     // onAny sees every event, known or not, so unknown names get an error ack too.
-    socket.onAny((event: unknown, ...args: unknown[]) => session.handle(String(event), args));
+    socket.onAny((event: unknown, ...args: unknown[]) => s.handle(String(event), args));
     socket.on('disconnect', (reason) => {
-      session.detached(reason);
-      if (!session.holdsAPlace) sessions.delete(session);
+      s.detached(reason);
+      if (!s.holdsAPlace) sessions.delete(s);
     });
   });
+
+  // Logout, a disabled account, a reset: their connections end now, held ones too.
+  const unsubscribe = deps.sessions.onRevoked((r: Revocation) => {
+    for (const s of [...sessions]) {
+      if (r.kind === 'user' ? s.guard.user?.id === r.userId : s.guard.sessionHash === r.tokenHash) {
+        s.revoke(r.kind === 'user' ? 'account signed out everywhere' : 'session ended');
+        sessions.delete(s);
+      }
+    }
+  });
+
   const timer = setInterval(() => {
+    const now = Date.now();
     for (const s of sessions) {
-      if (s.holdsAPlace) s.heartbeat();
+      // An expired staff session: its connections go (each request also re-checks it).
+      const expiresAt = s.guard.expiresAt;
+      if (expiresAt !== undefined && expiresAt <= now) {
+        s.revoke('session expired');
+        sessions.delete(s);
+      } else if (s.holdsAPlace) s.heartbeat();
       else if (!s.connected) sessions.delete(s);
     }
   }, heartbeatMs);
@@ -73,6 +167,7 @@ export function attachSignalling(
     held,
     close() {
       clearInterval(timer);
+      unsubscribe();
       held.clear();
       io.close();
     },

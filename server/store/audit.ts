@@ -16,6 +16,8 @@ export const AUDIT_EVENTS = [
   'reconnected',
   'rejoined',
   'timed_out',
+  // Hardening (issue 12): the doctor's browser made a new patient link (the previous one stops working).
+  'invited',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 

@@ -106,10 +106,15 @@ export class ConsultationStore {
          WHERE id = @id AND status <> 'ended'`,
       ),
       setEmptiedAt: db.prepare('UPDATE consultations SET emptied_at = ? WHERE id = ?'),
+      setTokenHash: db.prepare("UPDATE consultations SET patient_token_hash = ? WHERE id = ? AND status <> 'ended'"),
     };
   }
 
-  /** Creates a consultation; `patientToken` is only ever available here. */
+  /**
+   * Creates a consultation with a first patient token, returned here only (the
+   * staff API does not pass it on: the doctor's browser asks for its own with
+   * newPatientToken, so the clinic admin never holds a patient link).
+   */
   create(i: { doctorId: string; patientName: string; scheduledAt: number; createdBy: string }): {
     consultation: Consultation;
     patientToken: string;
@@ -143,6 +148,17 @@ export class ConsultationStore {
         patientToken,
       };
     }
+  }
+
+  /**
+   * A new patient token for consultation `id`, returned once; the previous one
+   * (and any link built on it) stops working. Undefined for an unknown or
+   * ended consultation.
+   */
+  newPatientToken(id: string): string | undefined {
+    const token = randomBytes(32).toString('base64url');
+    const changed = this.q.setTokenHash.run(sha256(token).toString('hex'), id).changes;
+    return changed === 1 ? token : undefined;
   }
 
   get(id: string): Consultation | undefined {

@@ -73,6 +73,17 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE consultations ADD COLUMN emptied_at INTEGER;
   `,
+  // 4 (hardening): one-time enrolment links, with which staff set their own password (only hashes are stored).
+  `
+  CREATE TABLE enrolments (
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX enrolments_user ON enrolments(user_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

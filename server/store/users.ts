@@ -2,13 +2,9 @@
 // Rows carry a password hash; nothing returned from here ever does.
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.ts';
-import {
-  assertNewPassword,
-  hashPassword,
-  verifyDummyPassword,
-  verifyPassword,
-  warmUpDummyPassword,
-} from '../auth/passwords.ts';
+import type { SessionStore } from './sessions.ts';
+import { normalizeName } from '../../shared/protocol/names.ts';
+import { assertNewPassword, NO_PASSWORD, PasswordHasher } from '../auth/passwords.ts';
 
 export type Role = 'admin' | 'doctor';
 
@@ -62,7 +58,15 @@ function toUser(row: UserRow): User {
 export class UserStore {
   private readonly q;
 
-  constructor(private readonly db: Database) {
+  /**
+   * `sessions`: disabling an account ends them. `hasher`: production cost
+   * unless a test passes a cheaper one (in code, never from configuration).
+   */
+  constructor(
+    db: Database,
+    private readonly sessions: SessionStore,
+    readonly hasher = new PasswordHasher(),
+  ) {
     this.q = {
       insert: db.prepare(
         'INSERT INTO users (id, email, name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
@@ -75,24 +79,28 @@ export class UserStore {
       countAll: db.prepare('SELECT COUNT(*) AS n FROM users'),
       countRole: db.prepare('SELECT COUNT(*) AS n FROM users WHERE role = ?'),
       setDisabled: db.prepare('UPDATE users SET disabled = ? WHERE id = ?'),
-      dropSessions: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
+      setHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+      rehash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?'),
+      hasPassword: db.prepare(`SELECT password_hash != '${NO_PASSWORD}' AS yes FROM users WHERE id = ?`),
     };
-    warmUpDummyPassword();
+    hasher.warmUp();
   }
 
   /**
-   * Creates an account. Throws DuplicateError when the email is taken and
-   * PasswordPolicyError (auth/passwords.ts) for a password that is too short.
+   * Creates an account. Without `password` it has none until its owner sets
+   * one (an enrolment link: store/enrolments.ts). Throws DuplicateError when
+   * the email is taken, RangeError for a malformed email or name, and
+   * PasswordPolicyError (auth/password-policy.ts) for a password the policy refuses.
    */
-  async create(i: { email: string; name: string; role: Role; password: string }): Promise<User> {
+  async create(i: { email: string; name: string; role: Role; password?: string }): Promise<User> {
     const email = normalizeEmail(i.email);
-    const name = i.name.trim();
+    const name = normalizeName(i.name, 128);
     if (email === '' || email.length > 254) throw new RangeError('email must be 1–254 characters');
-    if (name === '' || name.length > 128) throw new RangeError('name must be 1–128 characters');
+    if (name === undefined) throw new RangeError('name must be a readable name of 1–128 characters');
     if (i.role !== 'admin' && i.role !== 'doctor') throw new RangeError('unknown role');
-    assertNewPassword(i.password);
+    if (i.password !== undefined) assertNewPassword(i.password, { email, name });
     if (this.byEmail(email)) throw new DuplicateError('email');
-    const hash = await hashPassword(i.password);
+    const hash = i.password === undefined ? NO_PASSWORD : await this.hasher.hash(i.password);
     const id = randomUUID();
     const createdAt = Date.now();
     try {
@@ -103,6 +111,28 @@ export class UserStore {
       throw err;
     }
     return { id, email, name, role: i.role, disabled: false, createdAt };
+  }
+
+  /**
+   * Sets the password of account `id` (its owner's choice, through an
+   * enrolment link). Throws PasswordPolicyError, or RangeError for an unknown account.
+   */
+  async setPassword(id: string, password: string): Promise<void> {
+    const user = this.get(id);
+    if (!user) throw new RangeError('unknown account');
+    assertNewPassword(password, { email: user.email, name: user.name });
+    this.q.setHash.run(await this.hasher.hash(password), id);
+  }
+
+  /** The account keeps no usable password (a reset): nobody signs in with the old one, and its sessions end. */
+  clearPassword(id: string): void {
+    this.q.setHash.run(NO_PASSWORD, id);
+    this.sessions.revokeAllFor(id);
+  }
+
+  /** Whether account `id` has a password set (false before enrolment or after a reset). */
+  hasPassword(id: string): boolean {
+    return (this.q.hasPassword.get(id) as { yes: number } | undefined)?.yes === 1;
   }
 
   get(id: string): User | undefined {
@@ -125,28 +155,32 @@ export class UserStore {
     return row.n;
   }
 
-  /** Disabling also signs the user out everywhere (their sessions are deleted). */
+  /**
+   * Disables (or enables) the account. Disabling also ends its sessions
+   * (SessionStore.revokeAllFor tells its listeners: open sockets close).
+   */
   setDisabled(id: string, disabled: boolean): void {
-    this.db.transaction(() => {
-      this.q.setDisabled.run(disabled ? 1 : 0, id);
-      if (disabled) this.q.dropSessions.run(id);
-    })();
+    this.q.setDisabled.run(disabled ? 1 : 0, id);
+    if (disabled) this.sessions.revokeAllFor(id);
   }
 
   /**
    * The account for these credentials, or undefined when the email is
-   * unknown, the password wrong or the account disabled. Always spends one
-   * password hash, so timing does not tell which of these it was.
+   * unknown, the password wrong or unset, or the account disabled. Always
+   * spends one password hash, so timing does not tell which of these it was.
+   * A right password whose hash was made with weaker parameters than today's
+   * is hashed again and stored (one more hash, after the answer is known).
    */
   async verify(email: string, password: string): Promise<User | undefined> {
     if (typeof email !== 'string' || typeof password !== 'string') return undefined;
     const row = email.length <= 320 ? (this.q.byEmailWithHash.get(normalizeEmail(email)) as UserRowWithHash | undefined) : undefined;
     if (!row) {
-      await verifyDummyPassword(password);
+      await this.hasher.verifyDummy(password);
       return undefined;
     }
-    const ok = await verifyPassword(password, row.password_hash);
+    const { ok, rehash } = await this.hasher.verify(password, row.password_hash);
     if (!ok || row.disabled === 1) return undefined;
+    if (rehash) this.q.rehash.run(await this.hasher.hash(password), row.id, row.password_hash);
     // Re-read: the account may have been disabled while we were hashing.
     const now = this.get(row.id);
     return now && !now.disabled ? now : undefined;

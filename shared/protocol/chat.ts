@@ -41,7 +41,12 @@ const chunkFields = {
 export const chatRequests = {
   chatChunk: {
     req: z.object(chunkFields).strict().refine((c) => c.index < c.total, 'index beyond total'),
-    res: z.object({}).strict(),
+    /**
+     * `behind`: participants (peer ids) this chunk was not relayed to because
+     * they are too far behind in reading (server back-pressure); they get the
+     * message again through the senders' re-sends (docs/protocol.md, Chat).
+     */
+    res: z.object({ behind: z.array(Id).max(64).optional() }).strict(),
   },
 } as const;
 

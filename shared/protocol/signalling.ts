@@ -14,11 +14,15 @@ import {
 import { MAX_SLOTS } from '../crypto/key-schedule.ts';
 import { chatNotifications, chatRequests } from './chat.ts';
 import { KEY_BOX_MAX_BYTES } from '../crypto/key-exchange.ts';
+import { NameField } from './names.ts';
 
 export { Id };
 
 export const RoomId = Id;
-export const DisplayName = z.string().trim().min(1).max(64);
+/** Longest name shown in a call (UTF-16 code units). */
+export const MAX_DISPLAY_NAME = 64;
+/** A person's name in a call: normalised by the one name normaliser (names.ts), 1–64 code units. */
+export const DisplayName = NameField(MAX_DISPLAY_NAME);
 export const MediaKind = z.enum(['audio', 'video']);
 export const MediaSource = z.enum(['mic', 'camera', 'screen']);
 export type MediaSource = z.infer<typeof MediaSource>;
@@ -84,6 +88,12 @@ export const WaitingPatient = z.object({
   sameLink: z.enum(['waiting', 'in-call', 'earlier']).optional(),
 });
 export type WaitingPatient = z.infer<typeof WaitingPatient>;
+/**
+ * Patients waiting (not yet admitted) in one consultation's waiting room, at
+ * most: the server refuses more, and the doctor's join answer lists at most
+ * this many. One bound, used by both ends (issue 12, item 5).
+ */
+export const MAX_WAITING = 8;
 /** Patient link token (base64url of 32 random bytes). */
 export const PatientToken = z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/);
 /** A rejoin credential (base64url of 32 random bytes), handed to an admitted patient's connection. */
@@ -133,7 +143,7 @@ export const requests = {
       slot: Slot,
       /** Patients: keep it for the tab's life (sessionStorage) to come back without re-admission. */
       rejoinToken: RejoinToken.optional(),
-      waiting: z.array(WaitingPatient).max(64),
+      waiting: z.array(WaitingPatient).max(MAX_WAITING),
       routerRtpCapabilities: RtpCapabilities,
       peers: z.array(PeerInfo).max(64),
       producers: z.array(ProducerInfo).max(256),

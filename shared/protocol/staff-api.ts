@@ -10,6 +10,10 @@ import {
   ConsultationIdParam,
   ConsultationView,
   DoctorRange,
+  EnrolBody,
+  EnrolmentCheckAnswer,
+  EnrolmentCheckBody,
+  EnrolmentLink,
   LinkCheckAnswer,
   LinkCheckBody,
   LoginBody,
@@ -50,7 +54,7 @@ export const staffApi = {
     body: LoginBody,
     status: 200,
     response: z.object({ user: User }),
-    errors: ['invalid-credentials', 'too-many-attempts'],
+    errors: ['invalid-credentials', 'too-many-attempts', 'rate-limited'],
   },
   logout: { method: 'POST', path: '/api/auth/logout', access: 'anyone', status: 204, errors: [] },
   me: {
@@ -61,6 +65,28 @@ export const staffApi = {
     response: z.object({ user: User }),
     errors: [],
   },
+  /** The enrolment page, before asking for a password: whose account this link is for. */
+  enrolmentCheck: {
+    method: 'POST',
+    path: '/api/auth/enrolment/check',
+    access: 'anyone',
+    body: EnrolmentCheckBody,
+    status: 200,
+    response: EnrolmentCheckAnswer,
+    errors: ['rate-limited'],
+    perMinute: 20,
+  },
+  /** Sets the account's password with a one-time enrolment link, and signs in (cookie). */
+  enrol: {
+    method: 'POST',
+    path: '/api/auth/enrolment',
+    access: 'anyone',
+    body: EnrolBody,
+    status: 200,
+    response: z.object({ user: User }),
+    errors: ['invalid-link', 'weak-password', 'rate-limited'],
+    perMinute: 10,
+  },
 
   listDoctors: {
     method: 'GET',
@@ -70,14 +96,25 @@ export const staffApi = {
     response: z.object({ doctors: z.array(User) }),
     errors: [],
   },
+  /** The account has no password: `enrolment` is the link with which the doctor sets theirs (shown once). */
   createDoctor: {
     method: 'POST',
     path: '/api/admin/doctors',
     access: 'admin',
     body: NewDoctor,
     status: 201,
-    response: z.object({ user: User }),
-    errors: ['duplicate-email', 'weak-password'],
+    response: z.object({ user: User, enrolment: EnrolmentLink }),
+    errors: ['duplicate-email'],
+  },
+  /** The doctor's password stops working, their sessions and sockets end; a new enrolment link (shown once). */
+  resetDoctorPassword: {
+    method: 'POST',
+    path: '/api/admin/doctors/:id/reset',
+    access: 'admin',
+    params: UserIdParam,
+    status: 200,
+    response: z.object({ enrolment: EnrolmentLink }),
+    errors: ['not-found'],
   },
   /** Disabling also signs the doctor out everywhere. */
   disableDoctor: {
@@ -96,14 +133,14 @@ export const staffApi = {
     status: 204,
     errors: ['not-found'],
   },
-  /** `patientToken` is in this answer only; the server keeps its SHA-256. */
+  /** No link in the answer: the doctor's browser makes the patient's (createInvitation), so the admin never holds one. */
   createConsultation: {
     method: 'POST',
     path: '/api/admin/consultations',
     access: 'admin',
     body: NewConsultation,
     status: 201,
-    response: z.object({ consultation: Consultation, patientToken: z.string() }),
+    response: z.object({ consultation: Consultation }),
     errors: ['not-found', 'doctor-disabled'],
   },
   listConsultations: {
@@ -141,6 +178,21 @@ export const staffApi = {
     status: 200,
     response: z.object({ consultation: ConsultationView }),
     errors: ['not-found', 'forbidden'],
+  },
+  /**
+   * A new patient token for the doctor's own open consultation, in this
+   * answer only (the server keeps its SHA-256); the previous patient link
+   * stops working. The doctor's browser puts it in the patient link with the
+   * room secret it drew itself.
+   */
+  createInvitation: {
+    method: 'POST',
+    path: '/api/doctor/consultations/:id/invitation',
+    access: 'doctor',
+    params: ConsultationIdParam,
+    status: 200,
+    response: z.object({ patientToken: z.string() }),
+    errors: ['not-found', 'forbidden', 'consultation-closed'],
   },
 
   /** The patient page, before asking for the camera: with whom, when, and whether the link works. */

@@ -4,6 +4,7 @@
 // response validation), as signalling.ts is for socket.io.
 import { z } from 'zod';
 import { Role as CallRole } from './signalling.ts';
+import { NameField } from './names.ts';
 
 // ---- errors ------------------------------------------------------------------
 
@@ -23,7 +24,9 @@ export const ApiErrorCode = z.enum([
   'payload-too-large',
   'unsupported-media-type',
   'too-many-attempts', // sign-in throttled (Retry-After)
-  'rate-limited', // other per-address limits (Retry-After)
+  'rate-limited', // other per-address limits, or too many sign-ins in progress (Retry-After)
+  'invalid-link', // an enrolment link that is unknown, used, replaced or expired
+  'consultation-closed', // ended, or its patient link's validity has passed: no new invitation
   'internal',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
@@ -39,6 +42,7 @@ export const FieldError = z.enum([
   'name-invalid',
   'password-invalid',
   'password-too-short',
+  'password-weak', // a common password, a repeated pattern, or the account's own email or name
   'doctorId-invalid',
   'patientName-invalid',
   'scheduledAt-invalid',
@@ -72,8 +76,11 @@ export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 
 // ---- inputs --------------------------------------------------------------------
 
-/** Passwords: at least 10 characters for a new one; longer than 1024 only costs CPU. */
-export const MIN_PASSWORD_LENGTH = 10;
+/**
+ * Passwords: at least 12 characters for a new one (and not a common one: the
+ * server checks, server/auth/password-policy.ts); longer than 1024 only costs CPU.
+ */
+export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 /** A new consultation: from 24 h ago to 2 years ahead (ms). */
 export const SCHEDULE_PAST_MS = 24 * 60 * 60 * 1000;
@@ -81,10 +88,8 @@ export const SCHEDULE_AHEAD_MS = 730 * 24 * 60 * 60 * 1000;
 /** Longest doctor dashboard range (ms). */
 export const MAX_RANGE_MS = 31 * 24 * 60 * 60 * 1000;
 
-const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
-/** A person's name: trimmed, 1..max characters, no control characters. */
-export const PersonName = (max: number) =>
-  z.string().max(1024).trim().min(1).max(max).refine(noControlChars, 'must not contain control characters');
+/** A person's name, 1..max code units, through the one name normaliser (names.ts). */
+export const PersonName = (max: number) => NameField(max);
 /** An ISO 8601 time with an offset, as ms since the epoch. */
 export const IsoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 export const CONSULTATION_ID = /^[a-z0-9]{16}$/;
@@ -97,13 +102,19 @@ export const LoginBody = z.strictObject({
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
 });
 
+/** A new doctor account: no password; the doctor sets their own through an enrolment link. */
 export const NewDoctor = z.strictObject({
   email: z.email().max(254),
   name: PersonName(100),
-  password: z
-    .string()
-    .min(MIN_PASSWORD_LENGTH, { error: 'password-too-short' })
-    .max(MAX_PASSWORD_LENGTH),
+});
+
+/** An enrolment link's secret (base64url of 32 random bytes): in a URL fragment, sent in bodies only. */
+export const EnrolmentToken = z.string().max(64);
+export const EnrolmentCheckBody = z.strictObject({ token: EnrolmentToken });
+/** Following an enrolment link: the doctor's own new password (the server applies the policy). */
+export const EnrolBody = z.strictObject({
+  token: EnrolmentToken,
+  password: z.string().min(MIN_PASSWORD_LENGTH, { error: 'password-too-short' }).max(MAX_PASSWORD_LENGTH),
 });
 
 export const NewConsultation = z.strictObject({
@@ -193,6 +204,17 @@ export const ConsultationView = Consultation.extend({
   doctorName: z.string().optional(),
 });
 export type ConsultationView = z.infer<typeof ConsultationView>;
+
+/** An enrolment link's secret and when it stops working (ms); the console builds `/enrol#t=<token>`. */
+export const EnrolmentLink = z.object({ token: z.string(), expiresAt: z.number() });
+export type EnrolmentLink = z.infer<typeof EnrolmentLink>;
+
+/** Whose account an enrolment link sets the password of; one 'invalid' for every link that does not work. */
+export const EnrolmentCheckAnswer = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('invalid') }),
+  z.object({ state: z.literal('ok'), email: z.string(), name: z.string(), expiresAt: z.number() }),
+]);
+export type EnrolmentCheckAnswer = z.infer<typeof EnrolmentCheckAnswer>;
 
 /** One answer, 'invalid', for an unknown consultation and a wrong token alike. */
 export const LinkCheckAnswer = z.discriminatedUnion('state', [

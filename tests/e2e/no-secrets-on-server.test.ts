@@ -13,6 +13,7 @@ import { startConfide } from '../../server/app.ts';
 import { launchChromium, newPerson, waitFor } from './support/browser.ts';
 import { enableKeyHooks, inbound } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
+import { TEST_CLIENT_DIR } from './support/server.ts';
 import { keyLog } from './support/keys.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-secrets-'));
@@ -26,7 +27,7 @@ let browser: Browser;
 beforeAll(async () => {
   const cfg = loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_DATA_DIR: dir });
   const logger = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true }));
-  server = await startConfide(cfg, { logger });
+  server = await startConfide(cfg, { logger, clientDir: TEST_CLIENT_DIR });
   const record = (req: { method?: string; url?: string; headers: object }) =>
     requests.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
   server.httpServer.prependListener('request', record);

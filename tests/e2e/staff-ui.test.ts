@@ -25,7 +25,7 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   server = await startTestServer();
   browser = await launchChromium();
-  admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'admin password 123' });
+  admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'clinic console passphrase' });
 });
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
@@ -72,7 +72,7 @@ function thisMinute(): { at: number; en: RegExp; fr: RegExp } {
 }
 
 describe('console', () => {
-  it('empty: add a practitioner first; forms: field errors that clear on success, links named for their patient', async () => {
+  it('empty: add a practitioner first; forms: field errors that clear on success; an enrolment link, no password, no patient link', async () => {
     const page = await adminPage();
     await page.goto('/');
     await page.getByTestId('add-doctor-first').waitFor();
@@ -82,10 +82,14 @@ describe('console', () => {
 
     await page.getByLabel('Full name').fill('Dr Alice Martin');
     await page.getByLabel('Email').fill('alice@clinic.test');
-    await page.getByLabel('Initial password (10 characters or more)').fill('alice password 1');
+    expect(await page.locator('input[type="password"]').count()).toBe(0); // the admin never sets a doctor's password
     await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const enrolment = page.getByTestId('enrolment');
+    await enrolment.getByRole('heading', { name: 'Enrolment link for Dr Alice Martin' }).waitFor();
+    expect(await enrolment.getByTestId('enrolment-link').inputValue()).toMatch(/\/enrol#t=[A-Za-z0-9_-]{43}$/);
     await page.getByLabel('Patient name').waitFor();
     expect(await page.getByTestId('add-doctor-first').count()).toBe(0);
+    await shot(page, 'console-enrolment-link');
 
     const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
     await page.getByLabel('Patient name').fill('Camille Durand');
@@ -98,12 +102,14 @@ describe('console', () => {
 
     await page.getByLabel('Date and time').fill(local(Date.now() + 3600_000));
     await page.getByRole('button', { name: 'Create consultation' }).click();
-    const links = page.getByTestId('invite-links');
-    await links.getByRole('heading', { name: 'Links for Camille Durand' }).waitFor();
+    const done = page.getByTestId('consultation-scheduled');
+    await done.waitFor();
+    expect(await done.textContent()).toContain('Camille Durand with Dr Alice Martin');
     expect(await error.count()).toBe(0);
-    // Starting the next consultation's form takes the previous links away.
+    expect(await page.locator('body').innerText()).not.toMatch(/#k=|\/join\//);
+    // Starting the next consultation's form takes the confirmation away.
     await page.getByLabel('Patient name').fill('Next patient');
-    await expect.poll(() => links.count()).toBe(0);
+    await expect.poll(() => done.count()).toBe(0);
   });
 
   it('statuses: in progress, interrupted after everybody left (duration stopped), no-show and expired without End', async () => {

@@ -1,7 +1,9 @@
 // The whole product in real Chromium pages, through the UI only: the admin
-// (created with the CLI) signs in, adds a doctor and a consultation; the
-// doctor opens the doctor link; the patient opens the patient link, passes the
-// device check, waits and is admitted; both decrypt each other; chat and a
+// (created with the CLI) signs in, adds a doctor (who gets an enrolment link
+// and chooses their own password) and schedules a consultation; the doctor
+// invites the patient from their dashboard (their browser makes the key) and
+// opens the call; the patient opens the patient link, passes the device
+// check, waits and is admitted; both decrypt each other; chat and a
 // 2 MB PDF go each way byte for byte; screen share is seen; the doctor ends
 // the consultation and the patient link stops working. Screenshots of every
 // screen go to tests/artifacts/.
@@ -21,8 +23,8 @@ import { shot } from './support/artifacts.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-flow-'));
-const ADMIN = { email: 'admin@clinic.example', password: 'admin password 123', name: 'Clinic Admin' };
-const DOCTOR = { email: 'dr.martin@clinic.example', password: 'doctor password 123', name: 'Dr Claire Martin' };
+const ADMIN = { email: 'admin@clinic.example', password: 'clinic console passphrase', name: 'Clinic Admin' };
+const DOCTOR = { email: 'dr.martin@clinic.example', password: 'stethoscope morning coffee', name: 'Dr Claire Martin' };
 const PATIENT = 'Camille Durand';
 
 let server: ConfideServer;
@@ -80,25 +82,33 @@ describe('teleconsultation flow', () => {
 
     await admin.page.getByLabel('Full name').fill(DOCTOR.name);
     await admin.page.getByLabel('Email').fill(DOCTOR.email);
-    await admin.page.getByLabel('Initial password (10 characters or more)').fill(DOCTOR.password);
     await admin.page.getByRole('button', { name: 'Create', exact: true }).click();
+    // No password from the admin: an enrolment link, to hand to the doctor.
+    const enrolmentLink = await admin.page.getByTestId('enrolment-link').inputValue();
+    expect(enrolmentLink).toMatch(/\/enrol#t=[A-Za-z0-9_-]{43}$/);
     await admin.page.getByTestId('doctor-list').getByText(DOCTOR.name).first().waitFor();
 
     await admin.page.getByLabel('Patient name').fill(PATIENT);
     await admin.page.getByRole('button', { name: 'Create consultation' }).click();
-    const doctorLink = await admin.page.getByTestId('doctor-link').inputValue();
-    const patientLink = await admin.page.getByTestId('patient-link').inputValue();
-    expect(doctorLink).toMatch(/\/consultation\/[a-z0-9]{16}#k=[0-9a-f]{64}$/);
-    expect(patientLink).toMatch(/\/join\/[a-z0-9]{16}#t=[A-Za-z0-9_-]+&k=[0-9a-f]{64}$/);
-    const consultationId = /\/consultation\/([a-z0-9]{16})/.exec(doctorLink)![1]!;
+    await admin.page.getByTestId('consultation-scheduled').waitFor();
+    // The console holds no link and no key of the consultation.
+    expect(await admin.page.locator('body').innerText()).not.toMatch(/#k=|#t=.*&k=|\/join\//);
     await flowShot(admin.page, '02-admin-console');
 
-    // --- Doctor: the doctor link asks to sign in, then checks devices ---
+    // --- Doctor: chooses a password with the enrolment link, invites the patient, opens the call ---
     const doctor = await newPerson(browser, server.url);
-    await doctor.page.goto(doctorLink);
-    await doctor.page.getByLabel('Email').fill(DOCTOR.email);
-    await doctor.page.getByLabel('Password').fill(DOCTOR.password);
-    await doctor.page.getByRole('button', { name: 'Sign in' }).click();
+    await doctor.page.goto(enrolmentLink);
+    await doctor.page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await doctor.page.getByLabel('New password').fill(DOCTOR.password);
+    await doctor.page.getByLabel('The same password again').fill(DOCTOR.password);
+    await doctor.page.getByRole('button', { name: 'Set my password' }).click();
+    const entry = doctor.page.getByTestId('doctor-consultations').locator('li', { hasText: PATIENT });
+    await entry.getByRole('button', { name: `Invite the patient ${PATIENT}` }).click();
+    const patientLink = await entry.getByTestId('patient-link').inputValue();
+    expect(patientLink).toMatch(/\/join\/[a-z0-9]{16}#t=[A-Za-z0-9_-]+&k=[0-9a-f]{64}$/);
+    const consultationId = /\/join\/([a-z0-9]{16})/.exec(patientLink)![1]!;
+    await flowShot(doctor.page, '02b-doctor-invites');
+    await entry.getByRole('link', { name: `Open ${PATIENT}` }).click();
     await doctor.page.getByTestId('device-check').waitFor();
     await waitFor('doctor mic level', () => doctor.page.getByTestId('mic-level').evaluate((m) => (m as HTMLMeterElement).value), (v) => v > 0);
     await doctor.page.getByRole('button', { name: 'Continue' }).click();

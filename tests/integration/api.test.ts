@@ -7,7 +7,6 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveStatus } from '../../server/http/api.ts';
 import type { User } from '../../server/store/users.ts';
-import { LoginThrottle } from '../../server/auth/login-throttle.ts';
 import { readSessionToken, sessionCookie, clearSessionCookie } from '../../server/auth/session-cookie.ts';
 import { harness, type Harness } from '../support/api-harness.ts';
 
@@ -164,31 +163,6 @@ describe('sign-in', () => {
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
   });
 
-  it('LoginThrottle: success resets the pair, locks expire, memory stays bounded', () => {
-    let now = 1_000_000;
-    const t = new LoginThrottle({ now: () => now, maxEntries: 100 });
-    for (let i = 0; i < 4; i++) t.failed('1.1.1.1', 'a@x');
-    expect(t.check('1.1.1.1', 'a@x').allowed).toBe(true);
-    t.succeeded('1.1.1.1', 'A@X ');
-    for (let i = 0; i < 4; i++) t.failed('1.1.1.1', 'a@x');
-    expect(t.check('1.1.1.1', 'a@x').allowed).toBe(true); // the earlier 4 were forgotten
-    t.failed('1.1.1.1', 'a@x');
-    expect(t.check('1.1.1.1', 'a@x')).toEqual({ allowed: false, retryAfterSec: 900 });
-    now += 14 * 60 * 1000;
-    expect(t.check('1.1.1.1', 'a@x')).toEqual({ allowed: false, retryAfterSec: 60 });
-    now += 60 * 1000;
-    expect(t.check('1.1.1.1', 'a@x').allowed).toBe(true);
-    // Failures older than the window do not count.
-    for (let i = 0; i < 4; i++) t.failed('2.2.2.2', 'b@x');
-    now += 16 * 60 * 1000;
-    t.failed('2.2.2.2', 'b@x');
-    expect(t.check('2.2.2.2', 'b@x').allowed).toBe(true);
-    // Bounded.
-    for (let i = 0; i < 5000; i++) t.failed(`9.9.${i >> 8}.${i & 255}`, `u${i}@x`);
-    expect(t.size.pairs).toBeLessThanOrEqual(100);
-    expect(t.size.ips).toBeLessThanOrEqual(100);
-  });
-
   it('/me answers the signed-in user, 401 otherwise; logout revokes and clears the cookie', async () => {
     const me = await call('GET', '/api/auth/me', { cookie: doctorCookie });
     expect(me.statusCode).toBe(200);
@@ -260,29 +234,32 @@ describe('access control', () => {
 });
 
 describe('admin: doctors', () => {
-  it('creates a doctor; duplicate email 409; short password 400', async () => {
+  it('creates a doctor without a password (an enrolment link instead); duplicate email 409; no password field', async () => {
     const res = await call('POST', '/api/admin/doctors', {
       cookie: adminCookie,
-      body: { email: 'carol@clinic.test', name: '  Dr Carol  ', password: 'carol-password-123' },
+      body: { email: 'carol@clinic.test', name: '  Dr Carol  ' },
     });
-    h.secrets.add('carol-password-123');
     expect(res.statusCode).toBe(201);
-    const { user } = res.json();
+    const { user, enrolment } = res.json();
+    h.secrets.add(enrolment.token);
     expect(user).toMatchObject({ email: 'carol@clinic.test', name: 'Dr Carol', role: 'doctor', disabled: false });
     expect(Object.keys(user).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
+    expect(enrolment.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(h.stores.users.hasPassword(user.id)).toBe(false);
 
     const dup = await call('POST', '/api/admin/doctors', {
       cookie: adminCookie,
-      body: { email: 'CAROL@clinic.test', name: 'Other', password: 'another-password-1' },
+      body: { email: 'CAROL@clinic.test', name: 'Other' },
     });
     expect(dup.statusCode).toBe(409);
     expect(dup.json().error.code).toBe('duplicate-email');
 
-    const short = await call('POST', '/api/admin/doctors', {
+    // The admin cannot choose a doctor's password at all.
+    const withPassword = await call('POST', '/api/admin/doctors', {
       cookie: adminCookie,
-      body: { email: 'dan@clinic.test', name: 'Dr Dan', password: 'short' },
+      body: { email: 'dan@clinic.test', name: 'Dr Dan', password: 'an admin-chosen password' },
     });
-    expect(short.statusCode).toBe(400);
+    expect(withPassword.statusCode).toBe(400);
     expect(h.stores.users.byEmail('dan@clinic.test')).toBeUndefined();
 
     const list = await call('GET', '/api/admin/doctors', { cookie: adminCookie });
@@ -294,11 +271,12 @@ describe('admin: doctors', () => {
 
   it('rejects hostile payloads with 400 (or 413/415) and creates nothing', async () => {
     const before = h.stores.users.count();
-    const good = { email: 'eve@clinic.test', name: 'Dr Eve', password: 'eve-password-123' };
+    const good = { email: 'eve@clinic.test', name: 'Dr Eve' };
     const hostile: unknown[] = [
       { ...good, email: 42 },
       { ...good, name: ['Dr', 'Eve'] },
       { ...good, password: { $gt: '' } },
+      { ...good, password: 'eve-password-123' },
       { ...good, email: 'not-an-email' },
       { ...good, email: `${'e'.repeat(20_000)}@clinic.test` },
       { ...good, name: 'N'.repeat(20_000) },
@@ -324,7 +302,7 @@ describe('admin: doctors', () => {
     }
     const proto = await call('POST', '/api/admin/doctors', {
       cookie: adminCookie,
-      payload: '{"email":"eve@clinic.test","name":"Dr Eve","password":"eve-password-123","__proto__":{"role":"admin"}}',
+      payload: '{"email":"eve@clinic.test","name":"Dr Eve","__proto__":{"role":"admin"}}',
       headers: { 'content-type': 'application/json' },
     });
     expect(proto.statusCode).toBe(400);
@@ -337,7 +315,7 @@ describe('admin: doctors', () => {
     expect(broken.json().error.code).toBe('bad-request');
     const form = await call('POST', '/api/admin/doctors', {
       cookie: adminCookie,
-      payload: 'email=eve%40clinic.test&name=Eve&password=eve-password-123',
+      payload: 'email=eve%40clinic.test&name=Eve',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(form.statusCode).toBe(415);
@@ -354,23 +332,23 @@ describe('admin: doctors', () => {
   });
 
   it('disable signs the doctor out and blocks login; enable lets them log in again', async () => {
-    const dave = await h.stores.users.create({ email: 'dave@clinic.test', name: 'Dr Dave', role: 'doctor', password: 'dave-password-123' });
-    h.secrets.add('dave-password-123');
-    const cookie = await login('dave@clinic.test', 'dave-password-123');
+    const dave = await h.stores.users.create({ email: 'dave@clinic.test', name: 'Dr Dave', role: 'doctor', password: 'quiet harbour lantern' });
+    h.secrets.add('quiet harbour lantern');
+    const cookie = await login('dave@clinic.test', 'quiet harbour lantern');
     expect((await call('GET', '/api/doctor/consultations', { cookie })).statusCode).toBe(200);
 
     expect((await call('POST', `/api/admin/doctors/${dave.id}/disable`, { cookie: adminCookie })).statusCode).toBe(204);
     expect(h.stores.users.get(dave.id)?.disabled).toBe(true);
     expect((await call('GET', '/api/auth/me', { cookie })).statusCode).toBe(401);
     expect((await call('GET', '/api/doctor/consultations', { cookie })).statusCode).toBe(401);
-    const refused = await call('POST', '/api/auth/login', { body: { email: 'dave@clinic.test', password: 'dave-password-123' } });
+    const refused = await call('POST', '/api/auth/login', { body: { email: 'dave@clinic.test', password: 'quiet harbour lantern' } });
     expect(refused.statusCode).toBe(401);
     expect(refused.json().error.code).toBe('invalid-credentials');
 
     expect((await call('POST', `/api/admin/doctors/${dave.id}/enable`, { cookie: adminCookie })).statusCode).toBe(204);
     // The old session stays revoked; a new login works.
     expect((await call('GET', '/api/auth/me', { cookie })).statusCode).toBe(401);
-    await login('dave@clinic.test', 'dave-password-123');
+    await login('dave@clinic.test', 'quiet harbour lantern');
 
     // Only doctors: unknown ids and admins are 404.
     expect((await call('POST', '/api/admin/doctors/unknown-id/disable', { cookie: adminCookie })).statusCode).toBe(404);
@@ -387,8 +365,8 @@ describe('admin: consultations', () => {
 
   it('refuses unknown, non-doctor and disabled doctors, and bad fields', async () => {
     const when = new Date(noonToday()).toISOString();
-    const frank = await h.stores.users.create({ email: 'frank@clinic.test', name: 'Dr Frank', role: 'doctor', password: 'frank-password-1' });
-    h.secrets.add('frank-password-1');
+    const frank = await h.stores.users.create({ email: 'frank@clinic.test', name: 'Dr Frank', role: 'doctor', password: 'violet mountain river' });
+    h.secrets.add('violet mountain river');
     h.stores.users.setDisabled(frank.id, true);
     // Validation failures name the field at fault with a code the UI translates.
     const cases: [unknown, number, string, string[]?][] = [
@@ -413,7 +391,7 @@ describe('admin: consultations', () => {
     expect(h.stores.consultations.list()).toHaveLength(0);
   });
 
-  it('creates a consultation: token returned once, audit "created"', async () => {
+  it('creates a consultation with no patient link in the answer; the doctor makes it (createInvitation)', async () => {
     const scheduledAt = noonToday();
     const res = await call('POST', '/api/admin/consultations', {
       cookie: adminCookie,
@@ -422,10 +400,9 @@ describe('admin: consultations', () => {
     expect(res.statusCode).toBe(201);
     const body = res.json();
     consultationId = body.consultation.id;
-    patientToken = body.patientToken;
-    h.secrets.add(patientToken);
+    expect(Object.keys(body)).toEqual(['consultation']);
+    expect(res.body).not.toMatch(/token/i);
     expect(consultationId).toMatch(/^[a-z0-9]{16}$/);
-    expect(patientToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(body.consultation).toEqual({
       id: consultationId,
       doctorId: doctor.id,
@@ -437,6 +414,13 @@ describe('admin: consultations', () => {
       expiresAt: scheduledAt + 24 * 3600 * 1000,
     });
     expect(h.stores.audit.list(consultationId)).toEqual([{ at: expect.any(Number), event: 'created', actor: `admin:${admin.id}` }]);
+    // The doctor's browser asks for the patient token; the admin may not.
+    expect((await call('POST', `/api/doctor/consultations/${consultationId}/invitation`, { cookie: adminCookie })).statusCode).toBe(403);
+    const invitation = await call('POST', `/api/doctor/consultations/${consultationId}/invitation`, { cookie: doctorCookie });
+    expect(invitation.statusCode).toBe(200);
+    patientToken = invitation.json().patientToken;
+    h.secrets.add(patientToken);
+    expect(patientToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(h.stores.consultations.verifyPatientToken(consultationId, patientToken)).toBe('ok');
   });
 
@@ -491,8 +475,8 @@ describe('admin: consultations', () => {
   it('end: when endConsultation does the bookkeeping itself, it is not doubled', async () => {
     const h2 = await harness({ endDoesBookkeeping: true });
     try {
-      const a = await h2.stores.users.create({ email: 'a@c.test', name: 'A', role: 'admin', password: 'a-password-123' });
-      const d = await h2.stores.users.create({ email: 'd@c.test', name: 'D', role: 'doctor', password: 'd-password-123' });
+      const a = await h2.stores.users.create({ email: 'a@c.test', name: 'A', role: 'admin', password: 'amber orchard window' });
+      const d = await h2.stores.users.create({ email: 'd@c.test', name: 'D', role: 'doctor', password: 'dusty copper kettle' });
       const token = h2.stores.sessions.create(a.id);
       const { consultation } = h2.stores.consultations.create({ doctorId: d.id, patientName: 'P', scheduledAt: Date.now(), createdBy: a.id });
       const res = await h2.app.inject({ method: 'POST', url: `/api/admin/consultations/${consultation.id}/end`, headers: { cookie: `confide_session=${token}` } });
@@ -595,7 +579,7 @@ describe('secrets', () => {
       const hash = createHash('sha256').update(secret).digest('hex');
       expect(all).not.toContain(hash);
     }
-    for (const p of [ADMIN_PASSWORD, DOCTOR_PASSWORD, DOCTOR2_PASSWORD, 'carol-password-123', 'dave-password-123']) {
+    for (const p of [ADMIN_PASSWORD, DOCTOR_PASSWORD, DOCTOR2_PASSWORD, 'carol-password-123', 'quiet harbour lantern']) {
       expect(all).not.toContain(p);
     }
     // A patient token appears in exactly one answer: its creation.

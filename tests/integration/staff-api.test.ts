@@ -42,8 +42,8 @@ beforeAll(async () => {
     },
   });
   consultations = new Consultations(h.stores, rooms, pino({ level: 'silent' }));
-  admin = await h.stores.users.create({ email: 'admin@c.test', name: 'Admin', role: 'admin', password: 'admin-password-1' });
-  doctor = await h.stores.users.create({ email: 'martin@c.test', name: 'Dr Martin', role: 'doctor', password: 'doctor-password-1' });
+  admin = await h.stores.users.create({ email: 'admin@c.test', name: 'Admin', role: 'admin', password: 'admin console sunrise' });
+  doctor = await h.stores.users.create({ email: 'martin@c.test', name: 'Dr Martin', role: 'doctor', password: 'quiet waiting room plant' });
   adminCookie = `confide_session=${h.stores.sessions.create(admin.id)}`;
   doctorCookie = `confide_session=${h.stores.sessions.create(doctor.id)}`;
 });

@@ -28,9 +28,9 @@ describe('store persistence', () => {
     expect(s1.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(s1.db.pragma('foreign_keys', { simple: true })).toBe(1);
 
-    const admin = await s1.users.create({ email: 'Root@Clinic.test', name: 'Root', role: 'admin', password: 'root-password-1' });
-    const doctor = await s1.users.create({ email: 'doc@clinic.test', name: 'Dr Doc', role: 'doctor', password: 'doctor-password-1' });
-    const gone = await s1.users.create({ email: 'gone@clinic.test', name: 'Dr Gone', role: 'doctor', password: 'gone-password-1' });
+    const admin = await s1.users.create({ email: 'Root@Clinic.test', name: 'Root', role: 'admin', password: 'root passphrase one' });
+    const doctor = await s1.users.create({ email: 'doc@clinic.test', name: 'Dr Doc', role: 'doctor', password: 'doctor passphrase one' });
+    const gone = await s1.users.create({ email: 'gone@clinic.test', name: 'Dr Gone', role: 'doctor', password: 'leaving passphrase one' });
     const goneSession = s1.sessions.create(gone.id);
     s1.users.setDisabled(gone.id, true);
     const session = s1.sessions.create(doctor.id);
@@ -63,10 +63,10 @@ describe('store persistence', () => {
     expect(s2.users.count('doctor')).toBe(2);
     expect(s2.users.list('admin').map((u) => u.email)).toEqual(['root@clinic.test']);
     expect(admin.email).toBe('root@clinic.test');
-    expect(await s2.users.verify('ROOT@clinic.test', 'root-password-1')).toEqual(admin);
-    expect(await s2.users.verify('doc@clinic.test', 'doctor-password-1')).toEqual(doctor);
-    expect(await s2.users.verify('doc@clinic.test', 'doctor-password-2')).toBeUndefined();
-    expect(await s2.users.verify('gone@clinic.test', 'gone-password-1')).toBeUndefined();
+    expect(await s2.users.verify('ROOT@clinic.test', 'root passphrase one')).toEqual(admin);
+    expect(await s2.users.verify('doc@clinic.test', 'doctor passphrase one')).toEqual(doctor);
+    expect(await s2.users.verify('doc@clinic.test', 'doctor passphrase two')).toBeUndefined();
+    expect(await s2.users.verify('gone@clinic.test', 'leaving passphrase one')).toBeUndefined();
     expect(s2.sessions.resolve(session)).toEqual(doctor);
     expect(s2.sessions.resolve(revoked)).toBeUndefined();
     expect(s2.sessions.resolve(goneSession)).toBeUndefined();
@@ -87,7 +87,7 @@ describe('store persistence', () => {
     s3.db.pragma('wal_checkpoint(TRUNCATE)');
     s3.db.close();
     const raw = fs.readFileSync(file).toString('latin1');
-    for (const secret of [session, patientToken, 'root-password-1', 'doctor-password-1']) expect(raw).not.toContain(secret);
+    for (const secret of [session, patientToken, 'root passphrase one', 'doctor passphrase one']) expect(raw).not.toContain(secret);
   });
 
   it('migrations are idempotent, atomic, and refuse a newer schema', () => {
@@ -128,7 +128,7 @@ describe('store persistence', () => {
     const s = openStores(':memory:');
     expect(schemaVersion(s.db)).toBe(SCHEMA_VERSION);
     expect(s.users.count()).toBe(0);
-    const u = await s.users.create({ email: 'x@y.test', name: 'X', role: 'doctor', password: 'x-password-123' });
+    const u = await s.users.create({ email: 'x@y.test', name: 'X', role: 'doctor', password: 'x passphrase 123' });
     const short = new SessionStore(s.db, 60_000);
     vi.useFakeTimers({ toFake: ['Date'] });
     try {

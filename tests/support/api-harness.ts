@@ -6,6 +6,7 @@ import pino from 'pino';
 import { registerApi, type LiveStatus } from '../../server/http/api.ts';
 import { openStores, type Stores } from '../../server/store/index.ts';
 import { LoginThrottle } from '../../server/auth/login-throttle.ts';
+import { FAST_HASHER } from '../e2e/support/server.ts';
 
 export interface Harness {
   app: FastifyInstance;
@@ -39,7 +40,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   // Stricter than production: request logging stays on, at trace level.
   // (Cast as in server/http/http-app.ts: a pino Logger-typed instance vs FastifyBaseLogger.)
   const app = Fastify({ loggerInstance: pino({ level: 'trace' }, stream), bodyLimit: 64 * 1024 }) as unknown as FastifyInstance;
-  const stores = openStores(':memory:');
+  const stores = openStores(':memory:', { passwordHasher: FAST_HASHER });
   const ended: Harness['ended'] = [];
   const live = new Map<string, LiveStatus>();
   await registerApi(app, {

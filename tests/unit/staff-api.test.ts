@@ -11,6 +11,7 @@ import {
   LinkCheckBody,
   NewConsultation,
   NewDoctor,
+  EnrolBody,
   staffApi,
   type RouteDef,
 } from '../../shared/protocol/staff-api.ts';
@@ -41,8 +42,10 @@ describe('route table', () => {
     }
   });
 
-  it('only sign-in, sign-out and the patient link check are open to anyone', () => {
-    expect(defs.filter(([, d]) => d.access === 'anyone').map(([n]) => n).sort()).toEqual(['linkCheck', 'login', 'logout']);
+  it('only sign-in, sign-out, enrolment links and the patient link check are open to anyone', () => {
+    expect(defs.filter(([, d]) => d.access === 'anyone').map(([n]) => n).sort()).toEqual(['enrol', 'enrolmentCheck', 'linkCheck', 'login', 'logout']);
+    // The two that a link holder calls without an account are limited per address.
+    for (const name of ['enrol', 'enrolmentCheck', 'linkCheck'] as const) expect(staffApi[name].perMinute).toBeGreaterThan(0);
     expect(errorsOf('listDoctors')).toEqual(expect.arrayContaining(['unauthenticated', 'forbidden', 'bad-request']));
     expect(errorsOf('linkCheck')).not.toContain('unauthenticated');
     expect(errorsOf('linkCheck')).toContain('rate-limited');
@@ -72,11 +75,13 @@ describe('inputs and their field codes', () => {
     expect(fieldsOf(NewConsultation, null)).toEqual(['(request)']);
   });
 
-  it('a new doctor: email, name, a password of 10 or more', () => {
-    const doctor = { email: 'dr@clinic.test', name: 'Dr Martin', password: 'long enough pw' };
+  it('a new doctor: email and name only (the doctor sets the password); an enrolment: 12 characters or more', () => {
+    const doctor = { email: 'dr@clinic.test', name: 'Dr Martin' };
     expect(fieldsOf(NewDoctor, doctor)).toBe('ok');
-    expect(fieldsOf(NewDoctor, { ...doctor, password: 'short' })).toEqual(['password-too-short']);
+    expect(NewDoctor.safeParse({ ...doctor, password: 'an admin-chosen password' }).success).toBe(false);
     expect(fieldsOf(NewDoctor, { ...doctor, email: 'nope', name: ' ' })).toEqual(['email-invalid', 'name-invalid']);
+    expect(fieldsOf(EnrolBody, { token: 't', password: 'long enough pw' })).toBe('ok');
+    expect(fieldsOf(EnrolBody, { token: 't', password: 'elevenchars' })).toEqual(['password-too-short']);
   });
 
   it('the doctor range: both or neither, ordered, 31 days at most', () => {

@@ -10,6 +10,8 @@ import { LoginForm } from './LoginForm.tsx';
 import { DoctorLinkStopped, type DoctorStopReason } from './doctor/DoctorLinkStopped.tsx';
 import { useI18n } from '../i18n.tsx';
 import { PageShell } from '../PageShell.tsx';
+import { SecretConflict } from './doctor/SecretConflict.tsx';
+import { chooseSecret } from '../../call/secret-choice.ts';
 import { errorText } from '../errors.ts';
 
 /** The consultation as the API tells it: still open, or why not. */
@@ -35,11 +37,21 @@ async function checkConsultation(id: string): Promise<Check> {
  */
 export function DoctorConsultation({ consultationId }: { consultationId: string }) {
   const { t } = useI18n();
-  const [secret] = useState(() => {
-    const s = readFragment(window.location.hash).secret ?? rememberedSecrets.load(consultationId);
-    if (s) rememberedSecrets.save(consultationId, s);
-    return s;
+  // A link's key never silently replaces the one this browser kept (issue 12, item 10): a conflict asks.
+  const [choice, setChoice] = useState(() => {
+    const c = chooseSecret(readFragment(window.location.hash).secret, rememberedSecrets.load(consultationId));
+    if (c.kind === 'use' && c.remember) rememberedSecrets.save(consultationId, c.secret);
+    return c;
   });
+  const secret = choice.kind === 'use' ? choice.secret : undefined;
+  const settle = (keep: boolean) => {
+    if (choice.kind !== 'conflict') return;
+    const chosen = keep ? choice.remembered : choice.fromLink;
+    if (!keep) rememberedSecrets.save(consultationId, chosen);
+    // The address bar keeps no other key than the one in use (a reload must not ask again).
+    window.history.replaceState(null, '', window.location.pathname);
+    setChoice({ kind: 'use', secret: chosen, remember: false });
+  };
   const [memory] = useState(() => callMemory.load(consultationId));
   const [user, setUser] = useState<User | null>();
   const [check, setCheck] = useState<Check>();
@@ -89,7 +101,9 @@ export function DoctorConsultation({ consultationId }: { consultationId: string 
   }
   return (
     <PageShell>
-      {!secret ? (
+      {choice.kind === 'conflict' ? (
+        <SecretConflict onKeep={() => settle(true)} onUseLink={() => settle(false)} />
+      ) : !secret ? (
         <p role="alert" className="banner danger" data-testid="link-incomplete">
           {t('linkIncomplete')}
         </p>

@@ -8,10 +8,10 @@ import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
 import { useI18n } from '../i18n.tsx';
 import { PageShell } from '../PageShell.tsx';
-import { LinkCheck, PatientStopped } from './patient/LinkCheck.tsx';
+import { LinkCheck, PatientStopped, type PatientStopReason } from './patient/LinkCheck.tsx';
 import { WaitingRoom } from './patient/WaitingRoom.tsx';
 
-type StopReason = 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete';
+type StopReason = PatientStopReason;
 type Step =
   | { kind: 'check' }
   | { kind: 'returning' }
@@ -22,7 +22,8 @@ type Step =
 
 function stopReason(err: unknown): StopReason {
   const code = err instanceof RequestError ? err.code : '';
-  return code === 'ended' ? 'ended' : code === 'expired' ? 'expired' : 'invalid';
+  // 'rate-limited': the waiting room is full, or the link entered too often (issue 12): try again later.
+  return code === 'ended' ? 'ended' : code === 'expired' ? 'expired' : code === 'rate-limited' ? 'busy' : 'invalid';
 }
 
 /**
@@ -148,7 +149,7 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
         <WaitingRoom doctorName={doctorName} stream={step.stream} />
       ) : (
         <PatientStopped reason={step.reason}>
-          {step.reason === 'declined' ? (
+          {step.reason === 'declined' || step.reason === 'busy' ? (
             <button type="button" data-testid="try-again" onClick={() => setStep({ kind: 'check' })}>
               {t('tryAgain')}
             </button>

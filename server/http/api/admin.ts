@@ -1,13 +1,12 @@
 // /api/admin/*: doctor accounts and consultations. Admins only (see the access
 // levels in shared/protocol/staff-api.ts).
 import type { FastifyInstance } from 'fastify';
-import { PasswordPolicyError } from '../../auth/passwords.ts';
 import { DuplicateError } from '../../store/users.ts';
 import { ApiError, consultationView, userOf, type ApiDeps } from './common.ts';
 import { route } from './route.ts';
 
 export function adminRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { users, sessions, consultations, audit } = deps.stores;
+  const { users, consultations, audit, enrolments } = deps.stores;
   const stores = deps.stores;
 
   const doctor = (id: string) => {
@@ -18,22 +17,35 @@ export function adminRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   route(app, stores, 'listDoctors', async () => ({ doctors: users.list('doctor') }));
 
+  // The admin names the account; the doctor chooses the password, through the
+  // enrolment link in this answer (shown once). The admin never knows it.
   route(app, stores, 'createDoctor', async ({ body }, req) => {
+    const admin = userOf(req);
     try {
       const user = await users.create({ ...body, role: 'doctor' });
-      req.log.info({ by: userOf(req).id, userId: user.id }, 'doctor account created');
-      return { user };
+      const enrolment = enrolments.issue(user.id, `admin:${admin.id}`);
+      req.log.info({ by: admin.id, userId: user.id }, 'doctor account created, enrolment link issued');
+      return { user, enrolment };
     } catch (err) {
       if (err instanceof DuplicateError) throw new ApiError(409, 'duplicate-email', 'an account with this email exists');
-      if (err instanceof PasswordPolicyError) throw new ApiError(400, 'weak-password', err.message);
       throw err;
     }
   });
 
+  // A reset: the password stops working, every session and socket of the
+  // doctor ends, and a new enrolment link is the only way back in.
+  route(app, stores, 'resetDoctorPassword', async ({ params }, req) => {
+    const admin = userOf(req);
+    const { id } = doctor(params.id);
+    users.clearPassword(id);
+    const enrolment = enrolments.issue(id, `admin:${admin.id}`);
+    req.log.info({ by: admin.id, userId: id }, 'doctor password reset, enrolment link issued');
+    return { enrolment };
+  });
+
   route(app, stores, 'disableDoctor', async ({ params }, req) => {
     const { id } = doctor(params.id);
-    users.setDisabled(id, true);
-    sessions.revokeAllFor(id);
+    users.setDisabled(id, true); // ends their sessions, and so their sockets
     req.log.info({ by: userOf(req).id, userId: id }, 'doctor account disabled');
   });
 
@@ -47,14 +59,15 @@ export function adminRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const admin = userOf(req);
     const d = doctor(body.doctorId);
     if (d.disabled) throw new ApiError(400, 'doctor-disabled', 'this doctor’s account is disabled');
-    const { consultation, patientToken } = consultations.create({
+    // The first patient token is dropped: the doctor's browser asks for its own (createInvitation).
+    const { consultation } = consultations.create({
       doctorId: d.id,
       patientName: body.patientName,
       scheduledAt: body.scheduledAt,
       createdBy: admin.id,
     });
     audit.record(consultation.id, 'created', `admin:${admin.id}`);
-    return { consultation, patientToken };
+    return { consultation };
   });
 
   route(app, stores, 'listConsultations', async () => {

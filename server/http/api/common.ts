@@ -6,6 +6,8 @@ import type { Role, User } from '../../store/users.ts';
 import type { Consultation } from '../../store/consultations.ts';
 import { readSessionToken } from '../../auth/session-cookie.ts';
 import type { LoginThrottle } from '../../auth/login-throttle.ts';
+import { HashGateFull, type HashGate } from '../../auth/hash-gate.ts';
+import type { AllowedOrigins } from '../origin-policy.ts';
 import { consultationStatus } from '../../consultations/consultation-status.ts';
 import type {
   ApiErrorBody,
@@ -29,6 +31,12 @@ export interface ApiDeps {
   endConsultation(id: string, actor: string): void;
   /** Optional: a preconfigured login throttle (tests); one is created otherwise. */
   loginThrottle?: LoginThrottle;
+  /** Bounds the password hashes in flight (login, enrolment); registerApi creates one if absent. */
+  hashGate?: HashGate;
+  /** Origins whose pages may make state-changing requests (CONFIDE_ORIGINS); undefined: the request's own Host. */
+  allowedOrigins?: AllowedOrigins;
+  /** A consultation's patient link was replaced: those waiting with the old one are turned away. */
+  linkReplaced?(consultationId: string): void;
   /** Optional: the link check's per-address limit per minute (tests); staffApi.linkCheck.perMinute otherwise. */
   linkCheckPerMinute?: number;
 }
@@ -48,6 +56,21 @@ export class ApiError extends Error {
 
 export function errorBody(code: ApiErrorCode, message: string, fields?: FieldError[]): ApiErrorBody {
   return { error: fields?.length ? { code, message, fields } : { code, message } };
+}
+
+/**
+ * Runs `work` (which hashes a password) through the API's hash gate, keyed by
+ * client address. Throws ApiError 429 'rate-limited' (Retry-After 1) when
+ * too many hashes are in flight, server-wide or from this address.
+ */
+export async function hashing<T>(deps: ApiDeps, ip: string, work: () => Promise<T>): Promise<T> {
+  if (!deps.hashGate) return work();
+  try {
+    return await deps.hashGate.run(ip, work);
+  } catch (err) {
+    if (err instanceof HashGateFull) throw new ApiError(429, 'rate-limited', 'too many sign-ins in progress; try again in a moment', 1);
+    throw err;
+  }
 }
 
 // ---- authentication --------------------------------------------------------

@@ -1,5 +1,5 @@
 // /api/doctor/*: a doctor's own consultations. Doctors only.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, consultationView, userOf, type ApiDeps } from './common.ts';
 import { route } from './route.ts';
 
@@ -25,10 +25,27 @@ export function doctorRoutes(app: FastifyInstance, deps: ApiDeps): void {
     };
   });
 
-  route(app, deps.stores, 'myConsultation', async ({ params: { id } }, req) => {
+  const own = (id: string, req: FastifyRequest) => {
     const c = consultations.get(id);
     if (!c) throw new ApiError(404, 'not-found', 'no such consultation');
     if (c.doctorId !== userOf(req).id) throw new ApiError(403, 'forbidden', 'not your consultation');
-    return { consultation: consultationView(c, deps) };
+    return c;
+  };
+
+  route(app, deps.stores, 'myConsultation', async ({ params: { id } }, req) => ({ consultation: consultationView(own(id, req), deps) }));
+
+  // The patient link is the doctor's to make: a new token here, the room
+  // secret drawn by the doctor's browser. Neither the admin nor the server
+  // ever holds both.
+  route(app, deps.stores, 'createInvitation', async ({ params: { id } }, req) => {
+    const c = own(id, req);
+    if (c.status === 'ended' || Date.now() >= c.expiresAt) {
+      throw new ApiError(409, 'consultation-closed', 'this consultation has ended or its time has passed');
+    }
+    const patientToken = consultations.newPatientToken(c.id);
+    if (!patientToken) throw new ApiError(409, 'consultation-closed', 'this consultation has ended');
+    deps.stores.audit.record(c.id, 'invited', `doctor:${userOf(req).id}`);
+    deps.linkReplaced?.(c.id);
+    return { patientToken };
   });
 }

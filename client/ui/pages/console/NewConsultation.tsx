@@ -1,10 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, type User } from '../../../api/api-client.ts';
-import { generateRoomSecret } from '../../../../shared/crypto/room-secret.ts';
-import { doctorLink, patientLink } from '../../../call/invite-links.ts';
 import { useI18n } from '../../i18n.tsx';
 import { errorText } from '../../errors.ts';
-import { CopyField } from '../../CopyField.tsx';
 
 function localDateTimeValue(d: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -12,9 +9,10 @@ function localDateTimeValue(d: Date): string {
 }
 
 /**
- * A new consultation, and its two links once made (the room secret is drawn
- * here and only ever put in the links' #fragment). The links box names its
- * patient and goes away as soon as the next form is started. With no active
+ * A new consultation. The console makes no link: the doctor's browser draws
+ * the room secret and makes the patient's link (DoctorDashboard), so the
+ * clinic admin never holds it. The confirmation names the patient and doctor
+ * and goes away as soon as the next form is started. With no active
  * practitioner (`doctors` empty) it says to add one first; `undefined` while loading.
  */
 export function NewConsultation({ doctors, onCreated }: { doctors: User[] | undefined; onCreated: () => void }) {
@@ -22,32 +20,25 @@ export function NewConsultation({ doctors, onCreated }: { doctors: User[] | unde
   const [doctorId, setDoctorId] = useState('');
   const [patientName, setPatientName] = useState('');
   const [when, setWhen] = useState(() => localDateTimeValue(new Date()));
-  const [links, setLinks] = useState<{ patientName: string; doctor: string; patient: string }>();
+  const [done, setDone] = useState<{ patient: string; doctor: string }>();
   const [error, setError] = useState<unknown>();
   const chosen = doctorId || doctors?.[0]?.id || '';
-  /** Editing any field starts a new form: the previous links leave. */
+  /** Editing any field starts a new form: the previous confirmation leaves. */
   const edit = <T,>(set: (v: T) => void) => (v: T) => {
-    setLinks(undefined);
+    setDone(undefined);
     set(v);
   };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
-    setLinks(undefined);
+    setDone(undefined);
     try {
-      const { consultation, patientToken } = await api.createConsultation({
+      const { consultation } = await api.createConsultation({
         doctorId: chosen,
         patientName,
         scheduledAt: new Date(when).toISOString(),
       });
-      const secret = generateRoomSecret();
-      const origin = window.location.origin;
-      setLinks({
-        patientName: consultation.patientName,
-        doctor: doctorLink(origin, consultation.id, secret),
-        patient: patientLink(origin, consultation.id, patientToken, secret),
-      });
-      secret.fill(0);
+      setDone({ patient: consultation.patientName, doctor: doctors?.find((d) => d.id === consultation.doctorId)?.name ?? '' });
       setPatientName('');
       onCreated();
     } catch (err) {
@@ -85,13 +76,10 @@ export function NewConsultation({ doctors, onCreated }: { doctors: User[] | unde
           ) : null}
         </form>
       )}
-      {links ? (
-        <section className="stack links" data-testid="invite-links" aria-labelledby="invite-links-title">
-          <h4 id="invite-links-title">{t('linksFor', { patient: links.patientName })}</h4>
-          <p className="banner warn">{t('linksOnce')}</p>
-          <CopyField label={t('doctorLink')} value={links.doctor} testId="doctor-link" />
-          <CopyField label={t('patientLink')} value={links.patient} testId="patient-link" />
-        </section>
+      {done ? (
+        <p className="banner ok" role="status" data-testid="consultation-scheduled">
+          {t('consultationScheduled', done)}
+        </p>
       ) : null}
     </section>
   );

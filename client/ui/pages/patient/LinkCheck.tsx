@@ -4,8 +4,8 @@ import { useI18n, type StringKey } from '../../i18n.tsx';
 import { errorText } from '../../errors.ts';
 import { dayAndTime } from '../../format.ts';
 
-/** Why a patient link stops before the call; `incomplete`: no token or key in its fragment. */
-export type PatientStopReason = 'invalid' | 'expired' | 'ended' | 'declined' | 'incomplete';
+/** Why a patient link stops before the call; `incomplete`: no token or key in its fragment; `busy`: the waiting room is full or rate-limited. */
+export type PatientStopReason = 'invalid' | 'expired' | 'ended' | 'declined' | 'incomplete' | 'busy';
 
 const TEXT: Record<PatientStopReason, [StringKey, StringKey?]> = {
   invalid: ['linkInvalid', 'linkInvalidHelp'],
@@ -13,6 +13,7 @@ const TEXT: Record<PatientStopReason, [StringKey, StringKey?]> = {
   ended: ['endedText', 'linkEndedHelp'],
   declined: ['declinedText'],
   incomplete: ['linkIncomplete'],
+  busy: ['callError.rate-limited'],
 };
 
 /** Why the patient cannot go on, and what to do next. */

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the client when its sources changed (idempotent), for one of two uses:
+#   production  → dist/client       what `npm start` serves: no test hooks, no source maps
+#   test        → dist/client-test  what the browser tests load: window.__confide hooks and
+#                                   the localStorage key-hook modes compiled in (vite --mode test)
+# Usage: bash scripts/build-client.sh [production|test]…  (default: production)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+src_hash=$( (find client shared -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum vite.config.ts package-lock.json) | sha256sum | cut -d' ' -f1)
+mkdir -p .cache
+for mode in "${@:-production}"; do
+  case "$mode" in
+    production) out=dist/client ;;
+    test) out=dist/client-test ;;
+    *) say "unknown client build mode: $mode"; exit 2 ;;
+  esac
+  stamp=".cache/client-build-hash-$mode"
+  if [ ! -f "$out/index.html" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$src_hash" ]; then
+    say "building the client ($mode)"
+    npx vite build --mode "$mode" --logLevel warn
+    echo "$src_hash" >"$stamp"
+  fi
+done

@@ -1,0 +1,150 @@
+// Issue 12 in real Chromium pages: a doctor chooses their own password with
+// the enrolment link (the policy's refusal shown in words; the link works
+// once); a reset gives a new link and signs the doctor out; the doctor's
+// dashboard makes the patient link (this browser draws the key; a new link
+// keeps it and retires the old token); and a link carrying another key than
+// the one this browser kept asks before anything is replaced (item 10).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { ConfideServer } from '../../server/app.ts';
+import type { User } from '../../server/store/users.ts';
+import { en } from '../../client/ui/strings-en.ts';
+import { generateRoomSecret } from '../../shared/crypto/room-secret.ts';
+import { launchChromium } from './support/browser.ts';
+import { startTestServer } from './support/server.ts';
+import { TestConsultation } from './support/consultation.ts';
+
+const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(artifacts, `hardening-${name}.png`), fullPage: true });
+
+let server: ConfideServer;
+let browser: Browser;
+let admin: User;
+const contexts: BrowserContext[] = [];
+
+async function person(session?: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: server.url, locale: 'en-US', permissions: ['camera', 'microphone'] });
+  contexts.push(context);
+  if (session) await context.addCookies([{ name: 'confide_session', value: session, url: server.url }]);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error('[page error]', err.message));
+  return page;
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(artifacts, { recursive: true });
+  server = await startTestServer();
+  browser = await launchChromium();
+  admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'clinic console passphrase' });
+});
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await server?.close();
+});
+
+describe('enrolment', () => {
+  it('the doctor chooses a password the policy accepts, once; a reset signs them out and gives a new link', async () => {
+    const console_ = await person(server.stores.sessions.create(admin.id));
+    await console_.goto('/');
+    await console_.getByLabel('Full name').fill('Dr Inès Moreau');
+    await console_.getByLabel('Email').fill('ines@clinic.test');
+    await console_.getByRole('button', { name: 'Create', exact: true }).click();
+    const link = await console_.getByTestId('enrolment-link').inputValue();
+
+    const doctor = await person();
+    await doctor.goto(link);
+    await doctor.getByText('For Dr Inès Moreau (ines@clinic.test).').waitFor();
+    const fill = async (a: string, b = a) => {
+      await doctor.getByLabel('New password').fill(a);
+      await doctor.getByLabel('The same password again').fill(b);
+    };
+    await fill('stethoscope coffee', 'stethoscope coffee!');
+    await doctor.getByText(en.passwordsDiffer).waitFor();
+    expect(await doctor.getByRole('button', { name: 'Set my password' }).isDisabled()).toBe(true);
+    await fill('password12345678');
+    await doctor.getByRole('button', { name: 'Set my password' }).click();
+    expect(await doctor.getByTestId('enrol-error').textContent()).toBe(en['fieldError.password-weak']);
+    await shot(doctor, 'enrol-weak');
+    await fill('violet harbour at dawn');
+    await doctor.getByRole('button', { name: 'Set my password' }).click();
+    await doctor.getByRole('heading', { name: en.myConsultations }).waitFor();
+    // Used up.
+    const again = await person();
+    await again.goto(link);
+    await again.getByTestId('enrol-invalid').waitFor();
+    expect(await again.getByTestId('enrol-invalid').textContent()).toBe(en.enrolInvalid);
+
+    // The admin resets the password: the doctor is signed out; the new link works.
+    const ines = server.stores.users.byEmail('ines@clinic.test')!;
+    await console_.reload();
+    await console_.getByRole('button', { name: 'Reset password Dr Inès Moreau' }).click();
+    await console_.getByTestId('confirm-reset').getByRole('button', { name: /^Confirm the reset/ }).click();
+    const second = await console_.getByTestId('enrolment-link').inputValue();
+    expect(second).not.toBe(link);
+    await shot(console_, 'console-reset');
+    await doctor.reload();
+    await doctor.getByRole('heading', { name: 'Staff sign-in' }).waitFor();
+    expect(server.stores.users.hasPassword(ines.id)).toBe(false);
+  });
+});
+
+describe('the doctor’s dashboard makes the patient link', () => {
+  it('invites with a key drawn in this browser; a new patient link keeps the key and retires the old token', async () => {
+    const c = await TestConsultation.create(server, 'Dr Martin');
+    const page = await person(c.doctorSession);
+    await page.goto('/');
+    const entry = page.getByTestId('doctor-consultations').locator(`li[data-consultation-id="${c.id}"]`);
+    await entry.getByText(en.inviteHere).waitFor();
+    await entry.getByRole('button', { name: 'Invite the patient Patient' }).click();
+    const first = await entry.getByTestId('patient-link').inputValue();
+    const [, token1, key1] = /#t=([^&]+)&k=([0-9a-f]{64})$/.exec(first)!;
+    expect(server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('ok');
+    const stored = await page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id);
+    expect(stored).toBe(key1);
+    await shot(page, 'dashboard-invitation');
+
+    await entry.getByRole('button', { name: 'New patient link Patient' }).click();
+    await expect.poll(async () => entry.getByTestId('patient-link').inputValue()).not.toBe(first);
+    const [, token2, key2] = /#t=([^&]+)&k=([0-9a-f]{64})$/.exec(await entry.getByTestId('patient-link').inputValue())!;
+    expect(key2).toBe(key1);
+    expect(server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('invalid');
+    expect(server.stores.consultations.verifyPatientToken(c.id, token2!)).toBe('ok');
+    expect(await entry.getByRole('link', { name: 'Open Patient' }).getAttribute('href')).toBe(`${server.url}/consultation/${c.id}#k=${key1}`);
+  });
+});
+
+describe('a link with another key', () => {
+  it('never replaces the key this browser kept without asking; keeping it is the first choice', async () => {
+    const c = await TestConsultation.create(server, 'Dr Martin');
+    const page = await person(c.doctorSession);
+    await page.goto(c.doctorLink);
+    await page.getByTestId('device-check').waitFor();
+    const mine = bytesToHex(c.secret);
+    const other = bytesToHex(generateRoomSecret());
+    const storedKey = () => page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id);
+    expect(await storedKey()).toBe(mine);
+
+    await page.goto('about:blank');
+    await page.goto(`/consultation/${c.id}#k=${other}`);
+    const conflict = page.getByTestId('secret-conflict');
+    await conflict.waitFor();
+    expect(await page.getByTestId('device-check').count()).toBe(0);
+    expect(await storedKey()).toBe(mine);
+    await shot(page, 'secret-conflict');
+    await conflict.getByRole('button', { name: en.keepStoredKey }).click();
+    await page.getByTestId('device-check').waitFor();
+    expect(await storedKey()).toBe(mine);
+    expect(new URL(page.url()).hash).toBe('');
+
+    await page.goto('about:blank');
+    await page.goto(`/consultation/${c.id}#k=${other}`);
+    await page.getByTestId('secret-conflict').getByRole('button', { name: en.useLinkKey }).click();
+    await page.getByTestId('device-check').waitFor();
+    expect(await storedKey()).toBe(other);
+  });
+});
