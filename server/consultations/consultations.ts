@@ -142,6 +142,11 @@ export class Consultations {
     };
   }
 
+  /** When `consultationId`'s links stop working (ms since the epoch), if it exists. */
+  linksExpireAt(consultationId: string): number | undefined {
+    return this.stores.consultations.get(consultationId)?.expiresAt;
+  }
+
   /** Never two indistinguishable patients: a second "Zoé" in the room is shown as "Zoé (2)". */
   private distinctName(consultationId: string, name: string): string {
     const taken = new Set(this.rooms.peek(consultationId)?.peerInfos().map((p) => p.displayName) ?? []);

@@ -250,7 +250,9 @@ export class PeerSession {
       this.room = room;
       this.waiting = false;
       const issued = this.consultations.joined(roomId, grant, this.actor());
+      const linksExpireAt = this.consultations.linksExpireAt(roomId);
       return {
+        ...(linksExpireAt === undefined ? {} : { linksExpireAt }),
         ...res,
         waiting: grant.role === 'doctor' ? this.consultations.waitingList(roomId) : [],
         ...(issued ? { rejoinToken: issued } : {}),
@@ -275,8 +277,12 @@ export class PeerSession {
       await this.joined().requestKeyFrame(this.peerId, req);
       return {};
     },
-    announceKey: (req) => {
-      this.joined().announceKey(this.peerId, req);
+    keyCommit: (req) => {
+      this.joined().keyCommit(this.peerId, req);
+      return {};
+    },
+    keyReveal: (req) => {
+      this.joined().keyReveal(this.peerId, req);
       return {};
     },
     sendKey: (req) => {
