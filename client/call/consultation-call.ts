@@ -23,6 +23,7 @@ import type { ResponseOf, WaitingPatient } from '../../shared/protocol/signallin
 import { ChatSession, type ChatLink } from '../chat/chat-session.ts';
 import { BrowserTranscriptStore } from '../chat/chat-transcript-store.ts';
 import { callMemory } from './call-memory.ts';
+import { rememberedSecrets } from './invite-links.ts';
 
 export type Admission = 'admitted' | 'declined' | 'ended';
 
@@ -82,6 +83,8 @@ export class ConsultationCall {
       e2eeStats: () => this.e2ee.stats(),
       keyAgreement: () => keys?.snapshot(),
     });
+    // The consultation is over: its links stop working, and this browser forgets its secret.
+    this.signalling.on('consultationEnded', () => rememberedSecrets.forget(roomId));
     this.signalling.on('peerJoined', (p) => this.directory.set(p.peerId, { participantId: p.participantId, name: p.displayName }));
     this.signalling.on('peerLeft', ({ peerId, reason }) => this.chat.get()?.peerGone(peerId, reason === 'left' || reason === 'removed'));
     this.signalling.onConnection((e) => {
@@ -153,6 +156,7 @@ export class ConsultationCall {
         ...(rejoinToken ? { rejoinToken } : {}),
         onJoined: async (j) => {
           if (j.rejoinToken) callMemory.update(this.roomId, { rejoinToken: j.rejoinToken });
+          if (j.linksExpireAt !== undefined) rememberedSecrets.expireAt(this.roomId, j.linksExpireAt);
           this.waiting.set(j.waiting);
           await keys?.start(j, this.roomId);
           this.startChat(j);
@@ -183,6 +187,7 @@ export class ConsultationCall {
   private async resume(): Promise<boolean> {
     const { joined } = await this.signalling.request('resume', {});
     if (!joined) return false;
+    this.keys?.resumed();
     this.chat.get()?.resume();
     await this.session.resumeMedia();
     return true;

@@ -3,7 +3,8 @@
 // doctor opens the doctor link; the patient opens the patient link, passes the
 // device check, waits and is admitted; both decrypt each other; chat and a
 // 2 MB PDF go each way byte for byte; screen share is seen; the doctor ends
-// the consultation and the patient link stops working. Screenshots of every
+// the consultation, the patient link stops working and the doctor's browser
+// forgets the room secret. Screenshots of every
 // screen go to tests/artifacts/.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -174,10 +175,16 @@ describe('teleconsultation flow', () => {
     await shot(doctor.page, '07-call-doctor');
     await shot(patient.page, '08-call-patient-phone');
 
+    // The doctor's browser remembers the room secret until the links expire…
+    const remembered = () => doctor.page.evaluate((id) => window.localStorage.getItem(`confide.secret.${id}`), consultationId);
+    expect(JSON.parse((await remembered()) ?? '{}')).toMatchObject({ exp: server.stores.consultations.get(consultationId)!.expiresAt });
+
     // --- The doctor ends it; everyone is told; the patient link stops working ---
     await doctor.page.getByRole('button', { name: 'End consultation' }).click();
     await patient.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
     await doctor.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
+    // …or until it ends.
+    expect(await remembered()).toBeNull();
     await shot(patient.page, '09-patient-ended');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('ended');
 
