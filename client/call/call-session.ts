@@ -159,12 +159,13 @@ export class CallSession {
 
   /** After a mediaReset: rebuild transports on the room's new Router, send the same tracks, consume everyone. */
   async rebuildMedia(): Promise<void> {
-    this.media?.close();
+    const previous = this.media;
+    previous?.close();
     this.media = undefined;
     this.people.clearTracks();
     this.pendingProducers = [];
     const { routerRtpCapabilities, producers } = await this.signalling.request('rejoinMedia', {});
-    await this.openMedia(routerRtpCapabilities, producers);
+    await this.openMedia(routerRtpCapabilities, producers, previous);
   }
 
   /** Doctor only: end the consultation for everyone. */
@@ -263,10 +264,10 @@ export class CallSession {
     return this.media?.consumerEntries() ?? [];
   }
 
-  private async openMedia(caps: ResponseOf<'join'>['routerRtpCapabilities'], producers: ProducerInfo[]): Promise<void> {
+  private async openMedia(caps: ResponseOf<'join'>['routerRtpCapabilities'], producers: ProducerInfo[], previous?: MediaTransports): Promise<void> {
     const media = new MediaTransports(this.signalling, this.transformer, (s) => this.onMediaState?.(s));
     this.media = media;
-    await media.open(caps);
+    await media.open(caps, previous);
     const sendAll = async () => {
       const sending = { ...NOT_SENDING };
       for (const [source, { track, paused }] of this.local) {

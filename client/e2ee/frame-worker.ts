@@ -6,7 +6,7 @@ import { SUITE } from '../../shared/crypto/media-suite.ts';
 import { SFrameSender } from '../../shared/crypto/sframe-sender.ts';
 import { SFrameReceiver } from '../../shared/crypto/sframe-receiver.ts';
 import { protectFrame, sframeOf, unprotectFrame, type FrameKind } from '../../shared/crypto/media-frame.ts';
-import type { E2eeStats, FromWorker, ReceiverStats, StreamOptions, ToWorker } from './worker-messages.ts';
+import { emptyReceiverStats, type E2eeStats, type FromWorker, type ReceiverStats, type StreamOptions, type ToWorker } from './worker-messages.ts';
 
 // Minimal worker-side typings (the project compiles against the DOM lib).
 interface EncodedFrame {
@@ -43,16 +43,7 @@ const stats: E2eeStats = {
 };
 
 function receiverStats(peerId: string): ReceiverStats {
-  return (stats.receivers[peerId] ??= {
-    decrypted: 0,
-    droppedNoKey: 0,
-    failedAuth: 0,
-    replayed: 0,
-    malformed: 0,
-    wrongSender: 0,
-    lastKid: undefined,
-    droppedSinceOk: 0,
-  });
+  return (stats.receivers[peerId] ??= emptyReceiverStats());
 }
 
 function exactBuffer(u: Uint8Array): ArrayBuffer {

@@ -54,6 +54,11 @@ export interface ReceiverStats {
   droppedSinceOk: number;
 }
 
+/** A receiver's counters before its first frame. */
+export function emptyReceiverStats(): ReceiverStats {
+  return { decrypted: 0, droppedNoKey: 0, failedAuth: 0, replayed: 0, malformed: 0, wrongSender: 0, lastKid: undefined, droppedSinceOk: 0 };
+}
+
 export interface E2eeStats {
   sender: SenderStats;
   receivers: Record<string, ReceiverStats>;

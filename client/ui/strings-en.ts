@@ -1,4 +1,5 @@
 import { chatStrings } from './call/chat-strings.ts';
+import { callStrings } from './call/call-strings.ts';
 export const en = {
   language: 'Language',
   appTagline: 'End-to-end encrypted video consultations.',
@@ -200,5 +201,9 @@ export const en = {
   admitReplace: 'Replace the first',
   admitBoth: 'Admit both',
   nameReconnecting: '{name} (reconnecting…)',
+  waitingForNamedDoctor: '{doctor} will let you in shortly. Please keep this page open.',
+  waitingCalm: 'You can check your picture and sound while you wait. Nothing is recorded.',
+  yourPreview: 'Your camera',
   ...chatStrings.en,
+  ...callStrings.en,
 };

@@ -1,4 +1,5 @@
 import { chatStrings } from './call/chat-strings.ts';
+import { callStrings } from './call/call-strings.ts';
 import type { en } from './strings-en.ts';
 
 // Every English key, in French (the type makes a missing one a compile error).
@@ -203,5 +204,9 @@ export const fr: Record<keyof typeof en, string> = {
   admitReplace: 'Remplacer le premier',
   admitBoth: 'Admettre les deux',
   nameReconnecting: '{name} (reconnexion…)',
+  waitingForNamedDoctor: '{doctor} va vous faire entrer. Gardez cette page ouverte.',
+  waitingCalm: 'Vous pouvez vérifier votre image et votre son en attendant. Rien n’est enregistré.',
+  yourPreview: 'Votre caméra',
   ...chatStrings.fr,
+  ...callStrings.fr,
 };

@@ -132,7 +132,8 @@ export class Consultations {
       throw new SignallingError('unauthenticated', 'wait for the doctor to admit you');
     }
     if (Date.now() > c.expiresAt) throw new SignallingError('expired', 'this link has expired');
-    this.waiting.delete(requestId);
+    // Out of the waiting room, and off the doctor's list (it may have been admitted from another tab).
+    this.leaveWaitingRoom(requestId);
     return {
       role: 'patient',
       name: w.takesPlaceOf ? w.displayName : this.distinctName(consultationId, w.displayName),

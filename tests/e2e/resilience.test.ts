@@ -12,6 +12,7 @@ import type { TestConsultation } from './support/consultation.ts';
 import { waitFor } from './support/browser.ts';
 import { longestVideoGap, twoWayAfter } from './support/faults.ts';
 import { ResilienceRig } from './support/resilience-rig.ts';
+import { shot } from './support/artifacts.ts';
 import { countMessages, makePdf, received, receivedPdf, sendPdf, sendText, sha256 } from './support/chat.ts';
 
 const rig = new ResilienceRig();
@@ -58,6 +59,7 @@ describe('calls that survive faults', () => {
       await sendPdf(patient, 'during-drop.pdf', makePdf('drop'));
       // No silent frozen picture: after 2 s without a decoded frame the tile says so.
       await doctor.getByTestId('tile-overlay').waitFor({ timeout: 2900 });
+      await shot(doctor, 'reconnecting-doctor-1280x800');
     });
     await doctor.getByTestId('tile-overlay').and(doctor.locator('[data-kind="paused"], [data-kind="reconnecting"]')).waitFor({ state: 'detached', timeout: 10_000 });
     report('(a) network drop 3 s', ms);
@@ -89,6 +91,7 @@ describe('calls that survive faults', () => {
       if (seconds > 3) {
         // The doctor sees "reconnecting", never a leave, while the patient is away.
         await doctor.getByTestId('tile-overlay').and(doctor.locator('[data-kind="reconnecting"]')).waitFor({ timeout: 20_000 });
+        await shot(doctor, 'peer-reconnecting-doctor-1280x800');
       }
       await new Promise((r) => setTimeout(r, seconds * 1000));
       expect(rig.server.consultations.waitingList(c.id)).toEqual([]);

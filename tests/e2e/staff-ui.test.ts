@@ -3,9 +3,6 @@
 // for, and a bad one says so; an ended or unknown doctor link gets a clear
 // page, not a call screen; the French UI translates a server error and shows
 // no English; console forms, and statuses after abandonment and expiry.
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ConfideServer } from '../../server/app.ts';
@@ -15,10 +12,10 @@ import { fr } from '../../client/ui/strings-fr.ts';
 import { launchChromium, waitFor } from './support/browser.ts';
 import { startTestServer } from './support/server.ts';
 import { TestConsultation } from './support/consultation.ts';
+import { shot } from './support/artifacts.ts';
 
-const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 /** Screenshots of these screens go to tests/artifacts/ (like the flow test's). */
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(artifacts, `staff-${name}.png`), fullPage: true });
+const staffShot = (page: Page, name: string) => shot(page, `staff-${name}`, true);
 
 let server: ConfideServer;
 let browser: Browser;
@@ -26,7 +23,6 @@ let admin: User;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  fs.mkdirSync(artifacts, { recursive: true });
   server = await startTestServer();
   browser = await launchChromium();
   admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'admin password 123' });
@@ -80,7 +76,7 @@ describe('console', () => {
     const page = await adminPage();
     await page.goto('/');
     await page.getByTestId('add-doctor-first').waitFor();
-    await shot(page, 'console-empty');
+    await staffShot(page, 'console-empty');
     expect(await page.getByTestId('add-doctor-first').textContent()).toBe(en.addDoctorFirst);
     await page.getByText(en.noConsultationsYet).waitFor();
 
@@ -98,7 +94,7 @@ describe('console', () => {
     const error = page.getByTestId('new-consultation-error');
     await error.waitFor();
     expect(await error.textContent()).toBe(en['fieldError.scheduledAt-range']);
-    await shot(page, 'console-field-error');
+    await staffShot(page, 'console-field-error');
 
     await page.getByLabel('Date and time').fill(local(Date.now() + 3600_000));
     await page.getByRole('button', { name: 'Create consultation' }).click();
@@ -143,7 +139,7 @@ describe('console', () => {
     await expect.poll(() => row(console_, expired.consultation.id).getAttribute('data-status')).toBe('expired');
     for (const id of [noShow.consultation.id, expired.consultation.id]) expect(await row(console_, id).getByRole('button').count()).toBe(0);
     expect(await row(console_, expired.consultation.id).getByTestId('duration').textContent()).toBe('10:00');
-    await shot(console_, 'console-statuses');
+    await staffShot(console_, 'console-statuses');
   });
 });
 
@@ -160,7 +156,7 @@ describe('doctor link', () => {
     expect(await page.locator('main[data-state]').count()).toBe(0); // no call screen
     expect(await page.getByTestId('device-check').count()).toBe(0);
     expect(await gumCalls(page)).toEqual([]);
-    await shot(page, 'doctor-link-ended');
+    await staffShot(page, 'doctor-link-ended');
 
     await page.goto(c.doctorLink.replace(c.id, 'zzzzzzzzzzzzzzzz'));
     await page.locator('[data-testid="doctor-link-stopped"][data-reason="not-found"]').waitFor();
@@ -182,7 +178,7 @@ describe('patient link', () => {
     const calls = await waitFor('getUserMedia', () => gumCalls(page), (g) => g.length > 0);
     // Every camera request came after the page said with whom and when.
     for (const text of calls) expect(text).toMatch(/Consultation with Dr Martin, today/);
-    await shot(page, 'patient-link-ok');
+    await staffShot(page, 'patient-link-ok');
   });
 
   it('an invalid, expired or ended link says so, with what to do, and never asks for the camera', async () => {
@@ -205,7 +201,7 @@ describe('patient link', () => {
     await stopped(c.patientLink, 'expired', en.linkExpiredHelp);
     await server.consultations.end(c.id, 'system');
     await stopped(c.patientLink, 'ended', en.linkEndedHelp);
-    await shot(page, 'patient-link-ended');
+    await staffShot(page, 'patient-link-ended');
     expect(await page.getByTestId('link-with').textContent()).toMatch(/^Consultation with Dr Martin, /);
   });
 });
@@ -232,7 +228,7 @@ describe('in French', () => {
     const error = page.getByTestId('login-error');
     await error.waitFor();
     expect(await error.textContent()).toBe('Échec de la connexion : E-mail ou mot de passe incorrect.');
-    await shot(page, 'sign-in-error-fr');
+    await staffShot(page, 'sign-in-error-fr');
     await noEnglish(page);
   });
 

@@ -18,9 +18,9 @@ import type { ConfideServer } from '../../server/app.ts';
 import { launchChromium, newPerson, waitFor } from './support/browser.ts';
 import { startTestServer } from './support/server.ts';
 import { e2eeStats, inbound } from './support/call.ts';
+import { shot } from './support/artifacts.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const artifacts = path.join(root, 'tests', 'artifacts');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-flow-'));
 const ADMIN = { email: 'admin@clinic.example', password: 'admin password 123', name: 'Clinic Admin' };
 const DOCTOR = { email: 'dr.martin@clinic.example', password: 'doctor password 123', name: 'Dr Claire Martin' };
@@ -30,7 +30,6 @@ let server: ConfideServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  fs.mkdirSync(artifacts, { recursive: true });
   server = await startTestServer({ CONFIDE_DATA_DIR: dataDir });
   // The first admin is made the documented way: the CLI, next to the running server.
   const cli = spawnSync(
@@ -48,7 +47,7 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+const flowShot = (page: Page, name: string) => shot(page, name, true);
 
 /** A small but valid-looking PDF padded to ~2 MB of random bytes (in a comment stream). */
 function makePdf(label: string): Buffer {
@@ -74,7 +73,7 @@ describe('teleconsultation flow', () => {
     // --- Admin ---
     const admin = await newPerson(browser, server.url);
     await admin.page.goto('/');
-    await shot(admin.page, '01-sign-in');
+    await flowShot(admin.page, '01-sign-in');
     await admin.page.getByLabel('Email').fill(ADMIN.email);
     await admin.page.getByLabel('Password').fill(ADMIN.password);
     await admin.page.getByRole('button', { name: 'Sign in' }).click();
@@ -93,7 +92,7 @@ describe('teleconsultation flow', () => {
     expect(doctorLink).toMatch(/\/consultation\/[a-z0-9]{16}#k=[0-9a-f]{64}$/);
     expect(patientLink).toMatch(/\/join\/[a-z0-9]{16}#t=[A-Za-z0-9_-]+&k=[0-9a-f]{64}$/);
     const consultationId = /\/consultation\/([a-z0-9]{16})/.exec(doctorLink)![1]!;
-    await shot(admin.page, '02-admin-console');
+    await flowShot(admin.page, '02-admin-console');
 
     // --- Doctor: the doctor link asks to sign in, then checks devices ---
     const doctor = await newPerson(browser, server.url);
@@ -115,15 +114,15 @@ describe('teleconsultation flow', () => {
     expect(await patient.page.getByTestId('link-with').textContent()).toMatch(new RegExp(`^Consultation with ${DOCTOR.name}, today `));
     await waitFor('patient preview', () => patient.page.locator('video.preview').evaluate((v) => (v as HTMLVideoElement).videoWidth), (w) => w > 0);
     await patient.page.getByLabel('Your name').fill(PATIENT);
-    await shot(patient.page, '03-patient-device-check');
+    await flowShot(patient.page, '03-patient-device-check');
     await patient.page.getByRole('button', { name: 'Continue' }).click();
     await patient.page.getByTestId('waiting-room').waitFor();
-    await shot(patient.page, '04-patient-waiting-room');
+    await flowShot(patient.page, '04-patient-waiting-room');
 
     // --- Doctor admits ---
     const waitingList = doctor.page.getByTestId('waiting-list');
     await waitingList.getByText(PATIENT, { exact: true }).first().waitFor();
-    await shot(doctor.page, '05-doctor-waiting-room');
+    await flowShot(doctor.page, '05-doctor-waiting-room');
     await waitingList.getByRole('button', { name: `Admit ${PATIENT}` }).click();
     await patient.page.locator('main[data-state="joined"][data-role="patient"]').waitFor();
 
@@ -142,11 +141,14 @@ describe('teleconsultation flow', () => {
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('in_progress');
     await row.getByText(PATIENT).first().waitFor();
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain(DOCTOR.name);
-    await shot(admin.page, '06-admin-live-status');
+    await flowShot(admin.page, '06-admin-live-status');
 
-    // --- Chat both ways ---
+    // --- Chat both ways (the panel opens from the control bar; an unread badge says when to) ---
+    await patient.page.getByRole('button', { name: 'Chat' }).click();
     await patient.page.getByTestId('chat-input').fill('Bonjour docteur');
     await patient.page.getByTestId('chat-send').click();
+    await expect.poll(() => doctor.page.getByRole('button', { name: /^Chat/ }).textContent()).toContain('1 unread');
+    await doctor.page.getByRole('button', { name: /^Chat/ }).click();
     await doctor.page.locator('[data-testid="chat-message"][data-status="received"]', { hasText: 'Bonjour docteur' }).waitFor();
     await doctor.page.getByTestId('chat-input').fill('Bonjour, je vous écoute.');
     await doctor.page.getByTestId('chat-send').click();
@@ -160,6 +162,11 @@ describe('teleconsultation flow', () => {
     expect(sha(await receivedPdf(doctor.page, 'analyses.pdf'))).toBe(sha(fromPatient));
     expect(sha(await receivedPdf(patient.page, 'ordonnance.pdf'))).toBe(sha(fromDoctor));
 
+    // Chat closed again (Escape on the patient's bottom sheet, the button on the doctor's side panel).
+    await patient.page.keyboard.press('Escape');
+    await doctor.page.getByRole('button', { name: 'Close — Messages and files' }).click();
+    for (const p of [doctor.page, patient.page]) await p.getByTestId('chat-panel').waitFor({ state: 'hidden' });
+
     // --- Screen share (encrypted like the camera) ---
     const doctorId = await doctor.page.evaluate(() => (window.__confide?.session as { snapshot(): { peerId: string } }).snapshot().peerId);
     await doctor.page.getByRole('button', { name: 'Share screen' }).click();
@@ -172,8 +179,8 @@ describe('teleconsultation flow', () => {
       30_000,
     );
     await expect.poll(() => screenTile.locator('video').evaluate((v) => (v as HTMLVideoElement).videoWidth)).toBeGreaterThan(0);
-    await shot(doctor.page, '07-call-doctor');
-    await shot(patient.page, '08-call-patient-phone');
+    await flowShot(doctor.page, '07-call-doctor');
+    await flowShot(patient.page, '08-call-patient-phone');
 
     // The doctor's browser remembers the room secret until the links expire…
     const remembered = () => doctor.page.evaluate((id) => window.localStorage.getItem(`confide.secret.${id}`), consultationId);
@@ -181,11 +188,12 @@ describe('teleconsultation flow', () => {
 
     // --- The doctor ends it; everyone is told; the patient link stops working ---
     await doctor.page.getByRole('button', { name: 'End consultation' }).click();
+    await doctor.page.getByTestId('end-confirm').getByRole('button', { name: 'End for everyone' }).click();
     await patient.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
     await doctor.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
     // …or until it ends.
     expect(await remembered()).toBeNull();
-    await shot(patient.page, '09-patient-ended');
+    await flowShot(patient.page, '09-patient-ended');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('ended');
 
     // The link is checked before the device check: it says so at once.
@@ -193,7 +201,7 @@ describe('teleconsultation flow', () => {
     await again.page.goto(patientLink);
     await again.page.locator('[data-testid="join-stopped"][data-reason="ended"]').waitFor();
     expect(await again.page.getByTestId('device-check').count()).toBe(0);
-    await shot(again.page, '10-patient-link-after-end');
+    await flowShot(again.page, '10-patient-link-after-end');
 
     // The audit trail holds metadata only.
     const events = server.stores.audit.list(consultationId).map((e) => e.event);

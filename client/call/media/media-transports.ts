@@ -32,6 +32,7 @@ const STATE_RANK: Record<MediaState, number> = { closed: 0, connected: 1, new: 2
 
 export class MediaTransports {
   private device: Device | undefined;
+  private loadedCaps: string | undefined;
   private sendTransport: types.Transport | undefined;
   private recvTransport: types.Transport | undefined;
   private readonly producers = new Map<string, types.Producer>();
@@ -51,11 +52,20 @@ export class MediaTransports {
     return this.state;
   }
 
-  /** Loads the Device and opens both transports. Throws a RequestError if the server refuses. */
-  async open(routerRtpCapabilities: ResponseOf<'join'>['routerRtpCapabilities']): Promise<void> {
-    const device = new Device();
-    await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+  /**
+   * Loads the Device (or reuses `previous`, loaded for the same Router
+   * capabilities: a media rebuild after a worker crash skips a probe of the
+   * browser) and opens both transports. Throws a RequestError if the server refuses.
+   */
+  async open(routerRtpCapabilities: ResponseOf<'join'>['routerRtpCapabilities'], previous?: MediaTransports): Promise<void> {
+    const caps = JSON.stringify(routerRtpCapabilities);
+    let device = previous?.device;
+    if (!device || previous?.loadedCaps !== caps) {
+      device = new Device();
+      await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+    }
     this.device = device;
+    this.loadedCaps = caps;
     // Both at once: after a reload or a worker crash every round trip counts.
     [this.sendTransport, this.recvTransport] = await Promise.all([this.createTransport('send'), this.createTransport('recv')]);
   }

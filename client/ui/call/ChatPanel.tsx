@@ -124,13 +124,14 @@ export function ChatPanel({ chat, names }: { chat: ChatSession; names: Record<st
         <span id={ids.hint} className="chat-hint">
           {t('chatAttachHint')}
         </span>
-        {/* Opened by the button above (keyboard users reach that one); kept out of the tab order. */}
+        {/* Opened by the button above, which is its one stop for keyboard and screen
+            reader alike: the input itself is not rendered (hidden), only clicked. */}
         <input
           ref={fileRef}
           id={ids.file}
           type="file"
           accept={CHAT_ACCEPT}
-          className="sr-only"
+          hidden
           tabIndex={-1}
           aria-label={t('chatFileInputLabel')}
           data-testid="chat-file-input"

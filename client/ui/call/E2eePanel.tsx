@@ -24,7 +24,7 @@ export function E2eeBanner({ stats }: { stats: E2eeStats | undefined }) {
   const { t } = useI18n();
   if (!stats || stats.sender.kid !== undefined) return null;
   return (
-    <p className="banner warn" role="status" data-testid="e2ee-waiting">
+    <p className="notice warn" role="status" data-testid="e2ee-waiting">
       {t('waitingKeys')}
     </p>
   );

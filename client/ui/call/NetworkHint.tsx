@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { Signal } from 'lucide-react';
 import type { CallSession } from '../../call/call-session.ts';
 import { useI18n, type StringKey } from '../i18n.tsx';
 
@@ -41,9 +42,10 @@ export function NetworkHint({ session }: { session: CallSession }) {
     }, 2000);
     return () => clearInterval(timer);
   }, [session]);
+  const text = t('network', { quality: t(`net_${quality}` as StringKey) });
   return (
-    <span className={`badge net-${quality}`} data-testid="network-hint" data-quality={quality}>
-      {t('network', { quality: t(`net_${quality}` as StringKey) })}
+    <span className={`badge net-${quality}`} data-testid="network-hint" data-quality={quality} title={text}>
+      <Signal aria-hidden="true" size={14} /> <span className="nh-text">{text}</span>
     </span>
   );
 }

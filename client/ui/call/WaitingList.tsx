@@ -2,12 +2,17 @@ import { useSyncExternalStore } from 'react';
 import type { ConsultationCall } from '../../call/consultation-call.ts';
 import { useI18n } from '../i18n.tsx';
 
-/** The doctor's view of the waiting room. */
-export function WaitingList({ call }: { call: ConsultationCall }) {
+/**
+ * The doctor's view of the waiting room: on the empty stage while alone
+ * (`stage`, says when nobody waits), or floating over the call while someone
+ * waits (`floating`, nothing when nobody does).
+ */
+export function WaitingList({ call, variant = 'stage' }: { call: ConsultationCall; variant?: 'stage' | 'floating' }) {
   const { t } = useI18n();
   const waiting = useSyncExternalStore(call.waiting.subscribe, call.waiting.get);
+  if (variant === 'floating' && waiting.length === 0) return null;
   return (
-    <section className="card waiting" aria-labelledby="waiting-title" aria-live="polite" data-testid="waiting-list">
+    <section className={`card waiting waiting-${variant}`} aria-labelledby="waiting-title" aria-live="polite" data-testid="waiting-list">
       <h2 id="waiting-title">{t('waitingPatients')}</h2>
       {waiting.length === 0 ? <p>{t('noOneWaiting')}</p> : null}
       <ul className="plain">

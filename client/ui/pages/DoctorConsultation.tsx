@@ -8,7 +8,8 @@ import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
 import { LoginForm } from './LoginForm.tsx';
 import { DoctorLinkStopped, type DoctorStopReason } from './doctor/DoctorLinkStopped.tsx';
-import { LanguageSwitch, useI18n } from '../i18n.tsx';
+import { useI18n } from '../i18n.tsx';
+import { PageShell } from '../PageShell.tsx';
 import { errorText } from '../errors.ts';
 
 /** The consultation as the API tells it: still open, or why not. */
@@ -87,11 +88,7 @@ export function DoctorConsultation({ consultationId }: { consultationId: string 
     return <CallView call={call.call} stream={call.stream} name={user.name} />;
   }
   return (
-    <main className="page narrow">
-      <header className="app-header">
-        <h1>Confide</h1>
-        <LanguageSwitch />
-      </header>
+    <PageShell>
       {!secret ? (
         <p role="alert" className="banner danger" data-testid="link-incomplete">
           {t('linkIncomplete')}
@@ -111,6 +108,6 @@ export function DoctorConsultation({ consultationId }: { consultationId: string 
       ) : (
         <DeviceCheck onReady={start} />
       )}
-    </main>
+    </PageShell>
   );
 }

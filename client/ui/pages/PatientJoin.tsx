@@ -1,18 +1,21 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import type { LinkCheckAnswer } from '../../api/api-client.ts';
 import { readFragment } from '../../call/invite-links.ts';
 import { ConsultationCall, RequestError } from '../../call/consultation-call.ts';
 import { callMemory } from '../../call/call-memory.ts';
 import { devicesOf, openLocalMedia } from '../../call/local-media.ts';
 import { DeviceCheck } from '../DeviceCheck.tsx';
 import { CallView } from '../call/CallView.tsx';
-import { LanguageSwitch, useI18n } from '../i18n.tsx';
-import { LinkCheck } from './patient/LinkCheck.tsx';
+import { useI18n } from '../i18n.tsx';
+import { PageShell } from '../PageShell.tsx';
+import { LinkCheck, PatientStopped } from './patient/LinkCheck.tsx';
+import { WaitingRoom } from './patient/WaitingRoom.tsx';
 
 type StopReason = 'declined' | 'ended' | 'invalid' | 'expired' | 'incomplete';
 type Step =
   | { kind: 'check' }
   | { kind: 'returning' }
-  | { kind: 'waiting' }
+  | { kind: 'waiting'; stream: MediaStream }
   | { kind: 'call'; call: ConsultationCall; stream: MediaStream }
   | { kind: 'stopped'; reason: StopReason };
 
@@ -32,6 +35,10 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
   const [fragment] = useState(() => readFragment(window.location.hash));
   const [memory] = useState(() => callMemory.load(consultationId));
   const [name, setName] = useState(memory.name ?? '');
+  const [doctorName, setDoctorName] = useState<string>();
+  const onChecked = useCallback((a: LinkCheckAnswer) => {
+    if ('doctorName' in a) setDoctorName(a.doctorName);
+  }, []);
   const [step, setStep] = useState<Step>(() =>
     !fragment.secret || !fragment.token
       ? { kind: 'stopped', reason: 'incomplete' }
@@ -62,7 +69,7 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
     const displayName = name.trim();
     callMemory.update(consultationId, { name: displayName, devices: devicesOf(stream) });
     const call = new ConsultationCall(consultationId, secret, 'patient');
-    setStep({ kind: 'waiting' });
+    setStep({ kind: 'waiting', stream });
     try {
       const decision = await call.waitForAdmission(token, displayName);
       if (decision !== 'admitted') {
@@ -106,13 +113,9 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
     );
   }
   return (
-    <main className="page narrow" data-step={step.kind}>
-      <header className="app-header">
-        <h1>Confide</h1>
-        <LanguageSwitch />
-      </header>
+    <PageShell step={step.kind}>
       {step.kind === 'check' ? (
-        <LinkCheck consultationId={consultationId} token={fragment.token ?? ''}>
+        <LinkCheck consultationId={consultationId} token={fragment.token ?? ''} onChecked={onChecked}>
           <DeviceCheck onReady={(s) => void enter(s)} canContinue={name.trim().length > 0}>
             <label htmlFor="patient-name">{t('yourName')}</label>
             <input id="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
@@ -123,32 +126,16 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
           <p>{t('returningToCall')}</p>
         </section>
       ) : step.kind === 'waiting' ? (
-        <section className="card" aria-live="polite" data-testid="waiting-room">
-          <h2>{t('waitingRoom')}</h2>
-          <p>{t('waitingForDoctor')}</p>
-        </section>
+        <WaitingRoom doctorName={doctorName} stream={step.stream} />
       ) : (
-        <div role="alert" className="banner danger" data-testid="join-stopped" data-reason={step.reason}>
-          <p>
-          {t(
-            step.reason === 'declined'
-              ? 'declinedText'
-              : step.reason === 'ended'
-                ? 'endedText'
-                : step.reason === 'expired'
-                  ? 'linkExpired'
-                  : step.reason === 'incomplete'
-                    ? 'linkIncomplete'
-                    : 'linkInvalid',
-          )}
-          </p>
+        <PatientStopped reason={step.reason}>
           {step.reason === 'declined' ? (
             <button type="button" data-testid="try-again" onClick={() => setStep({ kind: 'check' })}>
               {t('tryAgain')}
             </button>
           ) : null}
-        </div>
+        </PatientStopped>
       )}
-    </main>
+    </PageShell>
   );
 }

@@ -67,7 +67,22 @@ export class TestConsultation {
       (w) => w !== undefined,
     );
     this.admittedAt = Date.now();
-    this.server.consultations.admit(this.doctor, this.id, entry!.requestId);
+    // One more participant, even on the same link (the 3-person tests); replacing is tested on its own.
+    this.server.consultations.admit(this.doctor, this.id, entry!.requestId, 'add');
+    return joined(page);
+  }
+
+  /**
+   * Like joinAsPatient, but the doctor admits from its own page's waiting
+   * list, as in real use (the doctor's list then no longer shows the patient).
+   * A second person on the same link is admitted with "Admit both".
+   */
+  async joinAsPatientAdmittedIn(doctorPage: Page, page: Page, name: string, admit: 'Admit' | 'Admit both' = 'Admit'): Promise<string> {
+    await page.goto(this.patientLink);
+    await page.getByLabel('Your name').fill(name);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByTestId('waiting-room').waitFor();
+    await doctorPage.getByTestId('waiting-list').getByRole('button', { name: `${admit} ${name}` }).click();
     return joined(page);
   }
 }

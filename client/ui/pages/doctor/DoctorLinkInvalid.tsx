@@ -1,15 +1,11 @@
-import { LanguageSwitch } from '../../i18n.tsx';
+import { PageShell } from '../../PageShell.tsx';
 import { DoctorLinkStopped } from './DoctorLinkStopped.tsx';
 
 /** `/consultation/<anything malformed>`: says the link is not valid, with the way back to the dashboard. */
 export function DoctorLinkInvalid() {
   return (
-    <main className="page narrow">
-      <header className="app-header">
-        <h1>Confide</h1>
-        <LanguageSwitch />
-      </header>
+    <PageShell>
       <DoctorLinkStopped reason="invalid" />
-    </main>
+    </PageShell>
   );
 }

@@ -42,20 +42,35 @@ type State = { kind: 'checking' } | { kind: 'failed'; error: unknown } | { kind:
  * `children` (the device check, which asks for the camera), under the
  * consultation's doctor and time. An invalid, expired or ended link says so.
  */
-export function LinkCheck({ consultationId, token, children }: { consultationId: string; token: string; children: ReactNode }) {
+export function LinkCheck({
+  consultationId,
+  token,
+  children,
+  onChecked,
+}: {
+  consultationId: string;
+  token: string;
+  children: ReactNode;
+  /** The server's answer, once known (the waiting room names the doctor from it). */
+  onChecked?: (answer: LinkCheckAnswer) => void;
+}) {
   const { t } = useI18n();
   const [state, setState] = useState<State>({ kind: 'checking' });
   const check = useCallback(() => {
     setState({ kind: 'checking' });
     let live = true;
     api.linkCheck(consultationId, token).then(
-      (answer) => live && setState({ kind: 'done', answer }),
+      (answer) => {
+        if (!live) return;
+        setState({ kind: 'done', answer });
+        onChecked?.(answer);
+      },
       (error: unknown) => live && setState({ kind: 'failed', error }),
     );
     return () => {
       live = false;
     };
-  }, [consultationId, token]);
+  }, [consultationId, token, onChecked]);
   useEffect(check, [check]);
 
   if (state.kind === 'checking') {
