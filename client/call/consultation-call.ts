@@ -24,6 +24,7 @@ import type { ResponseOf, WaitingPatient } from '../../shared/protocol/signallin
 import { ChatSession, type ChatLink } from '../chat/chat-session.ts';
 import { BrowserTranscriptStore } from '../chat/chat-transcript-store.ts';
 import { callMemory } from './call-memory.ts';
+import { rememberedSecrets } from './invite-links.ts';
 
 export type Admission = 'admitted' | 'declined' | 'ended';
 
@@ -87,6 +88,8 @@ export class ConsultationCall {
         keyAgreement: () => keys?.snapshot(),
       });
     }
+    // The consultation is over: its links stop working, and this browser forgets its secret.
+    this.signalling.on('consultationEnded', () => rememberedSecrets.forget(roomId));
     this.signalling.on('peerJoined', (p) => this.directory.set(p.peerId, { participantId: p.participantId, name: p.displayName }));
     this.signalling.on('peerLeft', ({ peerId, reason }) => this.chat.get()?.peerGone(peerId, reason === 'left' || reason === 'removed'));
     this.signalling.onConnection((e) => {
@@ -190,6 +193,7 @@ export class ConsultationCall {
         ...(rejoinToken ? { rejoinToken } : {}),
         onJoined: async (j) => {
           if (j.rejoinToken) callMemory.update(this.roomId, { rejoinToken: j.rejoinToken });
+          if (j.linksExpireAt !== undefined) rememberedSecrets.expireAt(this.roomId, j.linksExpireAt);
           this.waiting.set(j.waiting);
           await keys?.start(j, this.roomId);
           this.startChat(j);
@@ -220,6 +224,7 @@ export class ConsultationCall {
   private async resume(): Promise<boolean> {
     const { joined } = await this.signalling.request('resume', {});
     if (!joined) return false;
+    this.keys?.resumed();
     this.chat.get()?.resume();
     await this.session.resumeMedia();
     return true;

@@ -1,11 +1,12 @@
 // Wires the pure KeyAgreement (shared/e2ee) to this page: signalling carries
-// its announcements and key boxes, the frame Worker (E2eeManager) receives
-// its keys and reports which KID each sender uses. Holds what the UI shows:
-// the safety code and security warnings.
+// its key rounds (commitments, reveals) and key boxes, the frame Worker
+// (E2eeManager) receives its keys and reports which KID each sender uses.
+// Holds what the UI shows: the safety code (absent while a round is under
+// way) and security warnings.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { KeyAgreement, type KeyAgreementEvent, type WarningReason } from '../../shared/e2ee/key-agreement.ts';
 import { deriveRoomAuthKey } from '../../shared/crypto/room-secret.ts';
-import type { PeerInfo, RequestOf, ResponseOf } from '../../shared/protocol/signalling.ts';
+import type { RequestOf, ResponseOf } from '../../shared/protocol/signalling.ts';
 import type { SignallingClient } from '../call/signalling-client.ts';
 import type { E2eeManager } from './e2ee-manager.ts';
 import type { ChatKeys } from '../chat/chat-session.ts';
@@ -50,10 +51,12 @@ export class KeyAgreementClient {
     this.keyLog = __CONFIDE_TEST_HOOKS__ && options.logKeys ? [] : undefined;
     // Subscribe before joining so nothing is missed; queue until we know who we are.
     this.unsubscribe.push(
-      signalling.on('keyAnnounced', (a) =>
-        this.whenReady((k) =>
-          k.handleAnnouncement({ peerId: a.peerId, slot: a.slot, publicKey: hexToBytes(a.publicKey), mac: hexToBytes(a.mac) }, true),
-        ),
+      signalling.on('keyRound', (r) => this.whenReady((k) => k.handleRound(r))),
+      signalling.on('keyCommitted', (c) =>
+        this.whenReady((k) => k.handleCommitment({ peerId: c.peerId, round: c.round, commitment: hexToBytes(c.commitment), mac: hexToBytes(c.mac) })),
+      ),
+      signalling.on('keyRevealed', (r) =>
+        this.whenReady((k) => k.handleReveal({ peerId: r.peerId, round: r.round, publicKey: hexToBytes(r.publicKey), nonce: hexToBytes(r.nonce) })),
       ),
       signalling.on('keyDelivered', (d) => this.whenReady((k) => k.handleDelivery({ from: d.from, kid: d.kid, box: hexToBytes(d.box) }))),
       signalling.on('peerLeft', ({ peerId }) => this.whenReady((k) => k.handlePeerLeft(peerId))),
@@ -78,7 +81,8 @@ export class KeyAgreementClient {
       authKey: deriveRoomAuthKey(this.roomSecret, roomId),
       sink: this.e2ee,
       transport: {
-        announce: (publicKey, mac) => this.send('announceKey', { publicKey: bytesToHex(publicKey), mac: bytesToHex(mac) }),
+        commit: (round, commitment, mac) => this.send('keyCommit', { round, commitment: bytesToHex(commitment), mac: bytesToHex(mac) }),
+        reveal: (round, publicKey, nonce) => this.send('keyReveal', { round, publicKey: bytesToHex(publicKey), nonce: bytesToHex(nonce) }),
         deliver: (to, kid, box) => this.send('sendKey', { to, kid, box: bytesToHex(box) }),
       },
       onEvent: (e) => this.onEvent(e),
@@ -86,9 +90,10 @@ export class KeyAgreementClient {
     });
     this.agreement = agreement;
     if (__CONFIDE_TEST_HOOKS__) this.keyLog?.push({ owner: 'identity', kid: -1, key: bytesToHex(agreement.identity.secretKey) });
-    await agreement.start();
-    for (const p of joined.peers) this.announceExisting(p);
+    const started = agreement.start(joined.keyRound);
+    // What came before the agreement existed, in order, before anything newer can.
     for (const run of this.early.splice(0)) run();
+    await started;
     this.refresh();
   }
 
@@ -112,17 +117,19 @@ export class KeyAgreementClient {
     for (const l of this.listeners) l();
   }
 
+  /**
+   * Our connection came back within the grace period (same membership): a
+   * commitment or reveal sent while it was down may be lost, and the round
+   * would wait for it for ever. Sends them again (the server takes the same
+   * one twice without relaying it again).
+   */
+  resumed(): void {
+    this.agreement?.resend();
+  }
+
   close(): void {
     this.agreement?.close();
     for (const u of this.unsubscribe.splice(0)) u();
-  }
-
-  private announceExisting(p: PeerInfo): void {
-    if (!p.key) return; // it will announce; that arrives as keyAnnounced
-    this.agreement?.handleAnnouncement(
-      { peerId: p.peerId, slot: p.slot, publicKey: hexToBytes(p.key.publicKey), mac: hexToBytes(p.key.mac) },
-      false,
-    );
   }
 
   private whenReady(run: (k: KeyAgreement) => void): void {
@@ -131,7 +138,7 @@ export class KeyAgreementClient {
     else if (this.early.length < MAX_EARLY) this.early.push(() => this.agreement && run(this.agreement));
   }
 
-  private send<N extends 'announceKey' | 'sendKey'>(name: N, payload: RequestOf<N>): void {
+  private send<N extends 'keyCommit' | 'keyReveal' | 'sendKey'>(name: N, payload: RequestOf<N>): void {
     this.signalling.request(name, payload).catch((err: unknown) => console.warn(`${name} failed`, err));
   }
 
@@ -140,6 +147,7 @@ export class KeyAgreementClient {
       this.onPeerReady?.(e.peerId);
       return;
     }
+    if (e.type === 'roundComplete') return; // 'changed' follows
     if (e.type === 'warning') {
       const known = this.current.warnings.some((w) => w.peerId === e.peerId && w.reason === e.reason);
       if (!known) this.current = { ...this.current, warnings: [...this.current.warnings, { peerId: e.peerId, reason: e.reason }] };

@@ -220,6 +220,11 @@ export class Consultations {
     };
   }
 
+  /** When `consultationId`'s links stop working (ms since the epoch), if it exists. */
+  linksExpireAt(consultationId: string): number | undefined {
+    return this.stores.consultations.get(consultationId)?.expiresAt;
+  }
+
   /** Never two indistinguishable patients: a second "Zoé" in the room is shown as "Zoé (2)" (its own ghost does not count). */
   private distinctName(consultationId: string, name: string, participantId?: string): string {
     const others = this.rooms.peek(consultationId)?.peerInfos().filter((p) => p.participantId !== participantId) ?? [];

@@ -9,8 +9,6 @@ export class Peer {
   readonly producers = new Map<string, { producer: types.Producer; source: MediaSource }>();
   readonly consumers = new Map<string, types.Consumer>();
 
-  /** Public key announcement, relayed as is: the server cannot verify it (no room secret). */
-  announcement: { publicKey: string; mac: string } | undefined;
   /** Its signalling connection dropped; its place is held for the grace period. */
   reconnecting = false;
 
@@ -33,7 +31,6 @@ export class Peer {
       displayName: this.displayName,
       role: this.role,
       slot: this.slot,
-      ...(this.announcement ? { key: this.announcement } : {}),
       ...(this.reconnecting ? { reconnecting: true } : {}),
     };
   }

@@ -6,15 +6,19 @@
 // the grace period (the signalling layer decides when it is over). If the SFU
 // worker under the room dies, moveTo() rebuilds the Router on a live worker
 // and tells everyone to rebuild their transports; participants, slots and
-// key announcements stay, so media keys do too.
+// the key round stay, so media keys do too. Every join and leave starts a
+// new key round (KeyRounds), whose messages it relays without reading them.
 import type { Logger } from 'pino';
 import type { types } from '../sfu/mediasoup.ts';
 import { mediaCodecs } from '../sfu/media-codecs.ts';
 import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
 import { KeyFrameGate } from './key-frames.ts';
+import { KeyRounds } from './key-rounds.ts';
+import { roomCounts, sfuStats, type RoomCounts, type SfuStat } from './room-stats.ts';
 import { MAX_SLOTS } from '../../shared/crypto/key-schedule.ts';
 import type {
+  KeyRoundInfo,
   LeaveReason,
   MediaSource,
   NotificationName,
@@ -53,6 +57,7 @@ export interface Joiner {
 
 export class Room {
   private readonly peers = new Map<string, Peer>();
+  private readonly keyRounds = new KeyRounds();
   private closed = false;
   /** Called once, when the room closes (last participant gone, or ended). */
   onEmpty: (() => void) | undefined;
@@ -113,15 +118,21 @@ export class Room {
    * tab, a rejoin after the grace period of a connection that is in fact
    * dead) is replaced: its old connection is told `replaced` and leaves.
    */
-  join(j: Joiner): Omit<ResponseOf<'join'>, 'waiting' | 'rejoinToken'> {
+  join(j: Joiner): Omit<ResponseOf<'join'>, 'waiting' | 'rejoinToken' | 'linksExpireAt'> {
     if (this.closed) throw new SignallingError('not-found', 'room is closed');
+    let replaced = false;
     for (const p of [...this.peers.values()]) {
       if (p.participantId === j.participantId && p.id !== j.peerId) {
         p.notify('replaced', {});
+        // One key round for the swap, started below.
         this.leave(p.id, 'replaced', { keepOpen: true });
+        replaced = true;
       }
     }
-    if (this.peers.size >= LIMITS.peersPerRoom) throw new SignallingError('forbidden', 'room is full');
+    if (this.peers.size >= LIMITS.peersPerRoom) {
+      if (replaced) this.startKeyRound();
+      throw new SignallingError('forbidden', 'room is full');
+    }
     const existing = { peers: this.peerInfos(), producers: this.producerInfos() };
     const taken = new Set([...this.peers.values()].map((p) => p.slot));
     let slot = 0;
@@ -129,7 +140,8 @@ export class Room {
     const peer = new Peer(j.peerId, j.participantId, j.displayName, j.role, slot, j.notify, j.canTakeChat);
     this.peers.set(j.peerId, peer);
     this.broadcast(j.peerId, 'peerJoined', peer.info());
-    this.log.info({ peerId: j.peerId, slot, peers: this.peers.size }, 'peer joined');
+    const keyRound = this.startKeyRound(j.peerId);
+    this.log.info({ peerId: j.peerId, slot, peers: this.peers.size, keyRound: keyRound.round }, 'peer joined');
     return {
       peerId: j.peerId,
       participantId: j.participantId,
@@ -137,6 +149,7 @@ export class Room {
       slot,
       routerRtpCapabilities: this.sfuRouter.rtpCapabilities,
       ...existing,
+      keyRound,
     };
   }
 
@@ -148,7 +161,9 @@ export class Room {
     peer.closeMedia();
     this.broadcast(peerId, 'peerLeft', { peerId, reason });
     this.log.info({ peerId, reason, peers: this.peers.size }, 'peer left');
-    if (this.peers.size === 0 && !opts.keepOpen) this.close();
+    if (opts.keepOpen) return;
+    if (this.peers.size === 0) this.close();
+    else this.startKeyRound();
   }
 
   has(peerId: string): boolean {
@@ -306,7 +321,7 @@ export class Room {
 
   /**
    * Rebuilds the room on `worker` after its worker died: a new Router; every
-   * participant keeps its place (slot, key announcement) and is told to
+   * participant keeps its place (slot, key round) and is told to
    * rebuild its transports (`mediaReset`).
    */
   async moveTo(worker: types.Worker): Promise<void> {
@@ -322,12 +337,16 @@ export class Room {
     for (const p of this.peers.values()) p.notify('mediaReset', {});
   }
 
-  announceKey(peerId: string, req: RequestOf<'announceKey'>): void {
-    const peer = this.peer(peerId);
-    // One key per participant per call: a changing key is what a MITM would do.
-    if (peer.announcement) throw new SignallingError('forbidden', 'key already announced');
-    peer.announcement = { publicKey: req.publicKey, mac: req.mac };
-    this.broadcast(peerId, 'keyAnnounced', { peerId, slot: peer.slot, ...peer.announcement });
+  /** Relays `peerId`'s commitment of the current key round (one per round: see KeyRounds). */
+  keyCommit(peerId: string, req: RequestOf<'keyCommit'>): void {
+    this.peer(peerId);
+    if (this.keyRounds.commit(peerId, req)) this.broadcast(peerId, 'keyCommitted', { peerId, ...req });
+  }
+
+  /** Relays `peerId`'s reveal of the current key round (one per round, after every commitment). */
+  keyReveal(peerId: string, req: RequestOf<'keyReveal'>): void {
+    this.peer(peerId);
+    if (this.keyRounds.reveal(peerId, req)) this.broadcast(peerId, 'keyRevealed', { peerId, ...req });
   }
 
   sendKey(peerId: string, req: RequestOf<'sendKey'>): void {
@@ -354,20 +373,8 @@ export class Room {
   }
 
   /** Byte counters from the SFU for every producer and consumer (tests, ops). */
-  async stats(): Promise<{ producers: SfuStat[]; consumers: SfuStat[] }> {
-    const producers: SfuStat[] = [];
-    const consumers: SfuStat[] = [];
-    for (const peer of this.peers.values()) {
-      for (const { producer } of peer.producers.values()) {
-        const s = await producer.getStats();
-        producers.push({ id: producer.id, peerId: peer.id, kind: producer.kind, bytes: sum(s, 'byteCount'), packets: sum(s, 'packetCount') });
-      }
-      for (const consumer of peer.consumers.values()) {
-        const s = (await consumer.getStats()).filter((x) => x.type === 'outbound-rtp');
-        consumers.push({ id: consumer.id, peerId: peer.id, kind: consumer.kind, bytes: sum(s, 'byteCount'), packets: sum(s, 'packetCount') });
-      }
-    }
-    return { producers, consumers };
+  stats(): Promise<{ producers: SfuStat[]; consumers: SfuStat[] }> {
+    return sfuStats(this.peers.values());
   }
 
   /** Tells everyone the consultation ended, then closes the room. */
@@ -386,17 +393,8 @@ export class Room {
   }
 
   /** Counts of what the room holds, and what the SFU holds for it (no orphans: tests, ops). */
-  async counts(): Promise<{ peers: number; transports: number; producers: number; consumers: number; sfuTransports: number }> {
-    let transports = 0;
-    let producers = 0;
-    let consumers = 0;
-    for (const p of this.peers.values()) {
-      transports += p.transports.size;
-      producers += p.producers.size;
-      consumers += p.consumers.size;
-    }
-    const dump = this.sfuRouter.closed ? { transportIds: [] } : await this.sfuRouter.dump();
-    return { peers: this.peers.size, transports, producers, consumers, sfuTransports: dump.transportIds.length };
+  counts(): Promise<RoomCounts> {
+    return roomCounts(this.peers.values(), this.sfuRouter);
   }
 
   close(): void {
@@ -408,6 +406,13 @@ export class Room {
     this.sfuRouter.close();
     this.log.info('room closed');
     this.onEmpty?.();
+  }
+
+  /** The next key round, for everyone here; told to all but `joiner` (whose join answer carries it). */
+  private startKeyRound(joiner?: string): KeyRoundInfo {
+    const info = this.keyRounds.next([...this.peers.values()].map((p) => ({ peerId: p.id, slot: p.slot })));
+    for (const p of this.peers.values()) if (p.id !== joiner) p.notify('keyRound', info);
+    return info;
   }
 
   private watchWorker(): void {
@@ -456,18 +461,4 @@ export class Room {
       throw new SignallingError('bad-request', 'rejected by the SFU');
     }
   }
-}
-
-export interface SfuStat {
-  id: string;
-  peerId: string;
-  kind: string;
-  bytes: number;
-  packets: number;
-}
-
-function sum(stats: object[], key: 'byteCount' | 'packetCount'): number {
-  let total = 0;
-  for (const s of stats) total += Number((s as Record<string, unknown>)[key] ?? 0);
-  return total;
 }

@@ -339,7 +339,9 @@ export class PeerSession {
       this.waiting = false;
       if (grant.role === 'patient') this.guard.patientOf(roomId);
       const issued = this.consultations.joined(roomId, grant, this.actor());
+      const linksExpireAt = this.consultations.linksExpireAt(roomId);
       return {
+        ...(linksExpireAt === undefined ? {} : { linksExpireAt }),
         ...res,
         waiting: grant.role === 'doctor' ? this.consultations.waitingList(roomId) : [],
         ...(issued ? { rejoinToken: issued } : {}),
@@ -364,8 +366,12 @@ export class PeerSession {
       await this.joined().requestKeyFrame(this.peerId, req);
       return {};
     },
-    announceKey: (req) => {
-      this.joined().announceKey(this.peerId, req);
+    keyCommit: (req) => {
+      this.joined().keyCommit(this.peerId, req);
+      return {};
+    },
+    keyReveal: (req) => {
+      this.joined().keyReveal(this.peerId, req);
       return {};
     },
     sendKey: (req) => {

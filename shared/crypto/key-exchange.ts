@@ -1,8 +1,7 @@
 /**
- * Authenticated key exchange between participants, through an untrusted relay:
- * - announcement: X25519 public key + HMAC (room auth key) over room id,
- *   participant id, slot and public key. Without the invite link nobody
- *   (the server included) can produce one;
+ * Key exchange between participants, through an untrusted relay (the public
+ * keys themselves travel in key rounds: shared/crypto/key-commitment.ts):
+ * - X25519 identity key pairs, one per membership;
  * - pairwise key: HKDF(X25519 shared secret) salted with the room auth key
  *   and bound to both public keys;
  * - key box: XChaCha20-Poly1305 under the pairwise key, random 24-byte nonce,
@@ -14,7 +13,6 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { equalBytes } from '@noble/ciphers/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { BASE_KEY_BYTES } from './key-schedule.ts';
@@ -42,31 +40,6 @@ function encodeFields(...fields: Uint8Array[]): Uint8Array {
 function byteField(n: number, what: string): Uint8Array {
   if (!Number.isInteger(n) || n < 0 || n > 0xff) throw new Error(`${what} must be an integer in 0..255`);
   return new Uint8Array([n]);
-}
-
-const ANNOUNCE_LABEL = utf8ToBytes('confide announce v1');
-
-export function announcementMac(
-  authKey: Uint8Array,
-  roomId: string,
-  peerId: string,
-  slot: number,
-  publicKey: Uint8Array,
-): Uint8Array {
-  const msg = encodeFields(ANNOUNCE_LABEL, utf8ToBytes(roomId), utf8ToBytes(peerId), byteField(slot, 'slot'), publicKey);
-  return hmac(sha256, authKey, msg);
-}
-
-export function verifyAnnouncement(
-  authKey: Uint8Array,
-  roomId: string,
-  peerId: string,
-  slot: number,
-  publicKey: Uint8Array,
-  mac: Uint8Array,
-): boolean {
-  if (publicKey.length !== 32 || mac.length !== 32 || !Number.isInteger(slot) || slot < 0 || slot > 0xff) return false;
-  return equalBytes(announcementMac(authKey, roomId, peerId, slot, publicKey), mac);
 }
 
 /** Symmetric key shared by two participants; the same on both sides. */

@@ -6,9 +6,17 @@
  * in tests and in benchmarks. Nothing it sends is secret to the relay
  * except inside XChaCha20-Poly1305 boxes under pairwise X25519 keys.
  *
- * - start: fresh X25519 key pair, announced with a MAC under the room auth
- *   key; a fresh random media base key (epoch 0).
- * - a participant announced later than us joins: we ratchet our base key
+ * - key rounds: every change of membership the relay announces is a round
+ *   (KeyRound): we commit to our X25519 public key and a fresh nonce (MAC'd
+ *   under the room auth key), reveal them once we hold every other member's
+ *   commitment, and check every reveal against its commitment. When all
+ *   reveals are in, the round is complete: members seen for the first time
+ *   are admitted (pairwise key), and the safety code is derived from every
+ *   public key and nonce of the round. A refused commitment or reveal is a
+ *   security warning, and that participant gets no key box.
+ * - start: a fresh X25519 identity for this membership; a fresh random media
+ *   base key (epoch 0).
+ * - a participant admitted who joined after us: we ratchet our base key
  *   (RFC 9605 §5.1) and give the ratcheted key to the newcomer only, so it
  *   cannot decrypt what we sent before. Existing receivers follow by
  *   ratcheting themselves (they hold two steps of lookahead).
@@ -19,106 +27,35 @@
  *   frame under a newer one.
  * @module
  */
-import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
-import {
-  announcementMac,
-  generateKeyPair,
-  openKeyBox,
-  pairwiseKey,
-  sealKeyBox,
-  verifyAnnouncement,
-  type KeyPair,
-} from '../crypto/key-exchange.ts';
-import { BASE_KEY_BYTES, kidAfter, makeKid, parseKid, ratchetBaseKey } from '../crypto/key-schedule.ts';
-import { safetyCode } from '../crypto/safety-code.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { equalBytes as sameBytes } from '@noble/ciphers/utils.js';
+import { generateKeyPair, openKeyBox, pairwiseKey, sealKeyBox, type KeyPair } from '../crypto/key-exchange.ts';
+import { parseKid } from '../crypto/key-schedule.ts';
+import { validMembers } from '../crypto/key-commitment.ts';
+import { SAFETY_CODE_DIGITS } from '../crypto/safety-code.ts';
+import { KeyRound, type Verdict } from './key-round.ts';
+import { ReceiveKeys, type RemotePeer } from './receive-keys.ts';
+import { SendKeys } from './send-keys.ts';
+import type {
+  Commitment,
+  Delivery,
+  KeyAgreementOptions,
+  Reveal,
+  RoundInfo,
+  Timers,
+  WarningReason,
+} from './key-agreement-types.ts';
 
-export interface Announcement {
-  peerId: string;
-  slot: number;
-  publicKey: Uint8Array;
-  mac: Uint8Array;
-}
+export type * from './key-agreement-types.ts';
 
-export interface Delivery {
-  from: string;
-  kid: number;
-  box: Uint8Array;
-}
-
-/** Where keys go (the frame Worker, through E2eeManager). */
-export interface KeySink {
-  /**
-   * `keyFrame`: start the new key on a keyframe. Asked only when some
-   * receiver may not have the key yet; an unneeded keyframe costs a visible
-   * pause while the pacer sends it.
-   */
-  setLocalKey(kid: bigint, baseKey: Uint8Array, opts?: { keyFrame: boolean }): Promise<void>;
-  /** May return a promise that settles once frames under `kid` can be decrypted. */
-  addRemoteKey(peerId: string, kid: bigint, baseKey: Uint8Array): void | Promise<void>;
-  removeRemoteKey(kid: bigint): void;
-}
-
-/** How messages reach the other participants (signalling, through the server). */
-export interface KeyTransport {
-  announce(publicKey: Uint8Array, mac: Uint8Array): void;
-  deliver(to: string, kid: number, box: Uint8Array): void;
-}
-
-export type KeyAgreementEvent =
-  | { type: 'warning'; peerId: string; reason: WarningReason }
-  | { type: 'changed' }
-  | { type: 'localKeySwitched'; kid: bigint }
-  /** `peerId` acknowledged our key `kid`: it can decrypt what we send (media, and chat under keys derived from it). */
-  | { type: 'peerAcked'; peerId: string; kid: number };
-
-export type WarningReason = 'bad-announcement' | 'key-changed' | 'slot-conflict' | 'bad-key-box' | 'wrong-slot';
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): () => void;
-}
-
-export interface KeyAgreementOptions {
-  roomId: string;
-  selfId: string;
-  slot: number;
-  authKey: Uint8Array;
-  sink: KeySink;
-  transport: KeyTransport;
-  onEvent: (e: KeyAgreementEvent) => void;
-  timers?: Timers;
-  ackTimeoutMs?: number;
-  previousKeyMs?: number;
-  /** Test-only observer of every base key this participant holds. */
-  onKeyMaterial?: (owner: string, kid: bigint, baseKey: Uint8Array) => void;
-}
-
-interface HeldKey {
-  key: Uint8Array;
-  seq: number;
-  explicit: boolean;
-}
-
-interface RemotePeer {
-  id: string;
-  slot: number;
-  publicKey: Uint8Array;
-  pairwise: Uint8Array;
-  keys: Map<bigint, HeldKey>;
-  current: bigint | undefined;
-  /** Nonces of the boxes opened from this peer: a replayed box is refused. */
-  opened: Set<string>;
-}
-
-interface LocalKey {
-  epoch: number;
-  step: number;
-  kid: bigint;
-  key: Uint8Array;
-}
-
-const LOOKAHEAD = 2;
 const MAX_PENDING_PER_PEER = 16;
+const MAX_PENDING_PEERS = 16;
+/**
+ * Rounds abandoned (a newer one began) after we revealed but before every
+ * reveal came: each is an attempt a man in the middle could have made and
+ * dropped on seeing the codes differ. The third one in a membership is a warning.
+ */
+export const MAX_ABORTED_ROUNDS = 3;
 const realTimers: Timers = {
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
@@ -131,70 +68,106 @@ export class KeyAgreement {
   private readonly peers = new Map<string, RemotePeer>();
   private readonly rejected = new Set<string>();
   private readonly pending = new Map<string, Delivery[]>();
-  private local: LocalKey | undefined;
-  private senderOps: Promise<void> = Promise.resolve();
-  private awaitingAcks: { kid: number; waiting: Set<string>; done: () => void } | undefined;
-  private keySeq = 0;
+  private readonly receive: ReceiveKeys;
+  private round: KeyRound | undefined;
+  /** Who was in our first round: they were there before us (no ratchet for them). */
+  private firstMembers: Set<string> | undefined;
+  private abortedRounds = 0;
+  private code: string | undefined;
+  private readonly send: SendKeys;
   private closed = false;
   private readonly timers: Timers;
   private readonly cancels = new Set<() => void>();
 
   constructor(private readonly o: KeyAgreementOptions) {
     this.timers = o.timers ?? realTimers;
-  }
-
-  /** Announces our key and starts sending under a fresh epoch key. */
-  async start(): Promise<void> {
-    const { authKey, roomId, selfId, slot } = this.o;
-    this.o.transport.announce(
-      this.identity.publicKey,
-      announcementMac(authKey, roomId, selfId, slot, this.identity.publicKey),
-    );
-    await this.runSenderOp(async () => {
-      await this.switchLocal({ epoch: 0, step: 0, key: randomBytes(BASE_KEY_BYTES) });
+    this.receive = new ReceiveKeys(o.sink, o.onKeyMaterial);
+    this.send = new SendKeys({
+      selfId: o.selfId,
+      slot: o.slot,
+      sink: o.sink,
+      ...(o.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: o.ackTimeoutMs }),
+      send: (peer, kid, baseKey) => this.o.transport.deliver(peer.id, kid, this.box(peer, kid, { type: 'key', baseKey })),
+      peers: () => this.peers.values(),
+      present: (peer) => this.peers.get(peer.id) === peer,
+      later: (ms, fn) => this.later(ms, fn),
+      switched: (kid) => this.o.onEvent({ type: 'localKeySwitched', kid }),
+      onKeyMaterial: o.onKeyMaterial,
     });
   }
 
-  /** Someone's announcement; `joinedAfterUs` when it arrived as a live notification. */
-  handleAnnouncement(a: Announcement, joinedAfterUs: boolean): void {
-    if (this.closed || a.peerId === this.o.selfId) return;
-    const known = this.peers.get(a.peerId);
-    if (known) {
-      if (!sameBytes(known.publicKey, a.publicKey)) this.warn(a.peerId, 'key-changed');
-      return;
-    }
-    const { authKey, roomId } = this.o;
-    if (!verifyAnnouncement(authKey, roomId, a.peerId, a.slot, a.publicKey, a.mac)) {
-      this.rejected.add(a.peerId);
-      this.warn(a.peerId, 'bad-announcement');
-      return;
-    }
-    const slotTaken = a.slot === this.o.slot || [...this.peers.values()].some((p) => p.slot === a.slot);
-    if (slotTaken) {
-      this.rejected.add(a.peerId);
-      this.warn(a.peerId, 'slot-conflict');
-      return;
-    }
-    let pairwise: Uint8Array;
+  /** Starts sending under a fresh epoch key and enters our first round (from the join answer). */
+  async start(first: RoundInfo): Promise<void> {
+    const started = this.send.start();
+    this.handleRound(first);
+    await started;
+  }
+
+  /**
+   * The relay announced a round. Ignored unless it is newer than ours, its
+   * member list is valid, holds us at our slot, and differs from the current
+   * round's (a round is a change of membership).
+   */
+  handleRound(info: RoundInfo): void {
+    if (this.closed) return;
+    const old = this.round;
+    if (old && info.round <= old.round) return;
+    if (!validMembers(info.members) || !info.members.some((m) => m.peerId === this.o.selfId && m.slot === this.o.slot)) return;
+    if (old?.sameMembers(info.members)) return;
+    let round: KeyRound;
     try {
-      pairwise = pairwiseKey(this.identity, a.publicKey, authKey, roomId);
+      const { roomId, selfId, slot, authKey } = this.o;
+      round = new KeyRound(info.round, info.members, { roomId, peerId: selfId, slot, authKey, publicKey: this.identity.publicKey });
     } catch {
-      this.rejected.add(a.peerId);
-      this.warn(a.peerId, 'bad-announcement');
-      return;
+      return; // a round number out of range
     }
-    this.rejected.delete(a.peerId);
-    const peer: RemotePeer = { id: a.peerId, slot: a.slot, publicKey: a.publicKey, pairwise, keys: new Map(), current: undefined, opened: new Set() };
-    this.peers.set(peer.id, peer);
-    void this.runSenderOp(async () => {
-      // A newcomer must not read what we sent before it came: ratchet first.
-      if (joinedAfterUs && this.local) await this.switchLocal(nextStep(this.local));
-      if (this.peers.get(peer.id) === peer) this.sendKey(peer);
-    });
-    const queued = this.pending.get(peer.id) ?? [];
-    this.pending.delete(peer.id);
-    for (const d of queued) this.handleDelivery(d);
+    if (old && old.revealed && !old.completed && ++this.abortedRounds >= MAX_ABORTED_ROUNDS) {
+      for (const id of old.missingReveals()) this.warn(id, 'rounds-aborted');
+    }
+    this.firstMembers ??= new Set(info.members.map((m) => m.peerId));
+    this.round = round;
+    this.code = undefined;
+    this.o.transport.commit(round.round, round.commitment, round.mac);
+    this.progress(round);
     this.o.onEvent({ type: 'changed' });
+  }
+
+  /** A member's commitment in a round. */
+  handleCommitment(c: Commitment): void {
+    const round = this.round;
+    if (this.closed || !round || c.round !== round.round) return;
+    const verdict = round.addCommitment(c.peerId, c.commitment, c.mac);
+    this.verdict(c.peerId, verdict);
+    const early = verdict === 'ok' ? round.takeEarlyReveal(c.peerId) : undefined;
+    if (early) this.handleReveal({ peerId: c.peerId, round: c.round, ...early });
+    else this.progress(round);
+  }
+
+  /** A member's reveal in a round. */
+  handleReveal(r: Reveal): void {
+    const round = this.round;
+    if (this.closed || !round || r.round !== round.round) return;
+    const verdict = round.addReveal(r.peerId, r.publicKey, r.nonce);
+    this.verdict(r.peerId, verdict);
+    if (verdict === 'ok') {
+      // An admitted participant keeps the identity it was admitted with.
+      const known = this.peers.get(r.peerId);
+      const other = [...this.peers.values()].find((p) => p.id !== r.peerId && sameBytes(p.publicKey, r.publicKey));
+      if ((known && !sameBytes(known.publicKey, r.publicKey)) || other) {
+        round.exclude(r.peerId);
+        this.warn(r.peerId, known ? 'key-changed' : 'bad-reveal');
+        if (!known) this.reject(r.peerId);
+      }
+    }
+    this.progress(round);
+  }
+
+  /** Sends our commitment (and reveal) of the current round again: after a resume, a request may have been lost. */
+  resend(): void {
+    const round = this.round;
+    if (this.closed || !round) return;
+    this.o.transport.commit(round.round, round.commitment, round.mac);
+    if (round.revealed) this.o.transport.reveal(round.round, this.identity.publicKey, round.nonce);
   }
 
   /** A key box addressed to us. */
@@ -202,9 +175,10 @@ export class KeyAgreement {
     if (this.closed) return;
     const peer = this.peers.get(d.from);
     if (!peer) {
-      // Its announcement may still be on its way; keep a few, bounded.
+      // Its round may not be complete yet; keep a few, bounded.
       if (this.rejected.has(d.from)) return;
       const list = this.pending.get(d.from) ?? [];
+      if (!this.pending.has(d.from) && this.pending.size >= MAX_PENDING_PEERS) return;
       if (list.length < MAX_PENDING_PER_PEER) list.push(d);
       this.pending.set(d.from, list);
       return;
@@ -226,8 +200,7 @@ export class KeyAgreement {
     }
     peer.opened.add(nonce);
     if (content.type === 'ack') {
-      const w = this.awaitingAcks;
-      if (w && w.kid === d.kid && w.waiting.delete(peer.id) && w.waiting.size === 0) w.done();
+      this.send.acked(peer.id, d.kid);
       this.o.onEvent({ type: 'peerAcked', peerId: peer.id, kid: d.kid });
       return;
     }
@@ -237,7 +210,7 @@ export class KeyAgreement {
       this.warn(peer.id, 'wrong-slot');
       return;
     }
-    const installed = this.install(peer, kid, content.baseKey, true);
+    const installed = this.receive.install(peer, kid, content.baseKey, true);
     // Acknowledge only once the key works: the sender switches on our ack,
     // and frames arriving before the key would be dropped (a video stall).
     void Promise.resolve(installed).then(
@@ -255,12 +228,9 @@ export class KeyAgreement {
     const peer = this.peers.get(peerId);
     if (!peer || this.closed) return;
     this.peers.delete(peerId);
-    for (const kid of peer.keys.keys()) this.drop(peer, kid);
+    this.receive.dropAll(peer);
     peer.pairwise.fill(0);
-    const w = this.awaitingAcks;
-    if (w && w.waiting.delete(peerId) && w.waiting.size === 0) w.done();
-    // It knew our key chain: move to a fresh random key it never sees.
-    void this.runSenderOp(() => this.newEpoch());
+    this.send.peerLeft(peerId);
     this.o.onEvent({ type: 'changed' });
   }
 
@@ -270,22 +240,28 @@ export class KeyAgreement {
     const held = peer?.keys.get(kid);
     if (!peer || !held || peer.current === kid) return;
     peer.current = kid;
-    this.extendLookahead(peer, kid, held.key);
+    this.receive.extendLookahead(peer, kid, held.key);
     // Keys older than this one, not than whatever is current when the timer fires:
     // a second switch within previousKeyMs must not cut short this one's grace.
     const seq = held.seq;
-    this.later(this.o.previousKeyMs ?? 2000, () => this.prune(peer, seq));
+    this.later(this.o.previousKeyMs ?? 2000, () => {
+      if (this.peers.get(peer.id) === peer) this.receive.prune(peer, seq);
+    });
   }
 
   /** Our frame counter nears two bytes: ratchet (receivers follow on their own). */
   handleCounterHigh(): void {
-    void this.runSenderOp(async () => {
-      if (this.local) await this.switchLocal(nextStep(this.local));
-    });
+    this.send.counterHigh();
   }
 
-  get safetyCode(): string {
-    return safetyCode(this.o.roomId, [this.identity.publicKey, ...[...this.peers.values()].map((p) => p.publicKey)]);
+  /** The current round's code once it completed on our side; undefined while a round is under way. */
+  get safetyCode(): string | undefined {
+    return this.code;
+  }
+
+  /** The current round's number, and whether it completed on our side (tests, benchmarks). */
+  get roundState(): { round: number; complete: boolean } | undefined {
+    return this.round && { round: this.round.round, complete: this.round.completed };
   }
 
   get verifiedPeers(): string[] {
@@ -297,12 +273,12 @@ export class KeyAgreement {
   }
 
   get localKid(): bigint | undefined {
-    return this.local?.kid;
+    return this.send.current?.kid;
   }
 
   /** Our current base key and its KID (for keys derived from it, e.g. chat). Do not keep it. */
   currentSendKey(): { kid: bigint; key: Uint8Array } | undefined {
-    return this.local && { kid: this.local.kid, key: this.local.key };
+    return this.send.current;
   }
 
   /** A verified participant's base key under `kid`, if we hold it. Do not keep it. */
@@ -312,116 +288,90 @@ export class KeyAgreement {
 
   /** Waits for queued key switches (tests and benchmarks). */
   settled(): Promise<void> {
-    return this.senderOps;
+    return this.send.settled();
   }
 
   close(): void {
     this.closed = true;
     for (const c of this.cancels) c();
     this.cancels.clear();
-    this.awaitingAcks?.done();
+    this.send.close();
     for (const p of this.peers.values()) {
       for (const h of p.keys.values()) h.key.fill(0);
       p.pairwise.fill(0);
     }
     this.peers.clear();
-    this.local?.key.fill(0);
-    this.local = undefined;
     this.identity.secretKey.fill(0);
   }
 
-  // ---------------------------------------------------------------- sending
+  // ----------------------------------------------------------------- rounds
 
-  private runSenderOp(op: () => Promise<void>): Promise<void> {
-    this.senderOps = this.senderOps.then(() => (this.closed ? undefined : op())).catch(() => undefined);
-    return this.senderOps;
+  private verdict(peerId: string, v: Verdict): void {
+    if (v === 'ok' || v === 'ignored') return;
+    this.warn(peerId, v);
+    // An admitted participant keeps its verified identity; it is only left out of this round's code.
+    if (!this.peers.has(peerId)) this.reject(peerId);
   }
 
-  private async switchLocal(next: { epoch: number; step: number; key: Uint8Array }, keyFrame = false): Promise<void> {
-    const kid = makeKid({ slot: this.o.slot, epoch: next.epoch, step: next.step });
-    this.o.onKeyMaterial?.(this.o.selfId, kid, next.key);
-    await this.o.sink.setLocalKey(kid, next.key, { keyFrame });
-    this.local?.key.fill(0);
-    this.local = { ...next, kid };
-    this.o.onEvent({ type: 'localKeySwitched', kid });
+  private reject(peerId: string): void {
+    this.rejected.add(peerId);
+    this.pending.delete(peerId);
   }
 
-  private async newEpoch(): Promise<void> {
-    const epoch = (this.local?.epoch ?? -1) + 1;
-    const next = { epoch, step: 0, key: randomBytes(BASE_KEY_BYTES) };
-    const kid = Number(makeKid({ slot: this.o.slot, epoch, step: 0 }));
-    const waiting = new Set(this.peers.keys());
-    const acked = new Promise<void>((resolve) => {
-      this.awaitingAcks = { kid, waiting, done: resolve };
-      if (waiting.size === 0) resolve();
-      this.later(this.o.ackTimeoutMs ?? 700, resolve);
-    });
-    for (const peer of this.peers.values()) {
-      this.o.transport.deliver(peer.id, kid, this.box(peer, kid, { type: 'key', baseKey: next.key }));
+  /** Reveals once every commitment is in; completes once every reveal is in. */
+  private progress(round: KeyRound): void {
+    if (round !== this.round || this.closed) return;
+    if (!round.revealed && round.readyToReveal()) {
+      round.revealed = true;
+      this.o.transport.reveal(round.round, this.identity.publicKey, round.nonce);
     }
-    await acked;
-    this.awaitingAcks = undefined;
-    // Someone did not acknowledge in time: it will catch up on a keyframe.
-    if (!this.closed) await this.switchLocal(next, waiting.size > 0);
+    if (round.revealed && !round.completed && round.allRevealed()) this.complete(round);
   }
 
-  private sendKey(peer: RemotePeer): void {
-    const local = this.local;
-    if (!local) return;
-    const kid = Number(local.kid);
-    this.o.transport.deliver(peer.id, kid, this.box(peer, kid, { type: 'key', baseKey: local.key }));
+  private complete(round: KeyRound): void {
+    round.completed = true;
+    const admitted: RemotePeer[] = [];
+    for (const [id, { slot, publicKey }] of round.verified()) {
+      if (this.peers.has(id) || this.rejected.has(id)) continue;
+      const peer = this.admit(id, slot, publicKey);
+      if (peer) admitted.push(peer);
+    }
+    this.code = round.code(this.o.safetyCodeDigits ?? SAFETY_CODE_DIGITS);
+    // A newcomer must not read what we sent before it came: ratchet first (once for all of them).
+    if (admitted.length > 0) this.send.admitted(admitted, admitted.some((p) => !this.firstMembers?.has(p.id)));
+    for (const p of admitted) {
+      const queued = this.pending.get(p.id) ?? [];
+      this.pending.delete(p.id);
+      for (const d of queued) this.handleDelivery(d);
+    }
+    this.o.onEvent({ type: 'roundComplete', round: round.round, code: this.code });
+    this.o.onEvent({ type: 'changed' });
   }
+
+  /** A member whose reveal opened its commitment, seen for the first time. */
+  private admit(id: string, slot: number, publicKey: Uint8Array): RemotePeer | undefined {
+    if ([...this.peers.values()].some((p) => p.slot === slot)) {
+      this.warn(id, 'slot-conflict');
+      this.reject(id);
+      return undefined;
+    }
+    let pairwise: Uint8Array;
+    try {
+      pairwise = pairwiseKey(this.identity, publicKey, this.o.authKey, this.o.roomId);
+    } catch {
+      this.warn(id, 'bad-reveal'); // a low-order key
+      this.reject(id);
+      return undefined;
+    }
+    const peer: RemotePeer = { id, slot, publicKey, pairwise, keys: new Map(), current: undefined, opened: new Set() };
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  // ---------------------------------------------------------------- helpers
 
   private box(peer: RemotePeer, kid: number, content: Parameters<typeof sealKeyBox>[2]): Uint8Array {
     return sealKeyBox(peer.pairwise, { roomId: this.o.roomId, from: this.o.selfId, to: peer.id, kid }, content);
-  }
-
-  // -------------------------------------------------------------- receiving
-
-  private install(peer: RemotePeer, kid: bigint, key: Uint8Array, explicit: boolean): void | Promise<void> {
-    const old = peer.keys.get(kid);
-    if (old && sameBytes(old.key, key)) {
-      key.fill(0);
-      return;
-    }
-    old?.key.fill(0);
-    peer.keys.set(kid, { key, seq: ++this.keySeq, explicit });
-    this.o.onKeyMaterial?.(peer.id, kid, key);
-    const applied = this.o.sink.addRemoteKey(peer.id, kid, key);
-    this.extendLookahead(peer, kid, key);
-    return applied;
-  }
-
-  /** Ratchet steps the sender may move to without telling us. */
-  private extendLookahead(peer: RemotePeer, kid: bigint, key: Uint8Array): void {
-    // A newer key was given to us: the sender goes straight to it and never
-    // ratchets this chain further. Extending it (a late kidSeen) would make
-    // keys newer than that key, which prune() would then never erase.
-    const seq = peer.keys.get(kid)?.seq ?? 0;
-    for (const h of peer.keys.values()) if (h.explicit && h.seq > seq) return;
-    let k = key;
-    for (let i = 1; i <= LOOKAHEAD; i++) {
-      const next = kidAfter(kid, i);
-      k = ratchetBaseKey(k);
-      const held = peer.keys.get(next);
-      if (held && sameBytes(held.key, k)) continue;
-      held?.key.fill(0);
-      peer.keys.set(next, { key: k, seq: ++this.keySeq, explicit: false });
-      this.o.onKeyMaterial?.(peer.id, next, k);
-      this.o.sink.addRemoteKey(peer.id, next, k);
-    }
-  }
-
-  /** Drops the keys older than the one (of sequence number `seq`) the sender switched to. */
-  private prune(peer: RemotePeer, seq: number): void {
-    if (this.peers.get(peer.id) !== peer) return;
-    for (const [kid, held] of peer.keys) if (held.seq < seq) this.drop(peer, kid);
-  }
-
-  private drop(peer: RemotePeer, kid: bigint): void {
-    peer.keys.get(kid)?.key.fill(0);
-    peer.keys.delete(kid);
-    this.o.sink.removeRemoteKey(kid);
   }
 
   private later(ms: number, fn: () => void): void {
@@ -435,8 +385,4 @@ export class KeyAgreement {
   private warn(peerId: string, reason: WarningReason): void {
     this.o.onEvent({ type: 'warning', peerId, reason });
   }
-}
-
-function nextStep(l: LocalKey): { epoch: number; step: number; key: Uint8Array } {
-  return { epoch: l.epoch, step: l.step + 1, key: ratchetBaseKey(l.key) };
 }

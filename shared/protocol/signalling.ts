@@ -15,6 +15,7 @@ import { MAX_SLOTS } from '../crypto/key-schedule.ts';
 import { chatNotifications, chatRequests } from './chat.ts';
 import { KEY_BOX_MAX_BYTES } from '../crypto/key-exchange.ts';
 import { NameField } from './names.ts';
+import { MAX_ROUND } from '../crypto/key-commitment.ts';
 
 export { Id };
 
@@ -32,14 +33,30 @@ export const Slot = z.number().int().min(0).max(MAX_SLOTS - 1);
 const hexBytes = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-9a-f]*$/, 'lower-case hex');
 export const PublicKeyHex = hexBytes(32);
 export const MacHex = hexBytes(32);
+export const DigestHex = hexBytes(32);
+export const NonceHex = hexBytes(32);
 export const KeyBoxHex = z
   .string()
   .min(2)
   .max(KEY_BOX_MAX_BYTES * 2)
   .regex(/^([0-9a-f]{2})+$/, 'lower-case hex');
 
-/** A participant's X25519 public key and its MAC under the room auth key (opaque to the server). */
-export const KeyAnnouncement = z.object({ publicKey: PublicKeyHex, mac: MacHex });
+/** A key round's number: increases by one with every change of membership (docs/protocol.md, Key rounds). */
+export const RoundNumber = z.number().int().min(1).max(MAX_ROUND);
+/**
+ * A key round as the server starts it: its number and who is in it. Sent to
+ * the others as `keyRound` when someone joins or leaves; the joiner finds it
+ * in its join answer.
+ */
+export const KeyRoundInfo = z.object({
+  round: RoundNumber,
+  members: z.array(z.object({ peerId: Id, slot: Slot })).min(1).max(MAX_SLOTS),
+});
+export type KeyRoundInfo = z.infer<typeof KeyRoundInfo>;
+/** A commitment to (public key, nonce) and its MAC under the room auth key (opaque to the server). */
+export const KeyCommit = z.object({ round: RoundNumber, commitment: DigestHex, mac: MacHex });
+/** The opening of a commitment: X25519 public key and the round's nonce. */
+export const KeyReveal = z.object({ round: RoundNumber, publicKey: PublicKeyHex, nonce: NonceHex });
 
 export const Role = z.enum(['doctor', 'patient']);
 export type Role = z.infer<typeof Role>;
@@ -56,7 +73,6 @@ export const PeerInfo = z.object({
   displayName: DisplayName,
   role: Role,
   slot: Slot,
-  key: KeyAnnouncement.optional(),
   /** Its signalling connection dropped; the server holds its place for the grace period. */
   reconnecting: z.boolean().optional(),
 });
@@ -147,6 +163,10 @@ export const requests = {
       routerRtpCapabilities: RtpCapabilities,
       peers: z.array(PeerInfo).max(64),
       producers: z.array(ProducerInfo).max(256),
+      /** The key round our join started (we are one of its members). */
+      keyRound: KeyRoundInfo,
+      /** When the consultation's links stop working (ms since the epoch): the doctor's browser forgets the room secret then. */
+      linksExpireAt: z.number().int().nonnegative().optional(),
     }),
   },
   createTransport: {
@@ -188,9 +208,17 @@ export const requests = {
     req: z.object({ consumerId: Id }).strict(),
     res: Empty,
   },
-  /** Once per participant: relayed to the others as `keyAnnounced`. */
-  announceKey: {
-    req: KeyAnnouncement.strict(),
+  /** Our commitment in the current key round, once per round: relayed to the others as `keyCommitted`. */
+  keyCommit: {
+    req: KeyCommit.strict(),
+    res: Empty,
+  },
+  /**
+   * Our reveal in the current key round, once per round and only after every
+   * member committed: relayed to the others as `keyRevealed`.
+   */
+  keyReveal: {
+    req: KeyReveal.strict(),
     res: Empty,
   },
   /** An opaque key box for one participant: relayed as `keyDelivered`. */
@@ -258,7 +286,10 @@ export const notifications = {
   newProducer: ProducerInfo,
   producerClosed: z.object({ producerId: Id }),
   consumerClosed: z.object({ consumerId: Id }),
-  keyAnnounced: z.object({ peerId: Id, slot: Slot, publicKey: PublicKeyHex, mac: MacHex }),
+  /** A new key round (someone joined or left). */
+  keyRound: KeyRoundInfo,
+  keyCommitted: KeyCommit.extend({ peerId: Id }),
+  keyRevealed: KeyReveal.extend({ peerId: Id }),
   keyDelivered: z.object({ from: Id, kid: z.number().int().min(0).max(255), box: KeyBoxHex }),
   ...chatNotifications,
 } as const;

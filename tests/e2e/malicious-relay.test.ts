@@ -1,20 +1,28 @@
-// The server as an attacker: it swaps Bob's announced public key for one of its
-// own and feeds the pages garbage key messages. Alice must refuse the key,
-// warn, and never give the attacker a base key it can open; no page breaks.
-import { hexToBytes, bytesToHex } from '@noble/hashes/utils.js';
+// The server as an attacker, in real pages. (1) It swaps Bob's key for one of
+// its own in what it relays to Alice (a commitment over its key, under Bob's
+// MAC, and the matching reveal) and feeds the pages garbage key messages:
+// Alice must refuse the key, warn, and never give the attacker a base key it
+// can open; no page breaks. (2) It passes reveals that do not open their
+// commitments (another public key than the one committed to, both ways):
+// both pages warn and neither boxes a key to that key.
+import { hexToBytes, bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { ConfideServer } from '../../server/app.ts';
+import type { KeyRoundInfo } from '../../shared/protocol/signalling.ts';
 import { launchChromium, newPerson } from './support/browser.ts';
 import { startTestServer } from './support/server.ts';
 import { enableKeyHooks, inbound } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
-import { generateKeyPair, openKeyBox, pairwiseKey, verifyAnnouncement } from '../../shared/crypto/key-exchange.ts';
+import { generateKeyPair, openKeyBox, pairwiseKey } from '../../shared/crypto/key-exchange.ts';
+import { commitTo, roundContext } from '../../shared/crypto/key-commitment.ts';
 import { deriveRoomAuthKey } from '../../shared/crypto/room-secret.ts';
 
 const attacker = generateKeyPair();
-let aliceId: string | undefined; // every announcement but Alice's is swapped
-const announced = new Map<string, { publicKey: string; mac: string; slot: number }>(); // as sent by its owner
+/** What the relay does: swap Bob's key toward Alice (1), or swap every reveal's key (2). */
+let mode: { kind: 'swap-to'; victim: string } | { kind: 'bad-reveals' } | undefined;
+const rounds = new Map<number, KeyRoundInfo>(); // as the server announced them
+const revealed = new Map<string, string>(); // peer id → public key, as its owner revealed it
 const boxes: { from: string; to: string; kid: number; box: string }[] = [];
 
 let server: ConfideServer;
@@ -24,16 +32,19 @@ beforeAll(async () => {
   server = await startTestServer({}, {
     tamper: (event, to, data) => {
       const d = data as Record<string, unknown>;
-      if (event === 'keyAnnounced') {
-        announced.set(d.peerId as string, { publicKey: d.publicKey as string, mac: d.mac as string, slot: d.slot as number });
-        if (aliceId && d.peerId !== aliceId) {
-          // Without the room secret the relay can only keep Bob's MAC or forge one.
-          return { ...d, publicKey: bytesToHex(attacker.publicKey) };
+      if (event === 'keyRound') rounds.set(d.round as number, d as unknown as KeyRoundInfo);
+      if (event === 'keyRevealed') revealed.set(d.peerId as string, d.publicKey as string);
+      if (event === 'keyDelivered') boxes.push({ from: d.from as string, to, kid: d.kid as number, box: d.box as string });
+      if (mode?.kind === 'swap-to' && to === mode.victim && d.peerId !== mode.victim) {
+        // Without the room secret the relay can only keep the sender's MAC.
+        const info = rounds.get(d.round as number);
+        if (event === 'keyCommitted' && info) {
+          const ctx = roundContext(currentRoom, info.round, info.members);
+          return { ...d, commitment: bytesToHex(commitTo(ctx, attacker.publicKey, nonceFor(info.round))) };
         }
+        if (event === 'keyRevealed') return { ...d, publicKey: bytesToHex(attacker.publicKey), nonce: bytesToHex(nonceFor(d.round as number)) };
       }
-      if (event === 'keyDelivered') {
-        boxes.push({ from: d.from as string, to, kid: d.kid as number, box: d.box as string });
-      }
+      if (mode?.kind === 'bad-reveals' && event === 'keyRevealed') return { ...d, publicKey: bytesToHex(attacker.publicKey) };
       return data;
     },
   });
@@ -44,71 +55,127 @@ afterAll(async () => {
   await server?.close();
 });
 
+let currentRoom = '';
+const nonces = new Map<number, Uint8Array>();
+const nonceFor = (round: number) => nonces.get(round) ?? nonces.set(round, randomBytes(32)).get(round)!;
+
+type Snapshot = { verifiedPeers: string[]; warnings: { peerId: string; reason: string }[]; safetyCode?: string };
+const keyAgreement = (page: Page) => page.evaluate(() => (window.__confide?.keyAgreement as () => Snapshot)());
+
+/** The attacker, even holding the room secret, tries to open every box the relay carried. */
+function attackerOpens(secret: Uint8Array, room: string, ids: string[]): number {
+  const authKey = deriveRoomAuthKey(secret, room);
+  let opened = 0;
+  for (const bx of boxes) {
+    const sender = revealed.get(bx.from);
+    if (!sender) continue;
+    const pw = pairwiseKey(attacker, hexToBytes(sender), authKey, room);
+    for (const to of [bx.to, ...ids]) {
+      try {
+        openKeyBox(pw, { roomId: room, from: bx.from, to, kid: bx.kid }, hexToBytes(bx.box));
+        opened++;
+      } catch {
+        // expected
+      }
+    }
+  }
+  return opened;
+}
+
+async function people() {
+  const errors: string[] = [];
+  const a = await newPerson(browser, server.url);
+  const b = await newPerson(browser, server.url);
+  for (const p of [a, b]) {
+    await enableKeyHooks(p.context, 'observe');
+    p.page.on('pageerror', (e) => errors.push(e.message));
+  }
+  return { a, b, errors };
+}
+
 describe('malicious relay', () => {
   it('a swapped public key is rejected with a warning and never receives a usable key', async () => {
-    const errors: string[] = [];
-    const a = await newPerson(browser, server.url);
-    const b = await newPerson(browser, server.url);
-    for (const p of [a, b]) {
-      await enableKeyHooks(p.context, 'observe');
-      p.page.on('pageerror', (e) => errors.push(e.message));
-    }
+    const { a, b, errors } = await people();
     const c = await TestConsultation.create(server);
-    const ROOM = c.id;
+    currentRoom = c.id;
     const aId = await c.joinAsDoctor(a.page);
-    aliceId = aId;
+    mode = { kind: 'swap-to', victim: aId }; // everything Alice hears of others is swapped
     const bId = await c.joinAsPatient(b.page, 'Bob');
 
     const warning = a.page.getByTestId('security-warning');
     await warning.waitFor({ timeout: 15_000 });
     expect(await warning.textContent()).toContain('Bob');
-    const ka = await a.page.evaluate(() => (window.__confide?.keyAgreement as () => { verifiedPeers: string[]; warnings: unknown[] })());
+    const ka = await keyAgreement(a.page);
     expect(ka.verifiedPeers).not.toContain(bId);
+    expect(ka.warnings).toContainEqual({ peerId: bId, reason: 'bad-commitment' });
 
     // Garbage key messages straight to both pages: malformed (schema) and well-formed but bogus.
     for (const from of [aId, bId]) {
       server.io.emit('keyDelivered', { from, kid: 1, box: 'zz' });
       server.io.emit('keyDelivered', { from, kid: 1, box: 'ab'.repeat(73) });
       server.io.emit('keyDelivered', { from, kid: 1, box: 'ab'.repeat(100_000) });
-      server.io.emit('keyAnnounced', { peerId: from, slot: 99, publicKey: 'x', mac: 1 });
-      server.io.emit('keyAnnounced', { peerId: from, slot: 3, publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) });
+      server.io.emit('keyRound', { round: 99, members: [{ peerId: from, slot: 99 }] });
+      server.io.emit('keyRound', { round: 1, members: [] });
+      server.io.emit('keyCommitted', { peerId: from, round: 'x', commitment: 'ab'.repeat(32), mac: 1 });
+      server.io.emit('keyCommitted', { peerId: from, round: 2, commitment: 'ab'.repeat(32), mac: 'cd'.repeat(32) });
+      server.io.emit('keyRevealed', { peerId: from, round: 2, publicKey: 'ab'.repeat(32), nonce: 'cd'.repeat(32) });
       server.io.emit('keyDelivered', 'not an object');
     }
     await new Promise((r) => setTimeout(r, 3000));
 
     // The attacker, even holding the room secret, opens none of the boxes the relay carried.
-    const authKey = deriveRoomAuthKey(c.secret, ROOM);
     expect(boxes.length).toBeGreaterThan(0);
-    let opened = 0;
-    for (const bx of boxes) {
-      const sender = announced.get(bx.from);
-      if (!sender) continue;
-      const pw = pairwiseKey(attacker, hexToBytes(sender.publicKey), authKey, ROOM);
-      for (const to of [bx.to, bId, aId]) {
-        try {
-          openKeyBox(pw, { roomId: ROOM, from: bx.from, to, kid: bx.kid }, hexToBytes(bx.box));
-          opened++;
-        } catch {
-          // expected
-        }
-      }
-    }
-    expect(opened).toBe(0);
+    expect(attackerOpens(c.secret, c.id, [aId, bId])).toBe(0);
     // Alice sent nothing addressed to "Bob" (the attacker's key).
     expect(boxes.filter((bx) => bx.from === aId && bx.to === bId)).toHaveLength(0);
     // So Bob never decodes Alice: the call fails safe rather than leaking.
     const atBob = await inbound(b.page);
     expect(atBob.filter((s) => s.peerId === aId && s.kind === 'video').reduce((n, s) => n + s.framesDecoded, 0)).toBe(0);
-
-    // The MAC is what tells them apart: Bob's real announcement verifies, the swapped one does not.
-    const real = announced.get(bId)!;
-    expect(verifyAnnouncement(authKey, ROOM, bId, real.slot, hexToBytes(real.publicKey), hexToBytes(real.mac))).toBe(true);
-    expect(verifyAnnouncement(authKey, ROOM, bId, real.slot, attacker.publicKey, hexToBytes(real.mac))).toBe(false);
+    // And the codes differ (Alice counts Bob out).
+    expect((await keyAgreement(a.page)).safetyCode).not.toBe((await keyAgreement(b.page)).safetyCode);
 
     // Nothing crashed: pages alive, no uncaught errors, server still answers.
     expect(errors).toEqual([]);
     expect(await a.page.evaluate(() => document.title)).toBe('Confide');
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    mode = undefined;
+    await a.context.close();
+    await b.context.close();
+  });
+
+  it('a reveal that does not open its commitment: both pages warn, no key box goes to that key', async () => {
+    const { a, b, errors } = await people();
+    const c = await TestConsultation.create(server);
+    currentRoom = c.id;
+    boxes.length = 0;
+    mode = { kind: 'bad-reveals' };
+    const aId = await c.joinAsDoctor(a.page);
+    const bId = await c.joinAsPatient(b.page, 'Bob');
+
+    for (const [page, other, name] of [
+      [a.page, bId, 'Bob'],
+      [b.page, aId, 'Dr Alice'],
+    ] as const) {
+      const warning = page.getByTestId('security-warning');
+      await warning.waitFor({ timeout: 15_000 });
+      expect(await warning.textContent()).toContain(name);
+      const ka = await keyAgreement(page);
+      expect(ka.warnings).toContainEqual({ peerId: other, reason: 'bad-reveal' });
+      expect(ka.verifiedPeers).toEqual([]);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    // Not one key box either way: neither page admitted the other.
+    expect(boxes.filter((bx) => [aId, bId].includes(bx.from))).toHaveLength(0);
+    expect(attackerOpens(c.secret, c.id, [aId, bId])).toBe(0);
+    for (const [page, other] of [
+      [a.page, bId],
+      [b.page, aId],
+    ] as const) {
+      const got = await inbound(page);
+      expect(got.filter((s) => s.peerId === other && s.kind === 'video').reduce((n, s) => n + s.framesDecoded, 0)).toBe(0);
+    }
+    expect(errors).toEqual([]);
+    mode = undefined;
     await a.context.close();
     await b.context.close();
   });

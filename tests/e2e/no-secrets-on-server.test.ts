@@ -87,7 +87,8 @@ describe('nothing secret reaches the server', () => {
     const haystacks: [string, Buffer][] = [...stored, ['socket.io payloads', Buffer.from(payloads.join('\n'))]];
     // Control: the recording did capture the key exchange (public keys travel in the clear).
     const traffic = payloads.join('\n');
-    expect(traffic).toContain('keyAnnounced');
+    expect(traffic).toContain('keyCommitted');
+    expect(traffic).toContain('keyRevealed');
     expect(traffic).toContain('sendKey');
     expect(requests.some((l) => l.startsWith(`GET /join/${c.id}`))).toBe(true);
     expect(storedFiles(dir).some((f) => f.endsWith('confide.sqlite'))).toBe(true);

@@ -5,7 +5,8 @@
 // opens the call; the patient opens the patient link, passes the device
 // check, waits and is admitted; both decrypt each other; chat and a
 // 2 MB PDF go each way byte for byte; screen share is seen; the doctor ends
-// the consultation and the patient link stops working. Screenshots of every
+// the consultation, the patient link stops working and the doctor's browser
+// forgets the room secret. Screenshots of every
 // screen go to tests/artifacts/.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -191,11 +192,17 @@ describe('teleconsultation flow', () => {
     await flowShot(doctor.page, '07-call-doctor');
     await flowShot(patient.page, '08-call-patient-phone');
 
+    // The doctor's browser remembers the room secret until the links expire…
+    const remembered = () => doctor.page.evaluate((id) => window.localStorage.getItem(`confide.secret.${id}`), consultationId);
+    expect(JSON.parse((await remembered()) ?? '{}')).toMatchObject({ exp: server.stores.consultations.get(consultationId)!.expiresAt });
+
     // --- The doctor ends it; everyone is told; the patient link stops working ---
     await doctor.page.getByRole('button', { name: 'End consultation' }).click();
     await doctor.page.getByTestId('end-confirm').getByRole('button', { name: 'End for everyone' }).click();
     await patient.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
     await doctor.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
+    // …or until it ends.
+    expect(await remembered()).toBeNull();
     await flowShot(patient.page, '09-patient-ended');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('ended');
 

@@ -125,22 +125,51 @@ describe('hostile signalling input', () => {
   it('rejects malformed, oversized and misaddressed key messages', async () => {
     const c = await TestConsultation.create(server);
     const s = await connect(c.doctorSession);
-    expect(await errorCode(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) })).toBe('not-joined');
+    const commit = (round: unknown, more: Record<string, unknown> = {}) => ({ round, commitment: 'ab'.repeat(32), mac: 'cd'.repeat(32), ...more });
+    const reveal = (round: unknown, more: Record<string, unknown> = {}) => ({ round, publicKey: 'ab'.repeat(32), nonce: 'cd'.repeat(32), ...more });
+    expect(await errorCode(s, 'keyCommit', commit(1))).toBe('not-joined');
     const joined = await send(s, 'join', { roomId: c.id, displayName: 'Mallory' });
     expect(joined.ok).toBe(true);
     const me = (joined.data as { peerId: string }).peerId;
-    expect(await errorCode(s, 'announceKey', { publicKey: 'zz'.repeat(32), mac: 'cd'.repeat(32) })).toBe('bad-request');
-    expect(await errorCode(s, 'announceKey', { publicKey: 'ab'.repeat(31), mac: 'cd'.repeat(32) })).toBe('bad-request');
-    expect(await errorCode(s, 'announceKey', { publicKey: 'AB'.repeat(32), mac: 'cd'.repeat(32) })).toBe('bad-request');
-    expect(await errorCode(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32), slot: 3 })).toBe('bad-request');
-    expect((await send(s, 'announceKey', { publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) })).ok).toBe(true);
-    expect(await errorCode(s, 'announceKey', { publicKey: 'ef'.repeat(32), mac: 'cd'.repeat(32) })).toBe('forbidden');
+    expect((joined.data as { keyRound: unknown }).keyRound).toEqual({ round: 1, members: [{ peerId: me, slot: 0 }] });
+    for (const bad of [
+      commit(1, { commitment: 'zz'.repeat(32) }),
+      commit(1, { commitment: 'ab'.repeat(31) }),
+      commit(1, { mac: 'AB'.repeat(32) }),
+      commit(1, { slot: 3 }),
+      commit(0),
+      commit(1.5),
+      commit(2 ** 32),
+      commit('1'),
+      reveal(1, { nonce: 'cd'.repeat(33) }),
+      reveal(1, { publicKey: undefined }),
+    ]) {
+      expect(await errorCode(s, 'publicKey' in bad ? 'keyReveal' : 'keyCommit', bad), JSON.stringify(bad)).toBe('bad-request');
+    }
+    expect(await errorCode(s, 'keyReveal', reveal(1))).toBe('forbidden'); // before its commitment
+    expect(await errorCode(s, 'keyCommit', commit(2))).toBe('not-found'); // not the current round
+    expect((await send(s, 'keyCommit', commit(1))).ok).toBe(true);
+    expect((await send(s, 'keyCommit', commit(1))).ok).toBe(true); // the same again (a re-send): taken
+    expect(await errorCode(s, 'keyCommit', commit(1, { commitment: 'ef'.repeat(32) }))).toBe('forbidden');
+    expect((await send(s, 'keyReveal', reveal(1))).ok).toBe(true);
+    expect(await errorCode(s, 'keyReveal', reveal(1, { publicKey: 'ef'.repeat(32) }))).toBe('forbidden');
     const other = await connect();
     await send(other, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Bob' });
+    const round2 = new Promise((r) => s.once('keyRound', r));
     await send(s, 'admit', { requestId: server.consultations.waitingList(c.id)[0]!.requestId });
     const otherJoin = await send(other, 'join', { roomId: c.id, displayName: 'Bob' });
-    const bob = (otherJoin.data as { peerId: string; peers: { key?: unknown }[] }).peerId;
-    expect((otherJoin.data as { peers: { key?: unknown }[] }).peers[0]!.key).toEqual({ publicKey: 'ab'.repeat(32), mac: 'cd'.repeat(32) });
+    const bob = (otherJoin.data as { peerId: string }).peerId;
+    const members = [
+      { peerId: me, slot: 0 },
+      { peerId: bob, slot: 1 },
+    ];
+    expect((otherJoin.data as { keyRound: unknown }).keyRound).toEqual({ round: 2, members });
+    expect(await round2).toEqual({ round: 2, members });
+    expect(await errorCode(s, 'keyCommit', commit(1))).toBe('not-found'); // round 1 is over
+    const relayed = new Promise((r) => other.once('keyCommitted', r));
+    expect((await send(s, 'keyCommit', commit(2))).ok).toBe(true);
+    expect(await relayed).toEqual({ peerId: me, ...commit(2) });
+    expect(await errorCode(s, 'keyReveal', reveal(2))).toBe('forbidden'); // Bob has not committed
     expect(await errorCode(s, 'sendKey', { to: 'ghost', kid: 1, box: 'ab'.repeat(40) })).toBe('not-found');
     expect(await errorCode(s, 'sendKey', { to: me, kid: 1, box: 'ab'.repeat(40) })).toBe('not-found');
     expect(await errorCode(s, 'sendKey', { to: bob, kid: 256, box: 'ab'.repeat(40) })).toBe('bad-request');

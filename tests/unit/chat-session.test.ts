@@ -574,16 +574,19 @@ describe('ChatSession: late joiners and re-sending', () => {
   it('with the real KeyAgreement: the newcomer reads nothing older, and gets a re-send', async () => {
     const relay = new Relay();
     const authKey = randomBytes(32);
-    const members: { id: string; ka: KeyAgreement; announcement?: { publicKey: Uint8Array; mac: Uint8Array } }[] = [];
+    const members: { id: string; slot: number; ka: KeyAgreement }[] = [];
+    let round = 0;
     const flush = async () => {
       for (let i = 0; i < 20; i++) {
         await Promise.all(members.map((m) => m.ka.settled()));
         await new Promise((r) => setImmediate(r));
       }
     };
+    const others = (id: string) => members.filter((m) => m.id !== id);
     const join = (id: string, slot: number): Party => {
       const self: (typeof members)[number] = {
         id,
+        slot,
         ka: new KeyAgreement({
           roomId: ROOM,
           selfId: id,
@@ -591,21 +594,23 @@ describe('ChatSession: late joiners and re-sending', () => {
           authKey,
           sink: { setLocalKey: async () => undefined, addRemoteKey: () => undefined, removeRemoteKey: () => undefined },
           transport: {
-            announce: (publicKey, mac) => {
-              self.announcement = { publicKey, mac };
-              for (const m of members) if (m !== self) queueMicrotask(() => m.ka.handleAnnouncement({ peerId: id, slot, publicKey, mac }, true));
+            // A key round through the relay: commitments and reveals to everyone else.
+            commit: (r, commitment, mac) => {
+              for (const m of others(id)) queueMicrotask(() => m.ka.handleCommitment({ peerId: id, round: r, commitment, mac }));
+            },
+            reveal: (r, publicKey, nonce) => {
+              for (const m of others(id)) queueMicrotask(() => m.ka.handleReveal({ peerId: id, round: r, publicKey, nonce }));
             },
             deliver: (to, kid, box) => queueMicrotask(() => members.find((m) => m.id === to)?.ka.handleDelivery({ from: id, kid, box })),
           },
           onEvent: () => undefined,
         }),
       };
-      const earlier = [...members];
       members.push(self);
-      void self.ka.start();
-      for (const m of earlier) {
-        if (m.announcement) self.ka.handleAnnouncement({ peerId: m.id, slot: members.indexOf(m), ...m.announcement }, false);
-      }
+      // The join starts a round: the others hear of it, the newcomer has it in its join answer.
+      const info = { round: ++round, members: members.map((m) => ({ peerId: m.id, slot: m.slot })) };
+      for (const m of others(id)) m.ka.handleRound(info);
+      void self.ka.start(info);
       const p = party(relay, id);
       // What the lead wires: ChatKeys straight from the KeyAgreement.
       const keys: ChatKeys = { sendKey: () => self.ka.currentSendKey(), receiveKey: (peer, kid) => self.ka.receiveKey(peer, kid) };

@@ -1,25 +1,33 @@
 // The per-participant key agreement state machine (shared/e2ee/key-agreement.ts)
 // run by several participants over an in-memory relay. The relay is a fake of
-// the (untrusted) signalling server: it stamps announcements with the sender's
-// peerId and slot, routes key boxes, delivers everything asynchronously and can
-// be made malicious through an intercept hook. Each participant's sink models
-// the frame Worker's keyring; time is a fake clock handed in as `timers`.
+// the (untrusted) signalling server: it keeps key rounds with the server's own
+// KeyRounds (one per change of membership; one commitment and one reveal per
+// member per round), stamps commitments and reveals with the sender's peer id,
+// routes key boxes, delivers everything asynchronously and can be made
+// malicious through an intercept hook. Each participant's sink models the
+// frame Worker's keyring; time is a fake clock handed in as `timers`.
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import {
   KeyAgreement,
-  type Announcement,
+  MAX_ABORTED_ROUNDS,
+  type Commitment,
   type Delivery,
   type KeyAgreementEvent,
   type KeySink,
   type KeyTransport,
+  type Reveal,
+  type RoundInfo,
   type Timers,
   type WarningReason,
 } from '../../shared/e2ee/key-agreement.ts';
 import { deriveRoomAuthKey, generateRoomSecret } from '../../shared/crypto/room-secret.ts';
-import { announcementMac, generateKeyPair, openKeyBox, pairwiseKey, sealKeyBox, type KeyPair } from '../../shared/crypto/key-exchange.ts';
+import { generateKeyPair, openKeyBox, pairwiseKey, sealKeyBox, type KeyPair } from '../../shared/crypto/key-exchange.ts';
+import { commitTo, commitmentMac, roundContext } from '../../shared/crypto/key-commitment.ts';
 import { makeKid, parseKid, ratchetBaseKey } from '../../shared/crypto/key-schedule.ts';
+import { KeyRounds } from '../../server/rooms/key-rounds.ts';
 import { equalBytes } from '@noble/ciphers/utils.js';
+import { randomBytes } from '@noble/hashes/utils.js';
 
 const ROOM = 'room-1';
 const KEY_BOX_BYTES = 24 + 1 + 32 + 16;
@@ -91,7 +99,9 @@ interface Participant {
 }
 
 type Msg =
-  | { kind: 'announce'; to: string; a: Announcement; joinedAfterUs: boolean }
+  | { kind: 'round'; to: string; info: RoundInfo }
+  | { kind: 'commit'; to: string; c: Commitment }
+  | { kind: 'reveal'; to: string; r: Reveal }
   | { kind: 'deliver'; to: string; d: Delivery }
   | { kind: 'left'; to: string; peerId: string };
 
@@ -114,13 +124,24 @@ class Harness {
   readonly secret = generateRoomSecret();
   readonly authKey = deriveRoomAuthKey(this.secret, ROOM);
   readonly participants = new Map<string, Participant>();
-  /** Announcements as the relay stamped them (before any tampering). */
-  readonly announcements = new Map<string, Announcement>();
+  /** The server's own key-round bookkeeping. */
+  readonly rounds = new KeyRounds();
+  /** Every commitment and reveal as its sender made it (before any tampering). */
+  readonly commits: Commitment[] = [];
+  readonly reveals: Reveal[] = [];
   readonly sent: Sent[] = [];
+  /** Requests the server refused (e.g. a commitment for a round already over). */
+  readonly refused: string[] = [];
+  /** Commitments and reveals the server took and relayed. */
+  readonly relayed: (Commitment | Reveal)[] = [];
+  /** A lost request (the sender's connection dropped): it never reaches the server. */
+  lose: ((from: string, kind: 'commit' | 'reveal') => boolean) | undefined;
   /** Malicious relay hook: return the messages to deliver instead of `m` ([] drops it). */
   intercept: ((m: Msg) => Msg[]) | undefined;
   /** Leavers that keep receiving what the relay addresses to them. */
   readonly listeningLeavers = new Set<string>();
+  /** Fake members (played by a test) the rounds list besides the participants. */
+  readonly extraMembers: { peerId: string; slot: number }[] = [];
   private queue: Msg[] = [];
 
   present(): Participant[] {
@@ -134,20 +155,30 @@ class Harness {
   }
 
   async join(id: string, o: JoinOptions = {}): Promise<Participant> {
-    const taken = new Set(this.present().map((p) => p.slot));
+    const taken = new Set([...this.present().map((p) => p.slot), ...this.extraMembers.map((m) => m.slot)]);
     let slot = o.slot ?? 0;
     if (o.slot === undefined) while (taken.has(slot)) slot++;
-    const existing = this.present()
-      .map((p) => this.announcements.get(p.id))
-      .filter((a): a is Announcement => a !== undefined);
     const sink = new FakeSink();
     const events: KeyAgreementEvent[] = [];
     const material: Material[] = [];
     const transport: KeyTransport = {
-      announce: (publicKey, mac) => {
-        const a: Announcement = { peerId: id, slot, publicKey: publicKey.slice(), mac: mac.slice() };
-        this.announcements.set(id, a);
-        for (const other of this.present()) if (other.id !== id) this.send({ kind: 'announce', to: other.id, a, joinedAfterUs: true });
+      commit: (round, commitment, mac) => {
+        const c: Commitment = { peerId: id, round, commitment: commitment.slice(), mac: mac.slice() };
+        this.commits.push(c);
+        if (this.lose?.(id, 'commit')) return;
+        if (this.accept(() => this.rounds.commit(id, { round, commitment: bytesToHex(commitment), mac: bytesToHex(mac) }))) {
+          this.relayed.push(c);
+          for (const other of this.present()) if (other.id !== id) this.send({ kind: 'commit', to: other.id, c });
+        }
+      },
+      reveal: (round, publicKey, nonce) => {
+        const r: Reveal = { peerId: id, round, publicKey: publicKey.slice(), nonce: nonce.slice() };
+        this.reveals.push(r);
+        if (this.lose?.(id, 'reveal')) return;
+        if (this.accept(() => this.rounds.reveal(id, { round, publicKey: bytesToHex(publicKey), nonce: bytesToHex(nonce) }))) {
+          this.relayed.push(r);
+          for (const other of this.present()) if (other.id !== id) this.send({ kind: 'reveal', to: other.id, r });
+        }
       },
       deliver: (to, kid, box) => {
         this.sent.push({ from: id, to, kid, box: box.slice() });
@@ -169,31 +200,47 @@ class Harness {
     });
     const p: Participant = { id, slot, agreement, sink, events, material, left: false };
     this.participants.set(id, p);
-    await agreement.start();
-    // The join answer lists the announcements made so far (handled after start, like the client does).
-    for (const a of existing) this.send({ kind: 'announce', to: id, a, joinedAfterUs: false });
+    // Like Room.join: the others hear of the new round; the joiner finds it in its join answer.
+    const info = this.nextRound();
+    for (const other of this.present()) if (other.id !== id) this.send({ kind: 'round', to: other.id, info });
+    await agreement.start(info);
     await this.flush();
     return p;
   }
 
   /**
-   * The server says `id` left. With `keepListening` the leaver's agreement keeps
-   * running and still gets whatever the relay addresses to it (a relay colluding
-   * with the leaver); otherwise it is closed.
+   * The server says `id` left, and starts the next round. With `keepListening`
+   * the leaver's agreement keeps running and still gets whatever the relay
+   * addresses to it (a relay colluding with the leaver); otherwise it is closed.
    */
   async leave(id: string, o: { keepListening?: boolean } = {}): Promise<void> {
     const p = this.get(id);
     p.left = true;
     if (o.keepListening) this.listeningLeavers.add(id);
     else p.agreement.close();
-    this.announcements.delete(id);
     for (const other of this.present()) this.send({ kind: 'left', to: other.id, peerId: id });
+    const info = this.nextRound();
+    for (const other of this.present()) this.send({ kind: 'round', to: other.id, info });
     await this.flush();
+  }
+
+  /** The server's next round over everyone present (and the test's fake members). */
+  nextRound(): RoundInfo {
+    return this.rounds.next([...this.present().map((p) => ({ peerId: p.id, slot: p.slot })), ...this.extraMembers]);
   }
 
   /** Inject a message as the relay (bypasses the intercept hook). */
   inject(m: Msg): void {
     this.queue.push(m);
+  }
+
+  private accept(serverCheck: () => boolean): boolean {
+    try {
+      return serverCheck();
+    } catch (err) {
+      this.refused.push((err as Error).message);
+      return false;
+    }
   }
 
   private send(m: Msg): void {
@@ -204,11 +251,12 @@ class Harness {
     const p = this.participants.get(m.to);
     if (!p) return;
     if (p.left && !(m.kind === 'deliver' && this.listeningLeavers.has(p.id))) return;
-    if (m.kind === 'announce') p.agreement.handleAnnouncement(m.a, m.joinedAfterUs);
+    if (m.kind === 'round') p.agreement.handleRound(m.info);
+    else if (m.kind === 'commit') p.agreement.handleCommitment(m.c);
+    else if (m.kind === 'reveal') p.agreement.handleReveal(m.r);
     else if (m.kind === 'deliver') p.agreement.handleDelivery(m.d);
     else p.agreement.handlePeerLeft(m.peerId);
   }
-
 
   /** Delivers everything queued (and what that causes) until the relay is idle. */
   async flush(): Promise<void> {
@@ -253,6 +301,27 @@ class Harness {
       if (!l) continue;
       for (const r of this.present()) if (r !== s && canDecrypt(r, s)) r.agreement.handleKidSeen(s.id, l.kid);
     }
+  }
+}
+
+/**
+ * A member the test plays itself (an insider holding the room secret): its
+ * commitment and reveal for a round, made with the same crypto as the real one.
+ */
+class Insider {
+  readonly keys: KeyPair = generateKeyPair();
+  constructor(
+    readonly id: string,
+    readonly slot: number,
+    private readonly authKey: Uint8Array,
+  ) {}
+
+  messages(info: RoundInfo, publicKey = this.keys.publicKey): { c: Commitment; r: Reveal } {
+    const ctx = roundContext(ROOM, info.round, info.members);
+    const nonce = randomBytes(32);
+    const commitment = commitTo(ctx, publicKey, nonce);
+    const mac = commitmentMac(this.authKey, ROOM, this.id, this.slot, ctx, commitment);
+    return { c: { peerId: this.id, round: info.round, commitment, mac }, r: { peerId: this.id, round: info.round, publicKey, nonce } };
   }
 }
 
@@ -323,7 +392,7 @@ function attackerOpens(sent: Sent[], attacker: KeyPair, publicKeys: Uint8Array[]
 // -------------------------------------------------------------------- tests
 
 describe('KeyAgreement: convergence and safety code', () => {
-  it('two then three participants converge, with the same safety code everywhere, changing with membership', async () => {
+  it('two then three participants converge, with the same safety code everywhere, new with every round', async () => {
     const h = new Harness();
     const a = await h.join('A');
     const b = await h.join('B');
@@ -347,12 +416,36 @@ describe('KeyAgreement: convergence and safety code', () => {
     await h.leave('C');
     await h.settle();
     expectFullMesh([a, b]);
-    expect(a.agreement.safetyCode).not.toBe(code3);
     expect(a.agreement.safetyCode).toBe(b.agreement.safetyCode);
-    expect(a.agreement.safetyCode).toBe(code2); // same two keys, same code
+    // Same two identity keys, but the round's fresh nonces make a new code.
+    expect(a.agreement.safetyCode).not.toBe(code3);
+    expect(a.agreement.safetyCode).not.toBe(code2);
     expect(a.agreement.verifiedPeers).toEqual(['B']);
+    expect(a.agreement.roundState).toEqual({ round: 4, complete: true });
 
     for (const p of [a, b, c]) expect(warnings(p)).toEqual([]);
+    expect(h.refused).toEqual([]);
+  });
+
+  it('shows no code while a round is under way', async () => {
+    const h = new Harness();
+    const a = await h.join('A');
+    expect(a.agreement.safetyCode).toMatch(/^\d{3} \d{3}$/); // alone: the round completes at once
+    // The relay holds back every reveal.
+    const held: Msg[] = [];
+    h.intercept = (m) => (m.kind === 'reveal' ? (held.push(m), []) : [m]);
+    const b = await h.join('B');
+    await h.settle();
+    expect(a.agreement.safetyCode).toBeUndefined();
+    expect(b.agreement.safetyCode).toBeUndefined();
+    expect(a.agreement.verifiedPeers).toEqual([]);
+    expect(a.agreement.roundState).toEqual({ round: 2, complete: false });
+    h.intercept = undefined;
+    for (const m of held) h.inject(m);
+    await h.settle();
+    expect(a.agreement.safetyCode).toMatch(/^\d{3} \d{3}$/);
+    expect(b.agreement.safetyCode).toBe(a.agreement.safetyCode);
+    expectFullMesh([a, b]);
   });
 
   it('uses distinct slots in the KIDs and attributes every received key to its sender', async () => {
@@ -432,12 +525,12 @@ describe('KeyAgreement: join ratchet', () => {
     expectFullMesh(h.present());
   });
 
-  it('a participant listed in the join answer (not live) causes no ratchet', async () => {
+  it('members of our first round (there before us) cause no ratchet', async () => {
     const h = new Harness();
     const a = await h.join('A');
     const b = await h.join('B');
     await h.settle();
-    // B learnt of A from its join answer: B sends under its first key.
+    // A was in B's first round: B sends under its first key.
     expect(parseKid(localKey(b).kid).step).toBe(0);
     expect(parseKid(localKey(a).kid).step).toBe(1);
     expectFullMesh([a, b]);
@@ -723,6 +816,23 @@ describe('KeyAgreement: counter ratchet', () => {
 });
 
 describe('KeyAgreement: malicious relay', () => {
+  /** The relay's replacement of B's commitment and reveal by ones over the attacker's key (same nonce per round). */
+  function swapB(h: Harness, attacker: KeyPair, mac: (ctx: Uint8Array, commitment: Uint8Array, original: Uint8Array) => Uint8Array, to?: string) {
+    const nonces = new Map<number, Uint8Array>();
+    const nonceOf = (round: number) => nonces.get(round) ?? nonces.set(round, randomBytes(32)).get(round)!;
+    return (m: Msg): Msg[] => {
+      if (to !== undefined && m.to !== to) return [m];
+      if (m.kind === 'commit' && m.c.peerId === 'B') {
+        const info = h.rounds.info!;
+        const ctx = roundContext(ROOM, info.round, info.members);
+        const commitment = commitTo(ctx, attacker.publicKey, nonceOf(m.c.round));
+        return [{ ...m, c: { ...m.c, commitment, mac: mac(ctx, commitment, m.c.mac) } }];
+      }
+      if (m.kind === 'reveal' && m.r.peerId === 'B') return [{ ...m, r: { ...m.r, publicKey: attacker.publicKey, nonce: nonceOf(m.r.round) } }];
+      return [m];
+    };
+  }
+
   it.each([
     ['a MAC under a wrong auth key', 'wrong-key'],
     ["B's original MAC", 'original'],
@@ -730,11 +840,9 @@ describe('KeyAgreement: malicious relay', () => {
     const h = new Harness();
     const attacker = generateKeyPair();
     const wrongAuthKey = deriveRoomAuthKey(generateRoomSecret(), ROOM);
-    h.intercept = (m) => {
-      if (m.kind !== 'announce' || m.a.peerId !== 'B') return [m];
-      const mac = macKind === 'original' ? m.a.mac : announcementMac(wrongAuthKey, ROOM, 'B', m.a.slot, attacker.publicKey);
-      return [{ ...m, a: { ...m.a, publicKey: attacker.publicKey, mac } }];
-    };
+    h.intercept = swapB(h, attacker, (ctx, commitment, original) =>
+      macKind === 'original' ? original : commitmentMac(wrongAuthKey, ROOM, 'B', 1, ctx, commitment),
+    );
     const a = await h.join('A');
     const b = await h.join('B');
     const c = await h.join('C');
@@ -744,7 +852,8 @@ describe('KeyAgreement: malicious relay', () => {
     await h.advance(1000);
     await h.settle();
 
-    expect(warnings(a)).toContainEqual({ peerId: 'B', reason: 'bad-announcement' });
+    expect(warnings(a)).toContainEqual({ peerId: 'B', reason: 'bad-commitment' });
+    expect(warnings(c)).toContainEqual({ peerId: 'B', reason: 'bad-commitment' });
     expect(a.agreement.verifiedPeers).not.toContain('B');
     expect(a.agreement.rejectedPeers).toContain('B');
     expect(a.sink.keysOf('B').size).toBe(0);
@@ -752,25 +861,57 @@ describe('KeyAgreement: malicious relay', () => {
     // A never addressed a key to "B" (whose key it could not verify).
     expect(h.sent.filter((s) => s.from === 'A' && s.to === 'B')).toEqual([]);
     // The attacker, even knowing the room secret, opens none of the boxes the relay carried.
-    const pks = [a, b].map((p) => h.announcements.get(p.id)?.publicKey ?? p.agreement.identity.publicKey);
-    pks.push(c.agreement.identity.publicKey);
+    const pks = [a, b, c].map((p) => p.agreement.identity.publicKey);
     expect(h.sent.length).toBeGreaterThan(5);
     expect(attackerOpens(h.sent, attacker, pks, [wrongAuthKey, h.authKey], ['A', 'B', 'C'])).toBe(0);
     // The codes differ: A does not count B in.
     expect(a.agreement.safetyCode).not.toBe(b.agreement.safetyCode);
   });
 
-  it('refuses a swapped key in the join answer too', async () => {
+  it.each([
+    ['another public key', 'key'],
+    ['another nonce', 'nonce'],
+  ] as const)('refuses a reveal with %s than its commitment (bad-reveal) and boxes nothing to it', async (_name, what) => {
     const h = new Harness();
     const attacker = generateKeyPair();
     const a = await h.join('A');
-    h.intercept = (m) => (m.kind === 'announce' && m.a.peerId === 'A' && !m.joinedAfterUs ? [{ ...m, a: { ...m.a, publicKey: attacker.publicKey } }] : [m]);
+    h.intercept = (m) =>
+      m.kind === 'reveal' && m.r.peerId === 'B'
+        ? [{ ...m, r: what === 'key' ? { ...m.r, publicKey: attacker.publicKey } : { ...m.r, nonce: flip(m.r.nonce, 0) } }]
+        : [m];
     const b = await h.join('B');
     await h.settle();
-    expect(warnings(b)).toContainEqual({ peerId: 'A', reason: 'bad-announcement' });
-    expect(b.agreement.verifiedPeers).toEqual([]);
-    expect(h.sent.filter((s) => s.from === 'B' && s.to === 'A')).toEqual([]);
+    expect(warnings(a)).toEqual([{ peerId: 'B', reason: 'bad-reveal' }]);
+    expect(a.agreement.verifiedPeers).toEqual([]);
+    expect(a.agreement.rejectedPeers).toEqual(['B']);
+    expect(h.sent.filter((s) => s.from === 'A' && s.to === 'B')).toEqual([]);
+    expect(a.sink.keysOf('B').size).toBe(0); // B's key box to A was not opened either
     expect(attackerOpens(h.sent, attacker, [a.agreement.identity.publicKey, b.agreement.identity.publicKey], [h.authKey], ['A', 'B'])).toBe(0);
+    expect(a.agreement.safetyCode).not.toBe(b.agreement.safetyCode);
+  });
+
+  it('refuses a commitment moved to another round or another member, and ignores one of an old round', async () => {
+    const h = new Harness();
+    const a = await h.join('A');
+    const b = await h.join('B');
+    await h.settle();
+    const bRound2 = h.commits.find((c) => c.peerId === 'B' && c.round === 2)!;
+    // C joins (round 3). To A the relay gives, for B: the round-2 commitment as is (old: ignored),
+    // then relabelled round 3 (another round context: refused).
+    h.intercept = (m) =>
+      m.to === 'A' && m.kind === 'commit' && m.c.peerId === 'B' ? [{ ...m, c: bRound2 }, { ...m, c: { ...bRound2, round: 3 } }] : [m];
+    const c = await h.join('C');
+    await h.settle();
+    expect(warnings(a)).toEqual([{ peerId: 'B', reason: 'bad-commitment' }]);
+    // C's commitment presented as D's (an insider's place): the MAC names C.
+    const h2 = new Harness();
+    const x = await h2.join('X');
+    h2.extraMembers.push({ peerId: 'D', slot: 7 });
+    h2.intercept = (m) => (m.kind === 'commit' && m.c.peerId === 'Y' ? [m, { ...m, c: { ...m.c, peerId: 'D' } }] : [m]);
+    await h2.join('Y');
+    await h2.settle();
+    expect(warnings(x)).toEqual([{ peerId: 'D', reason: 'bad-commitment' }]);
+    expectFullMesh([a, b, c]);
   });
 
   type Tamper = (m: Extract<Msg, { kind: 'deliver' }>) => Msg;
@@ -926,66 +1067,68 @@ describe('KeyAgreement: malicious relay', () => {
     expectFullMesh([a, b]);
   });
 
-  it('warns of a slot already taken (by us or another participant)', async () => {
+  it('warns of a slot already taken by an admitted participant', async () => {
     const h = new Harness();
     const a = await h.join('A', { slot: 3 });
     const b = await h.join('B', { slot: 5 });
     await h.settle();
-    // The relay seats C on A's slot and D on B's slot (their MACs are genuine).
-    const c = await h.join('C', { slot: 3 });
-    const d = await h.join('D', { slot: 5 });
+    // The relay starts a round in which an insider G sits on B's slot, B unlisted (and no peerLeft for B).
+    const g = new Insider('G', 5, h.authKey);
+    const info: RoundInfo = { round: 10, members: [{ peerId: 'A', slot: 3 }, { peerId: 'G', slot: 5 }] };
+    const { c, r } = g.messages(info);
+    h.inject({ kind: 'round', to: 'A', info });
+    h.inject({ kind: 'commit', to: 'A', c });
+    h.inject({ kind: 'reveal', to: 'A', r });
     await h.settle();
-    expect(warnings(a)).toContainEqual({ peerId: 'C', reason: 'slot-conflict' });
-    expect(warnings(a)).toContainEqual({ peerId: 'D', reason: 'slot-conflict' });
-    expect(warnings(b)).toContainEqual({ peerId: 'C', reason: 'slot-conflict' });
-    expect(warnings(b)).toContainEqual({ peerId: 'D', reason: 'slot-conflict' });
+    expect(warnings(a)).toEqual([{ peerId: 'G', reason: 'slot-conflict' }]);
     expect(a.agreement.verifiedPeers).toEqual(['B']);
-    expect(b.agreement.verifiedPeers).toEqual(['A']);
-    for (const p of [a, b]) {
-      expect(p.sink.keysOf('C').size + p.sink.keysOf('D').size).toBe(0);
-      // A's and B's keys are still attributed to A and B only.
-      for (const [kid, held] of p.sink.receive) expect(held.peerId).toBe(parseKid(kid).slot === 3 ? 'A' : 'B');
-    }
-    expect(h.sent.filter((s) => (s.from === 'A' || s.from === 'B') && (s.to === 'C' || s.to === 'D') && !isAck(s.box))).toEqual([]);
+    expect(a.agreement.rejectedPeers).toEqual(['G']);
+    // B's keys are still attributed to B only; nothing went to G.
+    for (const [kid, held] of a.sink.receive) expect(held.peerId).toBe(parseKid(kid).slot === 5 ? 'B' : '?');
+    expect(h.sent.filter((s) => s.from === 'A' && s.to === 'G')).toEqual([]);
     expect(canDecrypt(a, b) && canDecrypt(b, a)).toBe(true);
-    expect(canDecrypt(a, c) || canDecrypt(a, d) || canDecrypt(b, c) || canDecrypt(b, d)).toBe(false);
   });
 
   it.each([
-    ['a garbage MAC', 'garbage'],
-    ['a valid MAC (an insider with the link)', 'valid'],
-  ] as const)('warns of a changed key for a known participant (%s) and keeps the first one', async (_name, macKind) => {
+    ['a garbage MAC', 'garbage', 'bad-commitment'],
+    ['a valid MAC (an insider with the link)', 'valid', 'key-changed'],
+  ] as const)('warns of a changed key for a known participant in a later round (%s), keeps the first one, leaves it out of the code', async (_name, macKind, reason) => {
     const h = new Harness();
     const a = await h.join('A');
     const b = await h.join('B');
     await h.settle();
-    const code = a.agreement.safetyCode;
     const attacker = generateKeyPair();
-    const bSlot = b.slot;
-    const mac = macKind === 'valid' ? announcementMac(h.authKey, ROOM, 'B', bSlot, attacker.publicKey) : new Uint8Array(32).fill(7);
-    h.inject({ kind: 'announce', to: 'A', a: { peerId: 'B', slot: bSlot, publicKey: attacker.publicKey, mac }, joinedAfterUs: true });
+    h.intercept = swapB(h, attacker, (ctx, commitment) => (macKind === 'valid' ? commitmentMac(h.authKey, ROOM, 'B', b.slot, ctx, commitment) : new Uint8Array(32).fill(7)), 'A');
+    const c = await h.join('C');
     await h.settle();
-    expect(warnings(a)).toEqual([{ peerId: 'B', reason: 'key-changed' }]);
-    expect(a.agreement.verifiedPeers).toEqual(['B']);
-    expect(a.agreement.safetyCode).toBe(code);
-    expect(b.agreement.safetyCode).toBe(code);
-    expectFullMesh([a, b]);
-    // Nothing went to the new key: no box since the injection.
-    expect(attackerOpens(h.sent, attacker, [a.agreement.identity.publicKey, b.agreement.identity.publicKey], [h.authKey], ['A', 'B'])).toBe(0);
+    expect(warnings(a)).toEqual([{ peerId: 'B', reason }]);
+    expect(new Set(a.agreement.verifiedPeers)).toEqual(new Set(['B', 'C']));
+    expectFullMesh([a, b, c]);
+    // B and C agree; A, which left B out of this round, shows another code.
+    expect(b.agreement.safetyCode).toBe(c.agreement.safetyCode);
+    expect(a.agreement.safetyCode).not.toBe(b.agreement.safetyCode);
+    const pks = [a, b, c].map((p) => p.agreement.identity.publicKey);
+    expect(attackerOpens(h.sent, attacker, pks, [h.authKey], ['A', 'B', 'C'])).toBe(0);
   });
 
-  it('keeps early deliveries from an unannounced sender bounded, and opens none that is not genuine', async () => {
+  it('keeps early deliveries from senders not admitted bounded, and opens none that is not genuine', async () => {
     const h = new Harness();
     const a = await h.join('A');
     await h.settle();
     const before = a.events.length;
     for (let i = 0; i < 40; i++) h.inject({ kind: 'deliver', to: 'A', d: { from: 'G', kid: 0x90, box: new Uint8Array(KEY_BOX_BYTES).fill(i) } });
+    for (let i = 0; i < 40; i++) h.inject({ kind: 'deliver', to: 'A', d: { from: `X${i}`, kid: 0x90, box: new Uint8Array(KEY_BOX_BYTES) } });
     await h.settle();
     expect(a.events.length).toBe(before);
     expect(a.sink.receive.size).toBe(0);
-    // G's genuine announcement arrives (an insider with the link): the queued boxes are tried and refused.
-    const g = generateKeyPair();
-    h.inject({ kind: 'announce', to: 'A', a: { peerId: 'G', slot: 9, publicKey: g.publicKey, mac: announcementMac(h.authKey, ROOM, 'G', 9, g.publicKey) }, joinedAfterUs: true });
+    // G (an insider with the link) completes a round with A: the queued boxes are tried and refused.
+    const g = new Insider('G', 9, h.authKey);
+    h.extraMembers.push({ peerId: 'G', slot: 9 });
+    const info = h.nextRound();
+    const { c, r } = g.messages(info);
+    h.inject({ kind: 'round', to: 'A', info });
+    h.inject({ kind: 'commit', to: 'A', c });
+    h.inject({ kind: 'reveal', to: 'A', r });
     await h.settle();
     const refused = warnings(a).filter((w) => w.peerId === 'G' && w.reason === 'bad-key-box').length;
     expect(refused).toBeGreaterThan(0);
@@ -994,14 +1137,14 @@ describe('KeyAgreement: malicious relay', () => {
     expect(a.agreement.verifiedPeers).toEqual(['G']);
   });
 
-  it('installs nothing from a participant whose announcement was refused', async () => {
+  it('installs nothing from a participant whose commitment was refused', async () => {
     const h = new Harness();
     const a = await h.join('A');
-    h.intercept = (m) => (m.kind === 'announce' && m.a.peerId === 'B' ? [{ ...m, a: { ...m.a, mac: flip(m.a.mac, 0) } }] : [m]);
+    h.intercept = (m) => (m.kind === 'commit' && m.c.peerId === 'B' ? [{ ...m, c: { ...m.c, mac: flip(m.c.mac, 0) } }] : [m]);
     const b = await h.join('B');
     await h.settle();
-    expect(warnings(a)).toEqual([{ peerId: 'B', reason: 'bad-announcement' }]);
-    // B's genuine key box reached A and was not opened (no bad-key-box), nothing installed.
+    expect(warnings(a)).toEqual([{ peerId: 'B', reason: 'bad-commitment' }]);
+    // B verified A and sent it its key: A did not open it (no bad-key-box), installed nothing.
     expect(h.sent.filter((s) => s.from === 'B' && s.to === 'A').length).toBe(1);
     expect(a.sink.keysOf('B').size).toBe(0);
     expect(canDecrypt(a, b)).toBe(false);
@@ -1018,7 +1161,8 @@ describe('KeyAgreement: acknowledgements', () => {
   it('acknowledges a key only once the sink says it can decrypt with it', async () => {
     const roomId = 'ack-room';
     const authKey = deriveRoomAuthKey(generateRoomSecret(), roomId);
-    const announced: Record<string, Announcement> = {};
+    const commits: Record<string, Commitment> = {};
+    const reveals: Record<string, Reveal> = {};
     const toB: Delivery[] = [];
     const fromB: { to: string; kid: number }[] = [];
     let release!: () => void;
@@ -1030,17 +1174,25 @@ describe('KeyAgreement: acknowledgements', () => {
         slot,
         authKey,
         sink: { setLocalKey: async () => undefined, addRemoteKey, removeRemoteKey: () => undefined },
-        transport: { announce: (publicKey, mac) => (announced[selfId] = { peerId: selfId, slot, publicKey, mac }), deliver },
+        transport: {
+          commit: (round, commitment, mac) => (commits[selfId] = { peerId: selfId, round, commitment, mac }),
+          reveal: (round, publicKey, nonce) => (reveals[selfId] = { peerId: selfId, round, publicKey, nonce }),
+          deliver,
+        },
         onEvent: () => undefined,
       });
     const a = make('a', 0, () => undefined, (_to, kid, box) => toB.push({ from: 'a', kid, box }));
     const b = make('b', 1, () => gate, (to, kid) => fromB.push({ to, kid }));
-    await a.start();
-    await b.start();
-    a.handleAnnouncement(announced.b!, true);
-    b.handleAnnouncement(announced.a!, false);
+    const info: RoundInfo = { round: 1, members: [{ peerId: 'a', slot: 0 }, { peerId: 'b', slot: 1 }] };
+    await a.start(info);
+    await b.start(info);
+    a.handleCommitment(commits.b!);
+    b.handleCommitment(commits.a!);
+    a.handleReveal(reveals.b!);
+    b.handleReveal(reveals.a!);
     await a.settled();
     await b.settled();
+    expect(a.safetyCode).toBe(b.safetyCode);
     const before = fromB.length; // B's own key for A
     expect(toB.length).toBeGreaterThan(0);
     for (const d of toB) b.handleDelivery(d);
@@ -1051,5 +1203,146 @@ describe('KeyAgreement: acknowledgements', () => {
     expect(fromB.length).toBe(before + toB.length); // one ack per key box
     a.close();
     b.close();
+  });
+});
+
+describe('KeyAgreement: rounds', () => {
+  it('reveals only once it holds every other member\'s commitment', async () => {
+    const h = new Harness();
+    const a = await h.join('A');
+    const b = await h.join('B');
+    await h.settle();
+    const held: Msg[] = [];
+    h.intercept = (m) => (m.kind === 'commit' && m.c.peerId === 'C' && m.to === 'A' ? (held.push(m), []) : [m]);
+    const c = await h.join('C');
+    await h.settle();
+    const revealed = (id: string) => h.reveals.some((r) => r.peerId === id && r.round === 3);
+    expect(revealed('A')).toBe(false);
+    expect(revealed('B') && revealed('C')).toBe(true);
+    expect(a.agreement.verifiedPeers).toEqual(['B']);
+    h.intercept = undefined;
+    for (const m of held) h.inject(m);
+    await h.settle();
+    expect(revealed('A')).toBe(true);
+    expectFullMesh([a, b, c]);
+    expect(new Set([a, b, c].map((p) => p.agreement.safetyCode)).size).toBe(1);
+  });
+
+  it('ignores a round that is older, of the same members, malformed, or without us at our slot', async () => {
+    const h = new Harness();
+    const a = await h.join('A', { slot: 2 });
+    const b = await h.join('B', { slot: 4 });
+    await h.settle();
+    const code = a.agreement.safetyCode;
+    const commitsBefore = h.commits.length;
+    const A = { peerId: 'A', slot: 2 };
+    const B = { peerId: 'B', slot: 4 };
+    for (const info of [
+      { round: 1, members: [A, B, { peerId: 'C', slot: 5 }] }, // older
+      { round: 2, members: [A, B, { peerId: 'C', slot: 5 }] }, // the current number
+      { round: 9, members: [B, A] }, // the same members
+      { round: 9, members: [B, { peerId: 'C', slot: 5 }] }, // without us
+      { round: 9, members: [{ peerId: 'A', slot: 3 }, B] }, // us at another slot
+      { round: 9, members: [A, { peerId: 'C', slot: 2 }] }, // two on one slot
+      { round: 9, members: [A, B, { peerId: 'B', slot: 6 }] }, // one peer twice
+      { round: 9, members: [A, { peerId: 'C', slot: 16 }] }, // a slot out of range
+      { round: 2 ** 32, members: [A, { peerId: 'C', slot: 5 }] }, // past 4 bytes
+      { round: 9.5, members: [A, { peerId: 'C', slot: 5 }] },
+    ]) {
+      h.inject({ kind: 'round', to: 'A', info });
+    }
+    await h.settle();
+    expect(a.agreement.roundState).toEqual({ round: 2, complete: true });
+    expect(a.agreement.safetyCode).toBe(code);
+    expect(h.commits.length).toBe(commitsBefore);
+    expect(warnings(a)).toEqual([]);
+  });
+
+  it('a join in the middle of a round: the round is dropped, the next one admits everyone', async () => {
+    const h = new Harness();
+    const a = await h.join('A');
+    const held: Msg[] = [];
+    h.intercept = (m) => (m.kind === 'reveal' ? (held.push(m), []) : [m]);
+    const b = await h.join('B');
+    await h.settle();
+    expect(a.agreement.verifiedPeers).toEqual([]);
+    h.intercept = undefined;
+    const c = await h.join('C');
+    for (const m of held) h.inject(m); // round 2's reveals, too late: ignored
+    await h.settle();
+    expectFullMesh([a, b, c]);
+    expect(new Set([a, b, c].map((p) => p.agreement.safetyCode)).size).toBe(1);
+    expect(a.agreement.roundState).toEqual({ round: 3, complete: true });
+    // B was there before C: C does not ratchet for B, but A and B ratchet for C.
+    expect(parseKid(localKey(c).kid).step).toBe(0);
+    expect(parseKid(localKey(b).kid).step).toBe(1);
+    for (const p of [a, b, c]) expect(warnings(p)).toEqual([]);
+  });
+
+  it('a leave in the middle of a round: the newcomer that left is never admitted, the rest agree', async () => {
+    const h = new Harness();
+    const a = await h.join('A');
+    const b = await h.join('B');
+    await h.settle();
+    h.intercept = (m) => (m.kind === 'reveal' && m.r.peerId === 'C' ? [] : [m]);
+    const c = await h.join('C');
+    await h.settle();
+    expect(a.agreement.safetyCode).toBeUndefined();
+    h.intercept = undefined;
+    await h.leave('C');
+    await h.advance(1000);
+    await h.settle();
+    for (const p of [a, b]) {
+      expect(p.agreement.verifiedPeers).not.toContain('C');
+      expect(p.sink.keysOf('C').size).toBe(0);
+    }
+    expect(h.sent.filter((s) => s.to === 'C' && !isAck(s.box))).toEqual([]);
+    expect(c.material.filter((m) => m.owner !== 'C')).toEqual([]);
+    expectFullMesh([a, b]);
+    expect(a.agreement.safetyCode).toBe(b.agreement.safetyCode);
+    expect(a.agreement.safetyCode).toBeDefined();
+  });
+
+  it(`the ${MAX_ABORTED_ROUNDS}rd round dropped after our reveal (someone's reveal withheld) is a security warning`, async () => {
+    const h = new Harness();
+    const a = await h.join('A');
+    const b = await h.join('B');
+    await h.settle();
+    // The relay withholds B's reveals from A and gets a new round going each time A has revealed.
+    h.intercept = (m) => (m.kind === 'reveal' && m.r.peerId === 'B' && m.to === 'A' ? [] : [m]);
+    await h.join('C'); // round 3: A reveals, B's reveal never comes
+    await h.leave('C'); // round 4 (round 3 dropped after A's reveal: 1)
+    await h.join('D'); // round 5 (2)
+    expect(warnings(a)).toEqual([]);
+    await h.leave('D'); // round 6 (3)
+    await h.settle();
+    expect(warnings(a)).toEqual([{ peerId: 'B', reason: 'rounds-aborted' }]);
+    expect(a.agreement.safetyCode).toBeUndefined();
+  });
+
+  it('sends its commitment and reveal again after a resume; the server relays each only once', async () => {
+    const h = new Harness();
+    const a = await h.join('A');
+    const b = await h.join('B');
+    await h.settle();
+    // A's connection drops as C joins: its commitment never reaches the server.
+    h.lose = (from, kind) => from === 'A' && kind === 'commit';
+    const c = await h.join('C');
+    await h.settle();
+    // Only A holds every commitment: its reveal (before its own commitment) is refused by the server.
+    expect(b.agreement.safetyCode).toBeUndefined();
+    expect(c.agreement.verifiedPeers).toEqual([]);
+    expect(h.reveals.filter((r) => r.round === 3).map((r) => r.peerId)).toEqual(['A']);
+    expect(h.refused).toEqual(['reveal before commitment']);
+    h.lose = undefined;
+    a.agreement.resend();
+    await h.settle();
+    expectFullMesh([a, b, c]);
+    expect(new Set([a, b, c].map((p) => p.agreement.safetyCode)).size).toBe(1);
+    const relayed = h.relayed.length;
+    a.agreement.resend(); // the same commitment and reveal again: taken, not relayed twice
+    await h.settle();
+    expect(h.relayed.length).toBe(relayed);
+    expect(h.refused).toEqual(['reveal before commitment']);
   });
 });

@@ -1,7 +1,7 @@
-// Room secret, authenticated announcements, pairwise keys, key boxes and the
-// safety code (shared/crypto/{room-secret,key-exchange,safety-code}.ts),
+// Room secret, pairwise keys and key boxes
+// (shared/crypto/{room-secret,key-exchange}.ts),
 // checked against the formulas in docs/protocol.md recomputed with node:crypto.
-import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -15,17 +15,14 @@ import {
 } from '../../shared/crypto/room-secret.ts';
 import {
   KEY_BOX_MAX_BYTES,
-  announcementMac,
   compareBytes,
   generateKeyPair,
   openKeyBox,
   pairwiseKey,
   sealKeyBox,
-  verifyAnnouncement,
   type KeyBoxContext,
   type KeyPair,
 } from '../../shared/crypto/key-exchange.ts';
-import { safetyCode } from '../../shared/crypto/safety-code.ts';
 
 const ROOM = 'room-1';
 
@@ -111,63 +108,6 @@ describe('room secret', () => {
     expect(deriveRoomAuthKey(secret, `${ROOM} `)).not.toEqual(k);
     expect(deriveRoomAuthKey(seeded(32, 3), ROOM)).not.toEqual(k);
     expect(k).not.toEqual(secret);
-  });
-});
-
-// ------------------------------------------------------------ announcements
-
-describe('announcement MAC', () => {
-  const authKey = deriveRoomAuthKey(seeded(32, 4), ROOM);
-  const pk = fixedPair(1).publicKey;
-  const peerId = 'peer-A';
-  const slot = 3;
-  const mac = announcementMac(authKey, ROOM, peerId, slot, pk);
-
-  it('is the HMAC of the docs over the length-prefixed fields, and verifies', () => {
-    const expected = createHmac('sha256', authKey)
-      .update(Buffer.concat([F('confide announce v1'), F(ROOM), F(peerId), F(new Uint8Array([slot])), F(pk)]))
-      .digest();
-    expect(bytesToHex(mac)).toBe(expected.toString('hex'));
-    expect(verifyAnnouncement(authKey, ROOM, peerId, slot, pk, mac)).toBe(true);
-  });
-
-  it('fails for any changed field', () => {
-    expect(verifyAnnouncement(authKey, 'room-2', peerId, slot, pk, mac)).toBe(false);
-    expect(verifyAnnouncement(authKey, ROOM, 'peer-B', slot, pk, mac)).toBe(false);
-    expect(verifyAnnouncement(authKey, ROOM, `${peerId} `, slot, pk, mac)).toBe(false);
-    for (const s of [0, 2, 4, 15, 255]) expect(verifyAnnouncement(authKey, ROOM, peerId, s, pk, mac), `slot ${s}`).toBe(false);
-    expect(verifyAnnouncement(authKey, ROOM, peerId, slot, fixedPair(2).publicKey, mac)).toBe(false);
-    for (let i = 0; i < 32; i++) {
-      expect(verifyAnnouncement(authKey, ROOM, peerId, slot, flip(pk, i), mac), `public key byte ${i}`).toBe(false);
-      expect(verifyAnnouncement(authKey, ROOM, peerId, slot, pk, flip(mac, i)), `mac byte ${i}`).toBe(false);
-      expect(verifyAnnouncement(authKey, ROOM, peerId, slot, pk, flip(mac, i, 0x80)), `mac byte ${i} high bit`).toBe(false);
-    }
-    expect(verifyAnnouncement(deriveRoomAuthKey(seeded(32, 5), ROOM), ROOM, peerId, slot, pk, mac)).toBe(false);
-    expect(verifyAnnouncement(deriveRoomAuthKey(seeded(32, 4), 'room-2'), ROOM, peerId, slot, pk, mac)).toBe(false);
-    expect(verifyAnnouncement(flip(authKey, 31), ROOM, peerId, slot, pk, mac)).toBe(false);
-  });
-
-  it('fails for wrong lengths instead of throwing', () => {
-    expect(verifyAnnouncement(authKey, ROOM, peerId, slot, pk, mac.subarray(0, 31))).toBe(false);
-    expect(verifyAnnouncement(authKey, ROOM, peerId, slot, pk, new Uint8Array(0))).toBe(false);
-    expect(verifyAnnouncement(authKey, ROOM, peerId, slot, pk.subarray(0, 31), mac)).toBe(false);
-    expect(verifyAnnouncement(authKey, ROOM, peerId, slot, Uint8Array.from([...pk, 0]), mac)).toBe(false);
-  });
-
-  it('cannot be moved across field boundaries (length prefixes)', () => {
-    const m = announcementMac(authKey, 'r1', 'p', 1, pk);
-    expect(verifyAnnouncement(authKey, 'r', '1p', 1, pk, m)).toBe(false);
-    expect(verifyAnnouncement(authKey, 'r1p', '', 1, pk, m)).toBe(false);
-  });
-
-  it('binds the slot exactly: no value that only shares its low byte or integer part verifies', () => {
-    for (const s of [slot + 256, slot - 256, slot + 0.5, slot + 512, -slot]) {
-      expect(verifyAnnouncement(authKey, ROOM, peerId, s, pk, mac), `slot ${s}`).toBe(false);
-    }
-    expect(verifyAnnouncement(authKey, ROOM, peerId, Number.NaN, pk, announcementMac(authKey, ROOM, peerId, 0, pk))).toBe(false);
-    expect(() => announcementMac(authKey, ROOM, peerId, 256, pk)).toThrow();
-    expect(() => announcementMac(authKey, ROOM, peerId, -1, pk)).toThrow();
-    expect(() => announcementMac(authKey, ROOM, peerId, 1.5, pk)).toThrow();
   });
 });
 
@@ -294,58 +234,5 @@ describe('key boxes', () => {
       expect(() => openKeyBox(seeded(32, 11), ctx, box)).toThrow();
     }
     expect(() => openKeyBox(pw, ctx, new Uint8Array(200))).toThrow(/length/);
-  });
-});
-
-// ------------------------------------------------------------ safety code
-
-describe('safety code', () => {
-  const A = fixedPair(1).publicKey;
-  const B = fixedPair(2).publicKey;
-  const C = fixedPair(3).publicKey;
-  const M1 = fixedPair(4).publicKey;
-  const M2 = fixedPair(5).publicKey;
-
-  it('is six digits from SHA-256 over the room and the sorted keys, as in the docs', () => {
-    const code = safetyCode(ROOM, [A, B]);
-    expect(code).toMatch(/^\d{3} \d{3}$/);
-    const sorted = [A, B].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-    const d = createHash('sha256')
-      .update(Buffer.concat([Buffer.from('confide safety v1\n'), Buffer.from(ROOM), Buffer.from([0]), ...sorted]))
-      .digest();
-    const digits = String(d.readUInt32BE(0) % 1_000_000).padStart(6, '0');
-    expect(code).toBe(`${digits.slice(0, 3)} ${digits.slice(3)}`);
-  });
-
-  it('is the same on both sides of a genuine call, and differs when a relay swapped the keys', () => {
-    // A's screen lists {A, B}; B's screen lists {B, A}.
-    expect(safetyCode(ROOM, [A, B])).toBe(safetyCode(ROOM, [B, A]));
-    // A man in the middle: A sees {A, M1}, B sees {M2, B}.
-    expect(safetyCode(ROOM, [A, M1])).not.toBe(safetyCode(ROOM, [M2, B]));
-    expect(safetyCode(ROOM, [A, M1])).not.toBe(safetyCode(ROOM, [A, B]));
-    expect(safetyCode(ROOM, [M2, B])).not.toBe(safetyCode(ROOM, [A, B]));
-  });
-
-  it('does not depend on the order of the keys', () => {
-    const code = safetyCode(ROOM, [A, B, C]);
-    for (const order of [
-      [A, C, B],
-      [B, A, C],
-      [B, C, A],
-      [C, A, B],
-      [C, B, A],
-    ]) {
-      expect(safetyCode(ROOM, order)).toBe(code);
-    }
-    const input = [C, B, A];
-    safetyCode(ROOM, input);
-    expect(input).toEqual([C, B, A]); // the caller's array is not sorted in place
-  });
-
-  it('is bound to the room id and changes with membership', () => {
-    expect(safetyCode('room-2', [A, B])).not.toBe(safetyCode(ROOM, [A, B]));
-    expect(safetyCode(ROOM, [A, B, C])).not.toBe(safetyCode(ROOM, [A, B]));
-    expect(safetyCode(ROOM, [A])).not.toBe(safetyCode(ROOM, [A, B]));
-    expect(safetyCode(ROOM, [A, B])).toBe(safetyCode(ROOM, [A, B]));
   });
 });
