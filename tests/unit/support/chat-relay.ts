@@ -284,15 +284,7 @@ export class Room {
 
   /** Full rejoin: new peer id and keys; the old peer is gone (not for good) for the others. */
   rejoin(p: Person, options: { session?: ChatSession } = {}): void {
-    const old = p.peerId;
-    this.relay.down.delete(old);
-    this.relay.clients.delete(old);
-    for (const other of this.present()) if (other !== p) other.chat.peerGone(old, false);
-    p.n++;
-    p.peerId = `${p.participant}-${p.n}`;
-    this.directory.set(p.peerId, p.participant);
-    p.sig = this.relay.connect(p.peerId);
-    p.keys = new FakeKeys();
+    this.newConnection(p);
     if (options.session) {
       p.chat = options.session;
       sessions.push(p.chat);
@@ -300,9 +292,8 @@ export class Room {
     this.exchangeKeys(p);
   }
 
-  /** A reload: the old page is gone; a new ChatSession (built by `make` from the new link) rejoins. */
-  reload(p: Person, make: (link: ChatLink) => ChatSession): void {
-    p.chat.close();
+  /** `p` comes back as a new peer (new id, connection and keys); its old peer is gone, not for good, for the others. */
+  private newConnection(p: Person): void {
     const old = p.peerId;
     this.relay.down.delete(old);
     this.relay.clients.delete(old);
@@ -312,6 +303,12 @@ export class Room {
     this.directory.set(p.peerId, p.participant);
     p.sig = this.relay.connect(p.peerId);
     p.keys = new FakeKeys();
+  }
+
+  /** A reload: the old page is gone; a new ChatSession (built by `make` from the new link) rejoins. */
+  reload(p: Person, make: (link: ChatLink) => ChatSession): void {
+    p.chat.close();
+    this.newConnection(p);
     p.chat = make(this.link(p));
     sessions.push(p.chat);
     this.exchangeKeys(p);
