@@ -104,8 +104,9 @@ describe('the doctor’s dashboard makes the patient link', () => {
     const first = await entry.getByTestId('patient-link').inputValue();
     const [, token1, key1] = /#t=([^&]+)&k=([0-9a-f]{64})$/.exec(first)!;
     expect(server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('ok');
-    const stored = await page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id);
-    expect(stored).toBe(key1);
+    const stored = JSON.parse((await page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id))!) as { k: string; exp: number };
+    // Kept until the links expire, not for ever (issue 11).
+    expect(stored).toEqual({ k: key1, exp: server.stores.consultations.get(c.id)!.expiresAt });
     await shot(page, 'dashboard-invitation');
 
     await entry.getByRole('button', { name: 'New patient link Patient' }).click();
@@ -115,6 +116,11 @@ describe('the doctor’s dashboard makes the patient link', () => {
     expect(server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('invalid');
     expect(server.stores.consultations.verifyPatientToken(c.id, token2!)).toBe('ok');
     expect(await entry.getByRole('link', { name: 'Open Patient' }).getAttribute('href')).toBe(`${server.url}/consultation/${c.id}#k=${key1}`);
+
+    // Ended elsewhere (the console): the dashboard's next refresh makes this browser forget the key.
+    await server.consultations.end(c.id, 'test');
+    await page.reload();
+    await expect.poll(() => page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id), { timeout: 10_000 }).toBeNull();
   });
 });
 
@@ -126,7 +132,10 @@ describe('a link with another key', () => {
     await page.getByTestId('device-check').waitFor();
     const mine = bytesToHex(c.secret);
     const other = bytesToHex(generateRoomSecret());
-    const storedKey = () => page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id);
+    const storedKey = async () => {
+      const raw = await page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id);
+      return raw === null ? null : (JSON.parse(raw) as { k: string }).k;
+    };
     expect(await storedKey()).toBe(mine);
 
     await page.goto('about:blank');

@@ -29,7 +29,18 @@ export function DoctorDashboard() {
   const [list, setList] = useState<ConsultationView[]>();
   const [invited, setInvited] = useState<{ id: string; link: string }>();
   const [error, setError] = useState<{ id: string; error: unknown }>();
-  const load = useCallback(() => api.myConsultations(upcoming()).then(setList, () => setList((l) => l ?? [])), []);
+  const load = useCallback(
+    () =>
+      api.myConsultations(upcoming()).then(
+        (l) => {
+          // An ended consultation's secret has no use left: this browser forgets it.
+          for (const c of l) if (c.status === 'ended') rememberedSecrets.forget(c.id);
+          setList(l);
+        },
+        () => setList((l) => l ?? []),
+      ),
+    [],
+  );
   useEffect(() => {
     void load();
     const timer = setInterval(() => void load(), 5000);
@@ -43,7 +54,8 @@ export function DoctorDashboard() {
       const kept = rememberedSecrets.load(c.id);
       const secret = kept ?? generateRoomSecret();
       const token = await api.createInvitation(c.id);
-      if (!kept) rememberedSecrets.save(c.id, secret);
+      // Kept until the links expire (or the consultation ends), never for ever.
+      if (!kept) rememberedSecrets.save(c.id, secret, c.expiresAt);
       setInvited({ id: c.id, link: patientLink(window.location.origin, c.id, token, secret) });
     } catch (err) {
       setError({ id: c.id, error: err });
