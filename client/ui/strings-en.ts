@@ -112,6 +112,7 @@ export const en = {
   net_good: "good",
   net_fair: "fair",
   net_poor: "poor",
+  net_lost: "lost",
   net_unknown: "measuring…",
   signInToOpen: "Sign in to open this consultation.",
   // Clinic console

@@ -115,6 +115,7 @@ export const fr: Record<keyof typeof en, string> = {
   net_good: "bon",
   net_fair: "moyen",
   net_poor: "faible",
+  net_lost: "perdu",
   net_unknown: "mesure…",
   signInToOpen: "Connectez-vous pour ouvrir cette consultation.",
   // Console de la clinique

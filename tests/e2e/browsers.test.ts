@@ -73,8 +73,11 @@ if (!inTestNetwork()) {
     expect(proof.ownKid.video).toBe(proof.videoFrames);
     expect(proof.decrypted.video).toBe(proof.videoFrames);
     expect(proof.asDecrypted.length).toBeGreaterThanOrEqual(proof.videoFrames - 2);
+    // Real pictures; a loaded machine may make the sender step its resolution down once or twice.
     const sizes = new Set(proof.asDecrypted);
-    expect(sizes.size).toBe(1);
+    expect(sizes.size).toBeGreaterThanOrEqual(1);
+    expect(sizes.size).toBeLessThanOrEqual(3);
+    for (const size of sizes) expect(size).toMatch(/^\d+x\d+$/);
     expect(proof.asRelayed.filter((s) => sizes.has(s))).toHaveLength(0);
     if (audio) {
       expect(proof.audioPackets).toBeGreaterThan(100);

@@ -118,7 +118,7 @@ describe('the doctor’s dashboard makes the patient link', () => {
     expect(await entry.getByRole('link', { name: 'Open Patient' }).getAttribute('href')).toBe(`${server.url}/consultation/${c.id}#k=${key1}`);
 
     // Ended elsewhere (the console): the dashboard's next refresh makes this browser forget the key.
-    await server.consultations.end(c.id, 'test');
+    await server.consultations.end(c.id, 'system');
     await page.reload();
     await expect.poll(() => page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id), { timeout: 10_000 }).toBeNull();
   });

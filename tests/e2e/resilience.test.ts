@@ -54,6 +54,8 @@ describe('calls that survive faults', () => {
 
     const ms = await rig.networkDrop(call, 3000, async () => {
       await doctor.getByTestId('connection-banner').and(doctor.locator('[data-phase="reconnecting"]')).waitFor();
+      // The network word agrees with the banner (not a stale "good").
+      expect(await doctor.getByTestId('network-hint').getAttribute('data-quality')).toBe('lost');
       // Sent while the network is down, both ways: each must arrive exactly once.
       await sendText(doctor, 'sent during the drop');
       await sendPdf(patient, 'during-drop.pdf', makePdf('drop'));

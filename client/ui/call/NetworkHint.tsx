@@ -3,7 +3,7 @@ import { Signal } from 'lucide-react';
 import type { CallSession } from '../../call/call-session.ts';
 import { useI18n, type StringKey } from '../i18n.tsx';
 
-type Quality = 'good' | 'fair' | 'poor' | 'unknown';
+type Quality = 'good' | 'fair' | 'poor' | 'lost' | 'unknown';
 
 /** Round-trip time and loss from getStats, folded into one word. */
 export function rateNetwork(rttMs: number | undefined, lossRatio: number | undefined): Quality {
@@ -15,9 +15,15 @@ export function rateNetwork(rttMs: number | undefined, lossRatio: number | undef
   return 'poor';
 }
 
-export function NetworkHint({ session }: { session: CallSession }) {
+/**
+ * The network word in the top bar, from the transports' stats every 2 s.
+ * While the connection is down it says so (`lost`) instead of the last
+ * rating, which a stale round-trip time would keep at "good".
+ */
+export function NetworkHint({ session, connected }: { session: CallSession; connected: boolean }) {
   const { t } = useI18n();
-  const [quality, setQuality] = useState<Quality>('unknown');
+  const [measured, setQuality] = useState<Quality>('unknown');
+  const quality: Quality = connected ? measured : 'lost';
   useEffect(() => {
     let last = { lost: 0, received: 0 };
     const timer = setInterval(async () => {

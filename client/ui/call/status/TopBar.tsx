@@ -50,7 +50,7 @@ export function TopBar({ statusText, badge, connected, safetyCode, session, secu
         ) : null}
       </button>
       <span className="top-right">
-        <NetworkHint session={session} />
+        <NetworkHint session={session} connected={connected} />
         <LanguageSwitch />
       </span>
       <div className="top-banner">{banner}</div>
