@@ -63,7 +63,9 @@ export type WarningReason =
   | 'slot-conflict'
   | 'bad-key-box'
   | 'wrong-slot'
-  | 'rounds-aborted';
+  | 'rounds-aborted'
+  /** A round member the page was never told joined (no tile): it would get keys unseen. */
+  | 'unknown-member';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): () => void;
@@ -80,6 +82,13 @@ export interface KeyAgreementOptions {
   timers?: Timers;
   ackTimeoutMs?: number;
   previousKeyMs?: number;
+  /**
+   * Is `peerId` a participant this page shows (the join answer's peers and
+   * `peerJoined`, minus `peerLeft`)? A round member who is not is refused
+   * ('unknown-member'): no key box, left out of the code. Without it every
+   * member is taken (tests of the rounds alone).
+   */
+  isParticipant?: (peerId: string) => boolean;
   /** Digits of the safety code (6). Tests use 3 to measure an attacker's chances in seconds. */
   safetyCodeDigits?: number;
   /** Test-only observer of every base key this participant holds. */

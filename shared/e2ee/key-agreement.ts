@@ -106,7 +106,9 @@ export class KeyAgreement {
   /**
    * The relay announced a round. Ignored unless it is newer than ours, its
    * member list is valid, holds us at our slot, and differs from the current
-   * round's (a round is a change of membership).
+   * round's (a round is a change of membership). A member the page does not
+   * show (options.isParticipant) is refused with a warning, so a new round
+   * needs a change of membership people can see.
    */
   handleRound(info: RoundInfo): void {
     if (this.closed) return;
@@ -126,6 +128,13 @@ export class KeyAgreement {
     }
     this.firstMembers ??= new Set(info.members.map((m) => m.peerId));
     this.round = round;
+    // The code covers the member list, but people see tiles: a member with no tile would get keys unseen.
+    for (const m of info.members) {
+      if (m.peerId === this.o.selfId || !this.o.isParticipant || this.o.isParticipant(m.peerId)) continue;
+      round.exclude(m.peerId);
+      this.warn(m.peerId, 'unknown-member');
+      if (!this.peers.has(m.peerId)) this.reject(m.peerId);
+    }
     this.code = undefined;
     this.o.transport.commit(round.round, round.commitment, round.mac);
     this.progress(round);

@@ -12,9 +12,13 @@ const CONTROL = /(?![\t\n\r])\p{Cc}/u;
  * (Co), unassigned (Cn) and lone surrogates (Cs), line/paragraph separators
  * (Zl, Zp), and every format character (Cf: bidi marks, embeddings,
  * overrides and isolates, zero-width space, word joiner, BOM, soft hyphen…)
- * except the two joiners below.
+ * except the two joiners below; and the blank letters that Unicode classes
+ * as letters or symbols yet draw nothing (Hangul fillers U+115F, U+1160,
+ * U+3164, U+FFA0; the blank braille pattern U+2800).
  */
-const DROPPED = /[\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]|(?![\u200C\u200D])\p{Cf}/gu;
+const DROPPED = /[\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0\u2800]|(?![\u200C\u200D])\p{Cf}/gu;
+/** More than four combining marks on one character ("Zalgo" text that spills over the lines around it) are cut to four. */
+const MARK_PILE = /(\p{M}{4})\p{M}+/gu;
 /** Zero-width (non-)joiners shape Persian, Indic and emoji sequences: kept only between two visible characters. */
 const STRAY_JOINER = /(?<![\p{L}\p{M}\p{N}\p{S}\p{P}])[\u200C\u200D]+|[\u200C\u200D]+(?![\p{L}\p{M}\p{N}\p{S}\p{P}])/gu;
 /** Runs of any kind of space (tabs, no-break, ideographic…) become one ASCII space. */
@@ -31,7 +35,7 @@ const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
  */
 export function normalizeName(raw: string, max: number): string | undefined {
   if (typeof raw !== 'string' || raw.length > 4 * max + 64 || CONTROL.test(raw)) return undefined;
-  const name = raw.normalize('NFC').replace(DROPPED, '').replace(STRAY_JOINER, '').replace(SPACES, ' ').trim();
+  const name = raw.normalize('NFC').replace(DROPPED, '').replace(MARK_PILE, '$1').replace(STRAY_JOINER, '').replace(SPACES, ' ').trim();
   if (!VISIBLE.test(name) || name.length > max) return undefined;
   return name;
 }

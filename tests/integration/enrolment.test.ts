@@ -10,10 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../../server/store/users.ts';
 import { readSessionToken } from '../../server/auth/session-cookie.ts';
 import { harness, type Harness } from '../support/api-harness.ts';
+import { HashGate } from '../../server/auth/hash-gate.ts';
 
 const ADMIN_PASSWORD = 'the admin passphrase, long';
 const DOCTOR_PASSWORD = 'my own secret that nobody else knows';
 
+// One hashing slot and one place in the queue: a test fills both to get a 429 (as sign-ins in flight would).
+const gate = new HashGate({ active: 1, queued: 1 });
 let h: Harness;
 let admin: User;
 let adminCookie: string;
@@ -41,7 +44,7 @@ function cookieOf(res: LightMyRequestResponse): string {
 const login = (email: string, password: string) => call('POST', '/api/auth/login', { body: { email, password } });
 
 beforeAll(async () => {
-  h = await harness();
+  h = await harness({ hashGate: gate });
   admin = await h.stores.users.create({ email: 'admin@clinic.test', name: 'Ada Admin', role: 'admin', password: ADMIN_PASSWORD });
   adminCookie = cookieOf(await login('admin@clinic.test', ADMIN_PASSWORD));
 });
@@ -116,6 +119,27 @@ describe('enrolment links', () => {
       ['first racing passphrase', 'second racing passphrase'].map((password) => call('POST', '/api/auth/enrolment', { body: { token, password } })),
     );
     expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 410]);
+  });
+
+  it('a 429 while sign-ins fill the hashing slots does not use the link up', async () => {
+    const res = await call('POST', '/api/admin/doctors', { cookie: adminCookie, body: { email: 'busy@clinic.test', name: 'Dr Busy' } });
+    const token = res.json().enrolment.token as string;
+    const releases: (() => void)[] = [];
+    const held = ['someone signing in', 'someone else'].map((who) => gate.run(who, () => new Promise<void>((r) => releases.push(r))));
+    await new Promise((r) => setImmediate(r));
+    try {
+      const refused = await call('POST', '/api/auth/enrolment', { body: { token, password: 'patient passphrase here' } });
+      expect(refused.statusCode).toBe(429);
+      expect((await call('POST', '/api/auth/enrolment/check', { body: { token } })).json().state).toBe('ok');
+    } finally {
+      // The queued one starts when the first ends.
+      for (const [i, h] of held.entries()) {
+        while (!releases[i]) await new Promise((r) => setImmediate(r));
+        releases[i]!();
+        await h;
+      }
+    }
+    expect((await call('POST', '/api/auth/enrolment', { body: { token, password: 'patient passphrase here' } })).statusCode).toBe(200);
   });
 
   it('an expired link, or one replaced by a newer link, does not work', async () => {

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { registerApi, type LiveStatus } from '../../server/http/api.ts';
 import { openStores, type Stores } from '../../server/store/index.ts';
 import { LoginThrottle } from '../../server/auth/login-throttle.ts';
+import type { HashGate } from '../../server/auth/hash-gate.ts';
 import { FAST_HASHER } from '../e2e/support/server.ts';
 
 export interface Harness {
@@ -27,6 +28,8 @@ export interface HarnessOptions {
   linkCheckPerMinute?: number;
   /** Where live status comes from (default: the harness's `live` map). */
   live?: (id: string) => LiveStatus;
+  /** Bounds password hashing as the server does (default: none). */
+  hashGate?: HashGate;
 }
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -56,6 +59,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     },
     loginThrottle: new LoginThrottle(),
     ...(opts.linkCheckPerMinute !== undefined ? { linkCheckPerMinute: opts.linkCheckPerMinute } : {}),
+    ...(opts.hashGate ? { hashGate: opts.hashGate } : {}),
   });
   await app.ready();
   return {

@@ -28,6 +28,18 @@ describe('normalizeName', () => {
     expect(normalizeName('\u200dAna\u200c', 64)).toBe('Ana');
   });
 
+  it('refuses blank letters that draw nothing, and cuts piles of combining marks', () => {
+    // Hangul fillers and the blank braille pattern are "letters" and "symbols" to Unicode, yet show nothing.
+    for (const bad of ['\u3164', '\u2800', '\u115f\u1160', '\uffa0 \u3164', '\u2800\u200b']) {
+      expect(normalizeName(bad, 64), JSON.stringify(bad)).toBeUndefined();
+    }
+    expect(normalizeName('Ana\u3164', 64)).toBe('Ana');
+    const zalgo = normalizeName(`Z${'\u0336'.repeat(60)}oé`, 64);
+    expect(zalgo).toBe(`Z${'\u0336'.repeat(4)}oé`);
+    // Accents people write stay: Vietnamese stacks two marks on one letter.
+    expect(normalizeName('Nguye\u0302\u0303n', 64)).toBe('Nguyễn');
+  });
+
   it('is idempotent and bounded', () => {
     for (const s of ['Zoé', ' a  b ', 'Dr \u202eX', '👩\u200d⚕️']) {
       const once = normalizeName(s, 64)!;

@@ -58,9 +58,12 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (err instanceof PasswordPolicyError) throw new ApiError(400, 'weak-password', err.message, undefined, [err.field]);
       throw err;
     }
-    // Consumed only now (a weak password does not use the link up), and atomically: one use wins.
-    if (!enrolments.consume(token)) throw new ApiError(410, 'invalid-link', 'this link does not work any more');
-    await hashing(deps, req.ip, () => users.setPassword(target.id, password));
+    // Consumed only once a hashing slot is ours (a weak password, or a 429 while sign-ins
+    // fill the slots, does not use the link up), and atomically: one use wins.
+    await hashing(deps, req.ip, () => {
+      if (!enrolments.consume(token)) throw new ApiError(410, 'invalid-link', 'this link does not work any more');
+      return users.setPassword(target.id, password);
+    });
     sessions.revoke(readSessionToken(req.headers.cookie));
     const user = users.get(target.id)!;
     reply.header('Set-Cookie', sessionCookie(sessions.create(user.id), cookie));
