@@ -88,3 +88,49 @@ export const quantile = (xs: number[], q: number): number => {
 
 /** A table cell: fixed decimals, or "–" for NaN/undefined. */
 export const fmt = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+
+/** Every descendant of `root` (children, their children, …), from the ppid in /proc/<pid>/stat. */
+export function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, ppid] of parent) if (ppid === pid) (out.push(child), walk(child));
+  };
+  walk(root);
+  return out;
+}
+
+/** A process's argv (NUL-separated /proc/<pid>/cmdline), [] when gone. */
+export function cmdline(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU time (ms) of the threads of `pid` whose name (/proc/<pid>/task/<tid>/comm) starts with `prefix`. */
+export function threadsCpuMs(pid: number, prefix: string): number {
+  let sum = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      if (!comm.startsWith(prefix)) continue;
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+    }
+  } catch {
+    // gone
+  }
+  return sum;
+}
