@@ -10,7 +10,8 @@
  * Knobs: CONFIDE_BENCH_SETUP_RUNS (calls per mode, default 10),
  * CONFIDE_BENCH_CPU_S (measured seconds per window, default 20),
  * CONFIDE_BENCH_CPU_ROUNDS (on/off window pairs, alternating, default 3),
- * CONFIDE_BENCH_CRYPTO_ITERS (frames per size, default 500).
+ * CONFIDE_BENCH_CRYPTO_ITERS (frames per size, default 500), CONFIDE_BENCH_WARMUP_CALLS
+ * (calls before measuring, default 1), CONFIDE_BENCH_RAMP_MS (call age before a CPU window, default 5000).
  */
 import type { Page } from 'playwright-core';
 import { BrowserRig } from './bench/browser-rig.ts';
@@ -24,7 +25,9 @@ const CPU_ROUNDS = Number(process.env.CONFIDE_BENCH_CPU_ROUNDS ?? 3);
 const CRYPTO_ITERS = Number(process.env.CONFIDE_BENCH_CRYPTO_ITERS ?? 500);
 const CRYPTO_SIZES = [100, 6 * 1024, 100 * 1024];
 /** After setup, before measuring: the sender's bandwidth estimate ramps up to full rate. */
-const RAMP_MS = 5000;
+const RAMP_MS = Number(process.env.CONFIDE_BENCH_RAMP_MS ?? 5000);
+/** Calls made before measuring, so first-load costs (bundle compile, caches) stay out of the figures. */
+const WARMUP_CALLS = Number(process.env.CONFIDE_BENCH_WARMUP_CALLS ?? 1);
 
 type Mode = 'on' | 'off';
 
@@ -42,8 +45,8 @@ export async function benchCallSetup(runs = SETUP_RUNS): Promise<SetupResult> {
   await rig.start();
   const r: SetupResult = { runs, doctor: { on: [], off: [] }, patient: { on: [], off: [] } };
   try {
-    // One warm-up call (first page loads compile the bundle), then on/off alternating.
-    await (await rig.call(true)).close();
+    // Warm-up calls (first page loads compile the bundle), then on/off alternating.
+    for (let i = 0; i < WARMUP_CALLS; i++) await (await rig.call(true)).close();
     for (let i = 0; i < runs; i++) {
       for (const mode of (i % 2 ? ['off', 'on'] : ['on', 'off']) as Mode[]) {
         const call = await rig.call(mode === 'on');
@@ -140,7 +143,7 @@ export async function benchE2eeCost(seconds = CPU_S, iters = CRYPTO_ITERS): Prom
   const rig = new BrowserRig();
   await rig.start();
   try {
-    await (await rig.call(true)).close(); // warm-up
+    for (let i = 0; i < WARMUP_CALLS; i++) await (await rig.call(true)).close();
     // Alternating windows, each in a fresh call: drift (other load, thermal) hits both modes alike.
     const cpu: CpuRow[] = [];
     for (let i = 0; i < CPU_ROUNDS; i++) {

@@ -55,6 +55,7 @@ function limitOf(r: Omit<CapacityRow, 'limit'>): string | undefined {
   if (r.workerMaxCpu >= CPU_LIMIT) hit.push(`SFU worker ${fmt(r.workerMaxCpu, 0)} % CPU`);
   if (r.senderCpu >= CPU_LIMIT) hit.push(`synthetic senders ${fmt(r.senderCpu, 0)} % CPU`);
   if (r.silentStreams > 0) hit.push(`${r.silentStreams} silent streams`);
+  if (r.badTags > 0) hit.push(`${r.badTags} frames failed their SFrame tag`);
   return hit.length ? hit.join(', ') : undefined;
 }
 

@@ -27,5 +27,7 @@ const only = process.argv.slice(2).map((w) => w.toLowerCase());
 console.log(`Machine: ${machineInfo()}`);
 for (const s of SECTIONS.filter((x) => only.length === 0 || only.some((w) => x.title.toLowerCase().includes(w)))) {
   console.log(`\n## ${s.title}\n`);
+  const t0 = Date.now();
   await s.run();
+  console.log(`\n(${s.title}: ${Math.round((Date.now() - t0) / 1000)} s of wall time)`);
 }
