@@ -192,7 +192,8 @@ export function printE2eeCost(r: CostResult): void {
   );
   console.log('| Chromium processes | E2EE on | E2EE off | on − off | on / off |');
   console.log('| --- | --- | --- | --- | --- |');
-  const row = (what: string, a: number, b: number) => console.log(`| ${what} | ${fmt(a)} | ${fmt(b)} | ${fmt(a - b)} | ${fmt(a / b, 3)} |`);
+  // A ratio to a near-idle baseline (the idle Worker of the E2EE-off call) says nothing: '–' below 1 %.
+  const row = (what: string, a: number, b: number) => console.log(`| ${what} | ${fmt(a)} | ${fmt(b)} | ${fmt(a - b)} | ${b >= 1 ? fmt(a / b, 3) : '–'} |`);
   row('all (browser, renderers, GPU, utilities)', on.chromium, off.chromium);
   row('renderers (the two pages)', on.renderers, off.renderers);
   row('Worker threads in the renderers (the E2EE frame Workers)', on.workerThreads, off.workerThreads);

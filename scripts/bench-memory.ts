@@ -6,12 +6,20 @@
  * heap, and the server's RSS (its Node process and its SFU worker) before
  * and during the call: what one live consultation costs the server.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { CDPSession, Page } from 'playwright-core';
 import { BrowserRig } from './bench/browser-rig.ts';
 import { fmt, rssBytes } from './bench/proc.ts';
 import { makePdf, receivedPdf, sendPdf, sendText } from '../tests/e2e/support/chat.ts';
 
 const SECONDS = Number(process.env.CONFIDE_BENCH_MEMORY_S ?? 600);
+
+/** A full GC of this process (server and bench share it), so heap figures are live data, not garbage. */
+function gcNow(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
 const SAMPLES = 10;
 
 export interface MemorySample {
@@ -25,9 +33,11 @@ export interface MemorySample {
 export interface MemoryResult {
   seconds: number;
   samples: MemorySample[];
-  /** Server process RSS and its SFU workers' RSS (bytes), before the call and during it. */
+  /** Server process RSS and V8 heap after a GC, and its SFU workers' RSS (bytes), before the call and during it. */
   serverBefore: number;
   serverDuring: number;
+  heapBefore: number;
+  heapDuring: number;
   workersBefore: number;
   workersDuring: number;
   fileBytes: number;
@@ -43,8 +53,9 @@ export async function benchMemory(seconds = SECONDS): Promise<MemoryResult> {
   await rig.start();
   const workersRss = () => rig.server.pool.pids.reduce((a, p) => a + rssBytes(p), 0);
   try {
-    global.gc?.();
+    gcNow();
     const serverBefore = process.memoryUsage().rss;
+    const heapBefore = process.memoryUsage().heapUsed;
     const workersBefore = workersRss();
     const call = await rig.call(true);
     try {
@@ -68,9 +79,11 @@ export async function benchMemory(seconds = SECONDS): Promise<MemoryResult> {
           await new Promise((r) => setTimeout(r, Math.min(5000, Math.max(0, until - Date.now()))));
         }
       }
+      gcNow();
       const serverDuring = process.memoryUsage().rss;
+      const heapDuring = process.memoryUsage().heapUsed;
       const workersDuring = workersRss();
-      return { seconds, samples, serverBefore, serverDuring, workersBefore, workersDuring, fileBytes: pdf.length };
+      return { seconds, samples, serverBefore, serverDuring, heapBefore, heapDuring, workersBefore, workersDuring, fileBytes: pdf.length };
     } finally {
       await call.close();
     }
@@ -104,6 +117,7 @@ export function printMemory(r: MemoryResult): void {
   );
   console.log('| server memory | before the call MB | during the call MB | per live consultation MB |');
   console.log('| --- | --- | --- | --- |');
-  console.log(`| Node process RSS (also holds the bench's Playwright client) | ${mb(r.serverBefore)} | ${mb(r.serverDuring)} | ${mb(r.serverDuring - r.serverBefore)} |`);
+  console.log(`| Node process V8 heap after GC (also holds the bench's Playwright client) | ${mb(r.heapBefore)} | ${mb(r.heapDuring)} | ${mb(r.heapDuring - r.heapBefore)} |`);
+  console.log(`| Node process RSS after GC (same process) | ${mb(r.serverBefore)} | ${mb(r.serverDuring)} | ${mb(r.serverDuring - r.serverBefore)} |`);
   console.log(`| SFU worker RSS | ${mb(r.workersBefore)} | ${mb(r.workersDuring)} | ${mb(r.workersDuring - r.workersBefore)} |`);
 }
