@@ -8,14 +8,21 @@ import react from '@vitejs/plugin-react';
 //   branches are dead code the minifier drops (tests/integration/production-build.test.ts).
 // - test (`vite build --mode test`): dist/client-test, what the browser tests
 //   serve (tests/e2e/support/server.ts), with the hooks and source maps.
+// - bench (`vite build --mode bench`): dist/client-bench, the test build plus
+//   `__CONFIDE_BENCH__`: the E2EE-off baseline and the in-Worker crypto timer
+//   that only `npm run bench` uses (scripts/bench-browser.ts); absent from the
+//   other two builds (tests/integration/production-build.test.ts).
+const OUT_DIR: Record<string, string> = { test: '../dist/client-test', bench: '../dist/client-bench' };
+
 export default defineConfig(({ mode }) => {
-  const test = mode === 'test';
+  const bench = mode === 'bench';
+  const test = mode === 'test' || bench;
   return {
     root: 'client',
     plugins: [react()],
-    define: { __CONFIDE_TEST_HOOKS__: JSON.stringify(test) },
+    define: { __CONFIDE_TEST_HOOKS__: JSON.stringify(test), __CONFIDE_BENCH__: JSON.stringify(bench) },
     build: {
-      outDir: test ? '../dist/client-test' : '../dist/client',
+      outDir: OUT_DIR[mode] ?? '../dist/client',
       emptyOutDir: true,
       sourcemap: test,
       // One call page: React, mediasoup-client, socket.io and zod in one chunk is expected.

@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // each holds a server, a worker pool and several browser pages on 2 cores. The
 // browser tests serve the test build of the client (global-setup.ts builds it).
 // Client modules run under the unit tests as in production: no test hooks.
-const define = { __CONFIDE_TEST_HOOKS__: 'false' };
+const define = { __CONFIDE_TEST_HOOKS__: 'false', __CONFIDE_BENCH__: 'false' };
 
 export default defineConfig({
   test: {

@@ -3,7 +3,9 @@
 #   production  → dist/client       what `npm start` serves: no test hooks, no source maps
 #   test        → dist/client-test  what the browser tests load: window.__confide hooks and
 #                                   the localStorage key-hook modes compiled in (vite --mode test)
-# Usage: bash scripts/build-client.sh [production|test]…  (default: production)
+#   bench       → dist/client-bench the test build plus the bench-only E2EE-off switch and
+#                                   in-Worker crypto timer (vite --mode bench; npm run bench only)
+# Usage: bash scripts/build-client.sh [production|test|bench]…  (default: production)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -14,6 +16,7 @@ for mode in "${@:-production}"; do
   case "$mode" in
     production) out=dist/client ;;
     test) out=dist/client-test ;;
+    bench) out=dist/client-bench ;;
     *) say "unknown client build mode: $mode"; exit 2 ;;
   esac
   stamp=".cache/client-build-hash-$mode"

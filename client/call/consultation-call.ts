@@ -18,6 +18,7 @@ import { RequestError, SignallingClient } from './signalling-client.ts';
 import { CallConnection } from './connection/call-connection.ts';
 import { defaultReconnectPolicy } from './connection/reconnect-policy.ts';
 import { exposeTestHooks, inboundStats, keyHookMode } from './test-hooks.ts';
+import { benchCryptoInWorker, benchE2eeOff } from './bench-hooks.ts';
 import { E2eeManager } from '../e2ee/e2ee-manager.ts';
 import { KeyAgreementClient } from '../e2ee/key-agreement-client.ts';
 import type { ResponseOf, WaitingPatient } from '../../shared/protocol/signalling.ts';
@@ -47,13 +48,16 @@ export class ConsultationCall {
   /** Opened at once: it holds the tab's lock that keeps its stored files from clean-up by other tabs. */
   private readonly transcript: BrowserTranscriptStore;
   private readonly onOnline = () => this.connection.networkOnline();
+  private readonly e2eeOff: boolean;
 
   constructor(
     readonly roomId: string,
     roomSecret: Uint8Array,
     private readonly role: 'doctor' | 'patient',
   ) {
-    this.session = new CallSession(this.e2ee, this.signalling);
+    // Bench build only: the E2EE-off baseline attaches no frame transform (bench-hooks.ts).
+    this.e2eeOff = __CONFIDE_BENCH__ && benchE2eeOff();
+    this.session = new CallSession(this.e2eeOff ? undefined : this.e2ee, this.signalling);
     this.transcript = new BrowserTranscriptStore(roomId);
     // Test build only (vite --mode test): in production this is the constant 'off'
     // and every hook below is compiled out (see vite.config.ts).
@@ -88,6 +92,7 @@ export class ConsultationCall {
         keyAgreement: () => keys?.snapshot(),
       });
     }
+    if (__CONFIDE_BENCH__) exposeTestHooks({ benchCrypto: benchCryptoInWorker });
     // The consultation is over: its links stop working, and this browser forgets its secret.
     this.signalling.on('consultationEnded', () => rememberedSecrets.forget(roomId));
     this.signalling.on('peerJoined', (p) => this.directory.set(p.peerId, { participantId: p.participantId, name: p.displayName }));
@@ -238,7 +243,7 @@ export class ConsultationCall {
     });
     this.keys?.reset();
     this.e2ee.reset();
-    this.session.prepareRejoin(this.e2ee);
+    this.session.prepareRejoin(this.e2eeOff ? undefined : this.e2ee);
     await this.joinRoom();
   }
 }

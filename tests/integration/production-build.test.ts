@@ -11,10 +11,12 @@ import type { ConfideServer } from '../../server/app.ts';
 import { connectSocket, send } from '../support/socket-client.ts';
 import { startTestServer } from '../e2e/support/server.ts';
 import { TestConsultation } from '../e2e/support/consultation.ts';
+import { buildBenchClient } from '../e2e/support/global-setup.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PRODUCTION = path.join(root, 'dist/client');
 const TEST = path.join(root, 'dist/client-test');
+const BENCH = path.join(root, 'dist/client-bench');
 
 /** Every file under `dir`, as [relative path, contents]. */
 function filesOf(dir: string): [string, string][] {
@@ -43,6 +45,26 @@ describe('the production build', () => {
     expect(all).toContain('__confide');
     expect(all).toContain('confide.testKeyHooks');
     expect(filesOf(TEST).some(([f]) => f.endsWith('.map'))).toBe(true);
+  });
+});
+
+/** Strings only the bench build has: the E2EE-off switch, the in-Worker crypto timer, the flag. */
+const BENCH_MARKERS = ['confide.benchE2ee', 'benchCrypto', 'bench-crypto-worker', 'timeFrameCrypto', '__CONFIDE_BENCH__'];
+
+describe('the E2EE-off baseline of npm run bench', () => {
+  it('is absent from the production and test builds (the bench build has it)', () => {
+    buildBenchClient();
+    // The test build's source maps quote the sources (where the guarded calls are written): its code is what counts.
+    for (const dir of [PRODUCTION, TEST]) {
+      for (const [file, text] of filesOf(dir).filter(([f]) => !f.endsWith('.map'))) {
+        expect(file, 'a bench-only file').not.toMatch(/bench/i);
+        for (const marker of BENCH_MARKERS) expect(text.includes(marker), `${marker} in ${path.basename(dir)}/${file}`).toBe(false);
+      }
+    }
+    const bench = filesOf(BENCH).filter(([f]) => f.endsWith('.js'));
+    const all = bench.map(([, t]) => t).join('\n');
+    expect(all).toContain('confide.benchE2ee');
+    expect(bench.some(([f]) => f.includes('bench-crypto-worker'))).toBe(true);
   });
 });
 

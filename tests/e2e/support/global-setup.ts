@@ -11,3 +11,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 export default function setup(): void {
   execFileSync('bash', [path.join(root, 'scripts/build-client.sh'), 'production', 'test'], { cwd: root, stdio: 'inherit' });
 }
+
+/** The bench build (dist/client-bench: test hooks plus the bench-only E2EE-off switch), for the bench and the tests that inspect it. */
+export function buildBenchClient(): void {
+  execFileSync('bash', [path.join(root, 'scripts/build-client.sh'), 'bench'], { cwd: root, stdio: 'inherit' });
+}
