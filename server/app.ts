@@ -54,11 +54,12 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     size: cfg.numWorkers,
     rtcMinPort: cfg.rtcMinPort,
     rtcMaxPort: cfg.rtcMaxPort,
+    listen: cfg.media,
     logger: log,
   });
   const rooms = new RoomRegistry(
     pool,
-    { listenIp: cfg.rtcListenIp, announcedIp: cfg.rtcAnnouncedIp, keyFrameEveryMs: limits.requests.keyFrameEveryMs },
+    { listen: cfg.media, keyFrameEveryMs: limits.requests.keyFrameEveryMs },
     log,
   );
   const stores = openStores(path.resolve(cfg.dataDir, 'confide.sqlite'), opts.passwordHasher ? { passwordHasher: opts.passwordHasher } : {});

@@ -4,14 +4,19 @@ import os from 'node:os';
 import type { TrustProxy } from './http/client-ip.ts';
 import { parseAllowedOrigins, type AllowedOrigins } from './http/origin-policy.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
+import type { MediaListen } from './sfu/media-listen.ts';
 
 export interface Config {
   host: string;
   port: number;
-  /** IP the WebRTC transports bind to. */
-  rtcListenIp: string;
-  /** IP announced to browsers in ICE candidates (public/LAN address when behind NAT). */
-  rtcAnnouncedIp: string | undefined;
+  /**
+   * Where media is received: one UDP + one TCP port per SFU worker (a
+   * WebRtcServer each, CONFIDE_MEDIA_PORT + worker index), or a port pair per
+   * transport from the range (CONFIDE_MEDIA_PORT=range); the IP it binds
+   * (CONFIDE_RTC_LISTEN_IP) and announces to browsers (CONFIDE_ANNOUNCED_IP).
+   */
+  media: MediaListen;
+  /** The workers' port range (per-transport ports in 'range' mode; WebRtcServer ports when CONFIDE_MEDIA_PORT=0). */
   rtcMinPort: number;
   rtcMaxPort: number;
   numWorkers: number;
@@ -68,12 +73,36 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
   );
 }
 
+/**
+ * The media listening of CONFIDE_MEDIA_PORT (a port: worker i uses port + i;
+ * `0`: free ports from the range; `range`: a port pair per transport),
+ * CONFIDE_RTC_LISTEN_IP and CONFIDE_ANNOUNCED_IP (or its older name
+ * CONFIDE_RTC_ANNOUNCED_IP). Throws on a port or address that cannot work.
+ */
+export function parseMediaListen(env: NodeJS.ProcessEnv, numWorkers: number): MediaListen {
+  const listenIp = env.CONFIDE_RTC_LISTEN_IP || '127.0.0.1';
+  const announcedIp = env.CONFIDE_ANNOUNCED_IP || env.CONFIDE_RTC_ANNOUNCED_IP || undefined;
+  if (net.isIP(listenIp) === 0) throw new Error(`CONFIDE_RTC_LISTEN_IP must be an IP address, got "${listenIp.slice(0, 100)}"`);
+  if (announcedIp !== undefined && net.isIP(announcedIp) === 0) {
+    throw new Error(`CONFIDE_ANNOUNCED_IP must be an IP address, got "${announcedIp.slice(0, 100)}"`);
+  }
+  if (listenIp === '0.0.0.0' || listenIp === '::') {
+    // Browsers cannot send to 0.0.0.0: an unspecified listen address needs the one to announce.
+    if (!announcedIp) throw new Error('CONFIDE_RTC_LISTEN_IP=0.0.0.0 needs CONFIDE_ANNOUNCED_IP (the address browsers reach)');
+  }
+  if (env.CONFIDE_MEDIA_PORT?.trim() === 'range') return { mode: 'range', listenIp, announcedIp };
+  const basePort = int('CONFIDE_MEDIA_PORT', 40000, env);
+  if (basePort !== 0 && (basePort < 1 || basePort + numWorkers - 1 > 65535)) {
+    throw new Error('CONFIDE_MEDIA_PORT must be 0, "range", or a port such that port + workers - 1 <= 65535');
+  }
+  return { mode: 'server', listenIp, announcedIp, basePort };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cfg: Config = {
     host: env.CONFIDE_HOST || '127.0.0.1',
     port: int('CONFIDE_PORT', 3000, env),
-    rtcListenIp: env.CONFIDE_RTC_LISTEN_IP || '127.0.0.1',
-    rtcAnnouncedIp: env.CONFIDE_RTC_ANNOUNCED_IP || undefined,
+    media: { mode: 'range', listenIp: '127.0.0.1', announcedIp: undefined }, // set below, once numWorkers is checked
     rtcMinPort: int('CONFIDE_RTC_MIN_PORT', 40000, env),
     rtcMaxPort: int('CONFIDE_RTC_MAX_PORT', 49999, env),
     numWorkers: int('CONFIDE_WORKERS', os.cpus().length, env),
@@ -89,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');
   }
   if (cfg.numWorkers < 1) throw new Error('CONFIDE_WORKERS must be >= 1');
+  cfg.media = parseMediaListen(env, cfg.numWorkers);
   if (cfg.maxSocketsPerIp < 1) throw new Error('CONFIDE_MAX_SOCKETS_PER_IP must be >= 1');
   if (cfg.graceMs < 1000 || cfg.graceMs > 600_000) throw new Error('CONFIDE_GRACE_MS must be within 1000..600000');
   return cfg;

@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import type { types } from '../sfu/mediasoup.ts';
 import { mediaCodecs } from '../sfu/media-codecs.ts';
+import { transportListen, webRtcServerOf, type MediaListen, type RouterAppData } from '../sfu/media-listen.ts';
 import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
 import { KeyFrameGate } from './key-frames.ts';
@@ -31,10 +32,16 @@ import type {
 } from '../../shared/protocol/signalling.ts';
 
 export interface RtcOptions {
-  listenIp: string;
-  announcedIp: string | undefined;
+  /** Where transports listen: the worker's WebRtcServer, or ports of their own. */
+  listen: MediaListen;
   /** A producer is asked for a keyframe at most once per this (ms), however many consumers ask (default 500). */
   keyFrameEveryMs?: number;
+}
+
+/** What each Router remembers: its worker's pid (tests, ops) and WebRtcServer (transports). */
+function routerAppData(worker: types.Worker): RouterAppData {
+  const webRtcServer = webRtcServerOf(worker);
+  return { workerPid: worker.pid, ...(webRtcServer ? { webRtcServer } : {}) };
 }
 
 export const LIMITS = {
@@ -76,7 +83,7 @@ export class Room {
   }
 
   static async create(id: string, worker: types.Worker, rtc: RtcOptions, log: Logger): Promise<Room> {
-    const router = await worker.createRouter({ mediaCodecs, appData: { workerPid: worker.pid } });
+    const router = await worker.createRouter({ mediaCodecs, appData: routerAppData(worker) });
     return new Room(id, router, rtc, log.child({ roomId: id }));
   }
 
@@ -189,7 +196,7 @@ export class Room {
       throw new SignallingError('forbidden', 'too many transports');
     }
     const transport = await this.sfuRouter.createWebRtcTransport({
-      listenIps: [{ ip: this.rtc.listenIp, announcedIp: this.rtc.announcedIp }],
+      ...transportListen(this.rtc.listen, this.sfuRouter),
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -327,7 +334,7 @@ export class Room {
   async moveTo(worker: types.Worker): Promise<void> {
     if (this.closed) return;
     for (const p of this.peers.values()) p.closeMedia();
-    this.sfuRouter = await worker.createRouter({ mediaCodecs, appData: { workerPid: worker.pid } });
+    this.sfuRouter = await worker.createRouter({ mediaCodecs, appData: routerAppData(worker) });
     this.watchWorker();
     if (this.closed) {
       this.sfuRouter.close();
