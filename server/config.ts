@@ -5,6 +5,7 @@ import type { TrustProxy } from './http/client-ip.ts';
 import { parseAllowedOrigins, type AllowedOrigins } from './http/origin-policy.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { MediaListen } from './sfu/media-listen.ts';
+import { parseTurn, type TurnConfig } from './turn/turn-config.ts';
 
 export interface Config {
   host: string;
@@ -23,16 +24,37 @@ export interface Config {
   logLevel: string;
   /** Folder for the SQLite database (created if missing). */
   dataDir: string;
-  /** Mark cookies Secure (set when served over HTTPS, e.g. behind a TLS proxy). */
+  /** Mark cookies Secure and send HSTS: served over HTTPS (CONFIDE_COOKIE_SECURE behind a TLS proxy, or built-in TLS). */
   cookieSecure: boolean;
+  /** Built-in HTTPS (CONFIDE_TLS_CERT / CONFIDE_TLS_KEY): PEM file paths, read at start (and again on SIGHUP). */
+  tls: TlsFiles | undefined;
   /** Which X-Forwarded-For entries to believe: none, the last n hops, or those appended by these proxies. */
   trustProxy: TrustProxy;
   /** How long a participant whose connection dropped keeps its place in the call (ms). */
   graceMs: number;
   /** Origins whose pages may use the API and signalling (CONFIDE_ORIGINS); undefined: the request's own Host. */
   allowedOrigins: AllowedOrigins;
+  /** The TURN relay (CONFIDE_TURN_*), when configured: coturn, run by Confide unless external. */
+  turn: TurnConfig | undefined;
+  /** Lets a Prometheus scraper on another machine read /metrics (`Authorization: Bearer …`); unset: loopback only. */
+  metricsToken: string | undefined;
   /** Open signalling connections per client address (CONFIDE_MAX_SOCKETS_PER_IP). */
   maxSocketsPerIp: number;
+}
+
+/** PEM files of the server's certificate (chain) and private key. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** CONFIDE_TLS_CERT and CONFIDE_TLS_KEY: both or neither (throws otherwise). */
+export function parseTls(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  const certFile = env.CONFIDE_TLS_CERT || undefined;
+  const keyFile = env.CONFIDE_TLS_KEY || undefined;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new Error('CONFIDE_TLS_CERT and CONFIDE_TLS_KEY go together: set both (PEM files) or neither');
+  return { certFile, keyFile };
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -108,17 +130,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     numWorkers: int('CONFIDE_WORKERS', os.cpus().length, env),
     logLevel: env.CONFIDE_LOG_LEVEL || 'info',
     dataDir: env.CONFIDE_DATA_DIR || 'data',
-    cookieSecure: env.CONFIDE_COOKIE_SECURE === '1',
+    tls: parseTls(env),
+    cookieSecure: env.CONFIDE_COOKIE_SECURE === '1' || parseTls(env) !== undefined,
     trustProxy: parseTrustProxy(env.CONFIDE_TRUST_PROXY),
     graceMs: int('CONFIDE_GRACE_MS', 30_000, env),
     allowedOrigins: parseAllowedOrigins(env.CONFIDE_ORIGINS),
+    turn: undefined, // set below, from the media addresses
+    metricsToken: env.CONFIDE_METRICS_TOKEN || undefined,
     maxSocketsPerIp: int('CONFIDE_MAX_SOCKETS_PER_IP', DEFAULT_LIMITS.sockets.perIp, env),
   };
   if (cfg.rtcMinPort < 1 || cfg.rtcMaxPort > 65535 || cfg.rtcMinPort > cfg.rtcMaxPort) {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');
   }
+  if (cfg.metricsToken !== undefined && cfg.metricsToken.length < 16) throw new Error('CONFIDE_METRICS_TOKEN must be at least 16 characters');
   if (cfg.numWorkers < 1) throw new Error('CONFIDE_WORKERS must be >= 1');
   cfg.media = parseMediaListen(env, cfg.numWorkers);
+  cfg.turn = parseTurn(env, cfg.media, cfg.tls);
   if (cfg.maxSocketsPerIp < 1) throw new Error('CONFIDE_MAX_SOCKETS_PER_IP must be >= 1');
   if (cfg.graceMs < 1000 || cfg.graceMs > 600_000) throw new Error('CONFIDE_GRACE_MS must be within 1000..600000');
   return cfg;

@@ -25,6 +25,7 @@ import { ChatSession, type ChatLink } from '../chat/chat-session.ts';
 import { BrowserTranscriptStore } from '../chat/chat-transcript-store.ts';
 import { callMemory } from './call-memory.ts';
 import { rememberedSecrets } from './invite-links.ts';
+import { DecryptFailureReporter } from '../e2ee/decrypt-failure-report.ts';
 
 export type Admission = 'admitted' | 'declined' | 'ended';
 
@@ -47,6 +48,11 @@ export class ConsultationCall {
   /** Opened at once: it holds the tab's lock that keeps its stored files from clean-up by other tabs. */
   private readonly transcript: BrowserTranscriptStore;
   private readonly onOnline = () => this.connection.networkOnline();
+  /** Counts of frames that failed to decrypt, for the server's metrics (never which, never content). */
+  private readonly failureReports = new DecryptFailureReporter(
+    () => this.e2ee.stats(),
+    (failures) => this.signalling.request('reportDecryptFailures', { failures }),
+  );
 
   constructor(
     readonly roomId: string,
@@ -158,6 +164,7 @@ export class ConsultationCall {
     this.displayName = displayName;
     await this.joinRoom(stream);
     this.connection.joined();
+    this.failureReports.start();
     callMemory.update(this.roomId, { inCall: true });
   }
 
@@ -177,6 +184,7 @@ export class ConsultationCall {
     this.closed = true;
     window.removeEventListener('online', this.onOnline);
     this.connection.close();
+    this.failureReports.stop();
     this.chat.get()?.close(opts);
     this.keys?.close();
     this.e2ee.close();

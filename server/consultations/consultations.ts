@@ -257,8 +257,12 @@ export class Consultations {
     });
   }
 
+  /** Told of every connection event (ops: metrics count them). */
+  onConnectionEvent: ((event: 'connection_lost' | 'reconnected' | 'timed_out') => void) | undefined;
+
   /** Metadata-only audit of a participant's connection: dropped, back within the grace period, or gone. */
   connection(consultationId: string, event: 'connection_lost' | 'reconnected' | 'timed_out', actor: string): void {
+    this.onConnectionEvent?.(event);
     if (this.stores.consultations.get(consultationId)) this.stores.audit.record(consultationId, event, actor);
   }
 

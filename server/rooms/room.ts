@@ -26,6 +26,7 @@ import type {
   NotificationOf,
   PeerInfo,
   ProducerInfo,
+  IceServer,
   Role,
   RequestOf,
   ResponseOf,
@@ -34,6 +35,8 @@ import type {
 export interface RtcOptions {
   /** Where transports listen: the worker's WebRtcServer, or ports of their own. */
   listen: MediaListen;
+  /** Fresh TURN relays with a short-lived credential, for each transport a participant opens or restarts (none: no relay). */
+  iceServers?: () => IceServer[];
   /** A producer is asked for a keyframe at most once per this (ms), however many consumers ask (default 500). */
   keyFrameEveryMs?: number;
 }
@@ -98,6 +101,13 @@ export class Room {
 
   get peerCount(): number {
     return this.peers.size;
+  }
+
+  /** WebRTC transports its participants hold (ops: metrics). */
+  get transportCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) n += p.transports.size;
+    return n;
   }
 
   /** The pid of the SFU worker process hosting this room (tests, ops). */
@@ -216,6 +226,7 @@ export class Room {
         ...(c.tcpType ? { tcpType: 'passive' as const } : {}),
       })),
       dtlsParameters: transport.dtlsParameters as ResponseOf<'createTransport'>['dtlsParameters'],
+      ...this.relays(),
     };
   }
 
@@ -307,7 +318,12 @@ export class Room {
   async restartIce(peerId: string, req: RequestOf<'restartIce'>): Promise<ResponseOf<'restartIce'>> {
     const transport = this.transport(peerId, req.transportId);
     const iceParameters = await this.sfu(() => transport.restartIce());
-    return { iceParameters: iceParameters as ResponseOf<'restartIce'>['iceParameters'] };
+    return { iceParameters: iceParameters as ResponseOf<'restartIce'>['iceParameters'], ...this.relays() };
+  }
+
+  /** `{ iceServers }` with fresh TURN credentials, or nothing when there is no relay. */
+  private relays(): { iceServers?: IceServer[] } {
+    return this.rtc.iceServers ? { iceServers: this.rtc.iceServers() } : {};
   }
 
   /** Pauses or resumes one of `peerId`'s producers (mute, camera off) and tells the others. */

@@ -393,6 +393,11 @@ export class PeerSession {
     },
     restartIce: (req) => this.joined().restartIce(this.peerId, req),
     rejoinMedia: () => this.joined().rejoinMedia(this.peerId),
+    reportDecryptFailures: (req) => {
+      this.joined();
+      this.deps.metrics?.decryptFailuresReported(req.failures);
+      return {};
+    },
     pauseProducer: async (req) => {
       await this.joined().pauseProducer(this.peerId, req);
       return {};

@@ -166,7 +166,9 @@ export class MediaTransports {
   async restartIce(): Promise<void> {
     for (const t of [this.sendTransport, this.recvTransport]) {
       if (!t || t.closed) continue;
-      const { iceParameters } = await this.signalling.request('restartIce', { transportId: t.id });
+      const { iceParameters, iceServers } = await this.signalling.request('restartIce', { transportId: t.id });
+      // Fresh TURN credentials first: those the transport was made with may have expired.
+      if (iceServers) await t.updateIceServers({ iceServers });
       await t.restartIce({ iceParameters: iceParameters as types.IceParameters });
     }
   }
@@ -228,6 +230,8 @@ export class MediaTransports {
       iceParameters: options.iceParameters,
       iceCandidates: options.iceCandidates as types.IceCandidate[],
       dtlsParameters: options.dtlsParameters as types.DtlsParameters,
+      // The server's TURN relay (UDP, TCP, TLS), for networks that block direct media to the SFU.
+      ...(options.iceServers ? { iceServers: options.iceServers } : {}),
       additionalSettings: this.transformer?.peerConnectionSettings,
     };
     const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);

@@ -27,6 +27,6 @@ export const FAST_HASHER = new PasswordHasher({ N: 2 ** 12, r: 8, p: 1 });
  */
 export async function startTestServer(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ConfideServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-test-'));
-  const cfg = loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_LOG_LEVEL: 'warn', CONFIDE_DATA_DIR: dataDir, CONFIDE_MEDIA_PORT: '0', ...env });
+  const cfg = loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_LOG_LEVEL: 'warn', CONFIDE_DATA_DIR: dataDir, CONFIDE_MEDIA_PORT: process.env.CONFIDE_TEST_MEDIA_PORT ?? '0', ...env });
   return startConfide(cfg, { logger: pino({ level: cfg.logLevel }), clientDir: TEST_CLIENT_DIR, passwordHasher: FAST_HASHER, ...opts });
 }
