@@ -94,7 +94,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     {
       listen: cfg.media,
       keyFrameEveryMs: limits.requests.keyFrameEveryMs,
-      ...(turnCfg ? { iceServers: () => turnIceServers(turnCfg) } : {}),
+      ...(turnCfg ? { iceServers: (ttlMs?: number) => turnIceServers(ttlMs ? { ...turnCfg, ttlMs } : turnCfg) } : {}),
     },
     log,
   );

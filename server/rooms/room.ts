@@ -35,8 +35,12 @@ import type {
 export interface RtcOptions {
   /** Where transports listen: the worker's WebRtcServer, or ports of their own. */
   listen: MediaListen;
-  /** Fresh TURN relays with a short-lived credential, for each transport a participant opens or restarts (none: no relay). */
-  iceServers?: () => IceServer[];
+  /**
+   * Fresh TURN relays with a short-lived credential, for each transport a
+   * participant opens or restarts (none: no relay); `ttlMs` overrides the
+   * configured lifetime (connection checks get minutes).
+   */
+  iceServers?: (ttlMs?: number) => IceServer[];
   /** A producer is asked for a keyframe at most once per this (ms), however many consumers ask (default 500). */
   keyFrameEveryMs?: number;
 }
@@ -46,6 +50,10 @@ function routerAppData(worker: types.Worker): RouterAppData {
   const webRtcServer = webRtcServerOf(worker);
   return { workerPid: worker.pid, ...(webRtcServer ? { webRtcServer } : {}) };
 }
+
+/** How long a connection check may hold its room (ms), and how long its TURN credentials work. */
+export const CHECK_MS = 90_000;
+const CHECK_TURN_TTL_MS = 5 * 60_000;
 
 export const LIMITS = {
   peersPerRoom: MAX_SLOTS, // one KID slot each
@@ -80,14 +88,17 @@ export class Room {
     private sfuRouter: types.Router,
     private readonly rtc: RtcOptions,
     private readonly log: Logger,
+    /** A connection check's room: its one participant consumes its own producers (media comes back to it). */
+    private readonly loopback = false,
   ) {
     this.keyFrameGate = new KeyFrameGate(rtc.keyFrameEveryMs);
     this.watchWorker();
   }
 
-  static async create(id: string, worker: types.Worker, rtc: RtcOptions, log: Logger): Promise<Room> {
+  /** `loopback`: a connection check's room (see the constructor). Throws when the worker cannot make a Router. */
+  static async create(id: string, worker: types.Worker, rtc: RtcOptions, log: Logger, opts: { loopback?: boolean } = {}): Promise<Room> {
     const router = await worker.createRouter({ mediaCodecs, appData: routerAppData(worker) });
-    return new Room(id, router, rtc, log.child({ roomId: id }));
+    return new Room(id, router, rtc, log.child({ roomId: id }), opts.loopback);
   }
 
   /** The room's current mediasoup Router (it changes when the room moves to another worker). */
@@ -267,7 +278,7 @@ export class Room {
     const transport = this.transport(peerId, req.transportId);
     if (peer.consumers.size >= LIMITS.consumersPerPeer) throw new SignallingError('forbidden', 'too many consumers');
     const owner = this.producerOwner(req.producerId);
-    if (!owner || owner.peer === peer) throw new SignallingError('not-found', 'unknown producer');
+    if (!owner || (owner.peer === peer && !this.loopback)) throw new SignallingError('not-found', 'unknown producer');
     const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
     if (!this.sfuRouter.canConsume({ producerId: req.producerId, rtpCapabilities })) {
       throw new SignallingError('bad-request', 'cannot consume this producer with these capabilities');
@@ -323,7 +334,8 @@ export class Room {
 
   /** `{ iceServers }` with fresh TURN credentials, or nothing when there is no relay. */
   private relays(): { iceServers?: IceServer[] } {
-    return this.rtc.iceServers ? { iceServers: this.rtc.iceServers() } : {};
+    if (!this.rtc.iceServers) return {};
+    return { iceServers: this.rtc.iceServers(this.loopback ? CHECK_TURN_TTL_MS : undefined) };
   }
 
   /** Pauses or resumes one of `peerId`'s producers (mute, camera off) and tells the others. */

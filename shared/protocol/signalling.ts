@@ -270,6 +270,17 @@ export const requests = {
     res: z.object({ routerRtpCapabilities: RtpCapabilities, producers: z.array(ProducerInfo).max(256) }),
   },
   /**
+   * The pre-appointment connection check (docs/protocol.md): with a valid
+   * patient link, a room of its own on the SFU — no waiting room, no access
+   * to the consultation — where this connection's producers come back to it
+   * (`consume` of its own producer), for at most CHECK_MS. Between network
+   * modes the page drops its transports with `rejoinMedia`; `leave` ends it.
+   */
+  startCheck: {
+    req: z.object({ consultationId: RoomId, token: z.string().min(16).max(128) }).strict(),
+    res: z.object({ peerId: Id, routerRtpCapabilities: RtpCapabilities, checkMs: z.number().int().positive() }),
+  },
+  /**
    * Media frames this page could not authenticate or decrypt since its last
    * report (a count only: no peer, no KID, no content); the server adds it to
    * its metrics. Sent at most every few seconds, only when non-zero.
