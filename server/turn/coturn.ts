@@ -14,11 +14,12 @@ import type { TurnConfig } from './turn-config.ts';
 
 /** coturn's configuration for `cfg` in its file format (one option per line). `dir`: a private folder for its pid and database files. */
 export function coturnConfig(cfg: TurnConfig, dir: string): string {
+  // 0.0.0.0 / ::: coturn listens and relays on every address by itself (no explicit lines).
+  const any = cfg.listenIp === '0.0.0.0' || cfg.listenIp === '::';
   const lines = [
-    `listening-ip=${cfg.listenIp}`,
-    `relay-ip=${cfg.listenIp}`,
+    ...(any ? [] : [`listening-ip=${cfg.listenIp}`, `relay-ip=${cfg.listenIp}`]),
     `listening-port=${cfg.port}`,
-    ...(cfg.externalIp ? [`external-ip=${cfg.externalIp}/${cfg.listenIp}`] : []),
+    ...(cfg.externalIp ? [any ? `external-ip=${cfg.externalIp}` : `external-ip=${cfg.externalIp}/${cfg.listenIp}`] : []),
     `min-port=${cfg.relayPorts.min}`,
     `max-port=${cfg.relayPorts.max}`,
     'use-auth-secret',

@@ -59,6 +59,14 @@ describe('coturn configuration', () => {
     expect(lines).toContain('no-tls');
   });
 
+  it('listens on every address when the media listen on 0.0.0.0, and relays only to the announced one', () => {
+    const all = parseTurn({ CONFIDE_TURN_HOST: '203.0.113.10' }, { ...media, listenIp: '0.0.0.0' }, undefined)!;
+    const lines = coturnConfig(all, '/tmp/x').split('\n');
+    expect(lines.some((l) => l.startsWith('listening-ip=') || l.startsWith('relay-ip='))).toBe(false);
+    expect(lines).toContain('external-ip=203.0.113.10');
+    expect(lines.filter((l) => l.startsWith('allowed-peer-ip='))).toEqual(['allowed-peer-ip=203.0.113.10']);
+  });
+
   it('listens on TLS with the HTTPS certificate when a TLS port is given', () => {
     const tls = { certFile: '/etc/c.pem', keyFile: '/etc/k.pem' };
     const withTls = parseTurn({ CONFIDE_TURN_HOST: 'turn.clinic.example', CONFIDE_TURN_TLS_PORT: '443' }, media, tls)!;
