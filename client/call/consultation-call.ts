@@ -26,7 +26,6 @@ import { ChatSession, type ChatLink } from '../chat/chat-session.ts';
 import { BrowserTranscriptStore } from '../chat/chat-transcript-store.ts';
 import { callMemory } from './call-memory.ts';
 import { rememberedSecrets } from './invite-links.ts';
-import { DecryptFailureReporter } from '../e2ee/decrypt-failure-report.ts';
 
 export type Admission = 'admitted' | 'declined' | 'ended';
 
@@ -50,11 +49,6 @@ export class ConsultationCall {
   private readonly transcript: BrowserTranscriptStore;
   private readonly onOnline = () => this.connection.networkOnline();
   private readonly e2eeOff: boolean;
-  /** Counts of frames that failed to decrypt, for the server's metrics (never which, never content). */
-  private readonly failureReports = new DecryptFailureReporter(
-    () => this.e2ee.stats(),
-    (failures) => this.signalling.request('reportDecryptFailures', { failures }),
-  );
 
   constructor(
     readonly roomId: string,
@@ -169,7 +163,6 @@ export class ConsultationCall {
     this.displayName = displayName;
     await this.joinRoom(stream);
     this.connection.joined();
-    this.failureReports.start();
     callMemory.update(this.roomId, { inCall: true });
   }
 
@@ -189,7 +182,6 @@ export class ConsultationCall {
     this.closed = true;
     window.removeEventListener('online', this.onOnline);
     this.connection.close();
-    this.failureReports.stop();
     this.chat.get()?.close(opts);
     this.keys?.close();
     this.e2ee.close();

@@ -1,6 +1,5 @@
 import { chatStrings } from './call/chat-strings.ts';
 import { callStrings } from './call/call-strings.ts';
-import { checkStrings } from './pages/check/check-strings.ts';
 export const en = {
   language: 'Language',
   appTagline: 'End-to-end encrypted video consultations.',
@@ -235,5 +234,4 @@ export const en = {
   useLinkKey: 'Use the link’s key',
   ...chatStrings.en,
   ...callStrings.en,
-  ...checkStrings.en,
 };
