@@ -21,13 +21,19 @@ export function DeviceCheck(props: Props) {
 function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
   const { t } = useI18n();
   const [stream, setStream] = useState<MediaStream>();
-  const [problem, setProblem] = useState<string>();
+  const [problem, setProblem] = useState<'permissionDenied' | 'noDevice' | 'deviceError'>();
   const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
   const [camId, setCamId] = useState('');
   const [micId, setMicId] = useState('');
   const [level, setLevel] = useState(0);
   const videoRef = useRef<HTMLVideoElement>(null);
   const handedOver = useRef(false);
+
+  // The stream on screen, and whether it went to the call: a getUserMedia that
+  // resolves late (a device change, React re-running the effect) must never
+  // stop what the call is sending, nor leave a second camera capture open.
+  const current = useRef<MediaStream | undefined>(undefined);
+  const gone = useRef(false);
 
   const start = useCallback(async () => {
     setProblem(undefined);
@@ -36,22 +42,25 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
         audio: micId ? { deviceId: { exact: micId } } : true,
         video: { width: 640, height: 480, ...(camId ? { deviceId: { exact: camId } } : {}) },
       });
-      setStream((old) => {
-        old?.getTracks().forEach((tr) => tr.stop());
-        return s;
-      });
+      if (handedOver.current || gone.current) {
+        s.getTracks().forEach((tr) => tr.stop());
+        return;
+      }
+      current.current?.getTracks().forEach((tr) => tr.stop());
+      current.current = s;
+      setStream(s);
       setDevices((await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind !== 'audiooutput'));
     } catch (err) {
       const name = err instanceof DOMException ? err.name : '';
       setProblem(
         name === 'NotAllowedError' || name === 'SecurityError'
-          ? t('permissionDenied')
+          ? 'permissionDenied'
           : name === 'NotFoundError' || name === 'OverconstrainedError'
-            ? t('noDevice')
-            : t('deviceError'),
+            ? 'noDevice'
+            : 'deviceError',
       );
     }
-  }, [camId, micId, t]);
+  }, [camId, micId]);
 
   useEffect(() => {
     void start();
@@ -82,7 +91,13 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
   }, [stream]);
 
   // Tracks stop when the check is left, unless they were handed to the call.
-  useEffect(() => () => void (handedOver.current || stream?.getTracks().forEach((tr) => tr.stop())), [stream]);
+  useEffect(() => {
+    gone.current = false;
+    return () => {
+      gone.current = true;
+      if (!handedOver.current) current.current?.getTracks().forEach((tr) => tr.stop());
+    };
+  }, []);
 
   const cams = devices.filter((d) => d.kind === 'videoinput');
   const mics = devices.filter((d) => d.kind === 'audioinput');
@@ -116,7 +131,7 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
       </div>
       {problem ? (
         <div role="alert" className="banner danger">
-          <p>{problem}</p>
+          <p>{t(problem)}</p>
           <button type="button" onClick={() => void start()}>
             {t('tryAgain')}
           </button>
@@ -128,9 +143,11 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
         data-testid="device-continue"
         disabled={!stream || !canContinue}
         onClick={() => {
-          if (!stream) return;
+          // The live stream, not the one this render saw: a newer one may have replaced (and stopped) it since.
+          const live = current.current;
+          if (!live) return;
           handedOver.current = true;
-          onReady(stream);
+          onReady(live);
         }}
       >
         {t('continue')}

@@ -3,7 +3,7 @@
 // truth) and strings-fr.ts (every key required; tests/unit/i18n.test.ts checks
 // both). The browser's language decides; the user can switch (remembered in
 // localStorage 'confide.lang').
-import { createContext, useContext, useState, type ReactNode } from 'react';
+import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
 import { createIntl, createIntlCache, type IntlShape } from '@formatjs/intl';
 import { en } from './strings-en.ts';
 import { fr } from './strings-fr.ts';
@@ -70,17 +70,25 @@ const Ctx = createContext<I18n>({ lang: 'en', setLang: () => undefined, t: (k, v
 
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
-  const setLang = (l: Lang) => {
-    setLangState(l);
-    document.documentElement.lang = l;
-    try {
-      window.localStorage.setItem(STORAGE_KEY, l);
-    } catch {
-      // not remembered; still switched for this page
-    }
-  };
+  // One value per language: components may depend on `t` (effects, callbacks) without re-running on every render.
+  const value = useMemo<I18n>(
+    () => ({
+      lang,
+      setLang: (l: Lang) => {
+        setLangState(l);
+        document.documentElement.lang = l;
+        try {
+          window.localStorage.setItem(STORAGE_KEY, l);
+        } catch {
+          // not remembered; still switched for this page
+        }
+      },
+      t: (k, v) => translate(lang, k, v),
+    }),
+    [lang],
+  );
   document.documentElement.lang = lang;
-  return <Ctx.Provider value={{ lang, setLang, t: (k, v) => translate(lang, k, v) }}>{children}</Ctx.Provider>;
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 
 export const useI18n = (): I18n => useContext(Ctx);

@@ -48,6 +48,19 @@ describe('the production build', () => {
   });
 });
 
+/** Only React's development build has these (JSX dev runtime, DOM nesting checks): it double-runs effects under StrictMode. */
+const REACT_DEV_MARKERS = ['jsxDEV', 'validateDOMNesting'];
+
+describe('the React the builds ship', () => {
+  it('is the production build in both the production and the test build (vitest runs the build with NODE_ENV=test)', () => {
+    for (const dir of [PRODUCTION, TEST]) {
+      for (const [file, text] of filesOf(dir).filter(([f]) => f.endsWith('.js'))) {
+        for (const marker of REACT_DEV_MARKERS) expect(text.includes(marker), `${marker} in ${path.basename(dir)}/${file}`).toBe(false);
+      }
+    }
+  });
+});
+
 /** Strings only the bench build has: the E2EE-off switch, the in-Worker crypto timer, the flag. */
 const BENCH_MARKERS = ['confide.benchE2ee', 'benchCrypto', 'bench-crypto-worker', 'timeFrameCrypto', '__CONFIDE_BENCH__'];
 
