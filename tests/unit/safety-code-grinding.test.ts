@@ -294,7 +294,8 @@ describe('a grinding man in the middle (3-digit code, 10^5 keys per attempt)', (
     }
     expect(pair).toBeGreaterThanOrEqual(OLD_ATTEMPTS - 1);
     expect(newcomer).toBeGreaterThanOrEqual(OLD_ATTEMPTS - 1);
-  });
+    // CPU-bound (~2·10^4 key generations): seconds on a busy 2-core CI machine.
+  }, 120_000);
 
   it(`matches only by chance (≈ 1 in 1000) over ${ATTEMPTS} attempts on the first two participants, and every ground key is a warning`, async () => {
     let matched = 0;
