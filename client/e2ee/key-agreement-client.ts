@@ -34,6 +34,8 @@ const MAX_EARLY = 256;
 export class KeyAgreementClient {
   private agreement: KeyAgreement | undefined;
   private readonly early: (() => void)[] = [];
+  /** Peer ids this page shows (join answer, peerJoined, peerLeft): the only ones a key round may hold besides us. */
+  private readonly participants = new Set<string>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly listeners = new Set<() => void>();
   private current: KeyAgreementSnapshot = { safetyCode: undefined, verifiedPeers: [], warnings: [], localKid: undefined };
@@ -59,7 +61,14 @@ export class KeyAgreementClient {
         this.whenReady((k) => k.handleReveal({ peerId: r.peerId, round: r.round, publicKey: hexToBytes(r.publicKey), nonce: hexToBytes(r.nonce) })),
       ),
       signalling.on('keyDelivered', (d) => this.whenReady((k) => k.handleDelivery({ from: d.from, kid: d.kid, box: hexToBytes(d.box) }))),
-      signalling.on('peerLeft', ({ peerId }) => this.whenReady((k) => k.handlePeerLeft(peerId))),
+      // Who the page shows, in the same order as the rounds: a round member outside it is refused.
+      signalling.on('peerJoined', ({ peerId }) => this.whenReady(() => this.participants.add(peerId))),
+      signalling.on('peerLeft', ({ peerId }) =>
+        this.whenReady((k) => {
+          this.participants.delete(peerId);
+          k.handlePeerLeft(peerId);
+        }),
+      ),
     );
     e2ee.onKidSeen = (peerId, kid) => this.agreement?.handleKidSeen(peerId, kid);
     e2ee.onCounterHigh = () => this.agreement?.handleCounterHigh();
@@ -74,6 +83,8 @@ export class KeyAgreementClient {
 
   /** Called with the join answer, before media flows. */
   async start(joined: ResponseOf<'join'>, roomId: string): Promise<void> {
+    this.participants.clear();
+    for (const p of joined.peers) this.participants.add(p.peerId);
     const agreement = new KeyAgreement({
       roomId,
       selfId: joined.peerId,
@@ -86,6 +97,7 @@ export class KeyAgreementClient {
         deliver: (to, kid, box) => this.send('sendKey', { to, kid, box: bytesToHex(box) }),
       },
       onEvent: (e) => this.onEvent(e),
+      isParticipant: (peerId) => this.participants.has(peerId),
       ...(__CONFIDE_TEST_HOOKS__ && this.keyLog ? { onKeyMaterial: (owner: string, kid: bigint, key: Uint8Array) => this.keyLog?.push({ owner, kid: Number(kid), key: bytesToHex(key) }) } : {}),
     });
     this.agreement = agreement;
