@@ -4,7 +4,9 @@
 // Alice must refuse the key, warn, and never give the attacker a base key it
 // can open; no page breaks. (2) It passes reveals that do not open their
 // commitments (another public key than the one committed to, both ways):
-// both pages warn and neither boxes a key to that key.
+// both pages warn and neither boxes a key to that key. (3) It starts a key
+// round with a member the pages were never shown (no peerJoined, no tile),
+// with a commitment MAC'd under the room secret it holds: both pages warn.
 import { hexToBytes, bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +17,7 @@ import { startTestServer } from './support/server.ts';
 import { enableKeyHooks, inbound } from './support/call.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { generateKeyPair, openKeyBox, pairwiseKey } from '../../shared/crypto/key-exchange.ts';
-import { commitTo, roundContext } from '../../shared/crypto/key-commitment.ts';
+import { commitTo, commitmentMac, roundContext } from '../../shared/crypto/key-commitment.ts';
 import { deriveRoomAuthKey } from '../../shared/crypto/room-secret.ts';
 
 const attacker = generateKeyPair();
@@ -176,6 +178,42 @@ describe('malicious relay', () => {
     }
     expect(errors).toEqual([]);
     mode = undefined;
+    await a.context.close();
+    await b.context.close();
+  });
+
+  it('a key round with a member the pages never showed: both pages warn about it, the hidden member is not verified', async () => {
+    const { a, b, errors } = await people();
+    const c = await TestConsultation.create(server);
+    currentRoom = c.id;
+    rounds.clear();
+    const aId = await c.joinAsDoctor(a.page);
+    const bId = await c.joinAsPatient(b.page, 'Bob');
+    for (const [page, other] of [
+      [a.page, bId],
+      [b.page, aId],
+    ] as const) {
+      await expect.poll(async () => (await keyAgreement(page)).verifiedPeers, { timeout: 15_000 }).toContain(other);
+    }
+
+    // The relay, holding the room secret, starts a round with a ghost and commits for it as the room key allows.
+    const last = Math.max(...rounds.keys());
+    const members = [...rounds.get(last)!.members];
+    const ghost = { peerId: '00000000-dead-4bad-8bad-000000000000', slot: Math.max(...members.map((m) => m.slot)) + 1 };
+    const info = { round: last + 1, members: [...members, ghost] };
+    const ctx = roundContext(c.id, info.round, info.members);
+    const commitment = commitTo(ctx, attacker.publicKey, nonceFor(info.round));
+    const mac = commitmentMac(deriveRoomAuthKey(c.secret, c.id), c.id, ghost.peerId, ghost.slot, ctx, commitment);
+    server.io.emit('keyRound', info);
+    server.io.emit('keyCommitted', { peerId: ghost.peerId, round: info.round, commitment: bytesToHex(commitment), mac: bytesToHex(mac) });
+
+    for (const page of [a.page, b.page]) {
+      await expect.poll(async () => (await keyAgreement(page)).warnings, { timeout: 10_000 }).toContainEqual({ peerId: ghost.peerId, reason: 'unknown-member' });
+      expect((await keyAgreement(page)).verifiedPeers).not.toContain(ghost.peerId);
+      expect(await page.getByTestId('security-warning').filter({ hasText: ghost.peerId.slice(0, 8) }).count()).toBe(1);
+    }
+    expect(boxes.filter((bx) => bx.to === ghost.peerId)).toHaveLength(0);
+    expect(errors).toEqual([]);
     await a.context.close();
     await b.context.close();
   });
