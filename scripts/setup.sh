@@ -12,8 +12,10 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   { say "Node >= 20.19 is required (found $(node -v))"; exit 1; }
 
 # --- apt packages -------------------------------------------------------------
-# firefox-esr: the second browser engine of the call tests; iproute2: their network namespace.
-RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium firefox-esr iproute2 ffmpeg)
+# firefox-esr: the second browser engine of the call tests; iproute2: their network namespace;
+# coturn: the TURN relay Confide runs when CONFIDE_TURN_HOST is set (and its tests);
+# nftables: the tests' firewall rules; openssl: the HTTPS test's self-signed certificate.
+RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium firefox-esr coturn iproute2 nftables openssl ffmpeg)
 BUILD_PKGS=(build-essential python3 pkg-config meson ninja-build libssl-dev libuv1-dev libsrtp2-dev
   libusrsctp-dev libabsl-dev nlohmann-json3-dev)
 WORKER_VERSION=$(node -p "require('./package.json').dependencies.mediasoup")
@@ -30,6 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Confide starts its own coturn (its own config and secret); the package's
+  # system service, started by the install on a systemd host, would hold its ports.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
 fi
 
 # --- mediasoup worker (cached by version in .cache/) ----------------------------

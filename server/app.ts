@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { Server as IoServer } from 'socket.io';
-import type { Config } from './config.ts';
+import fs from 'node:fs';
+import type { Config, TlsFiles } from './config.ts';
 import { WorkerPool } from './sfu/worker-pool.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
 import { createHttpApp } from './http/http-app.ts';
@@ -18,12 +19,19 @@ import { trustFn } from './http/client-ip.ts';
 import { registerApi } from './http/api.ts';
 import { Consultations } from './consultations/consultations.ts';
 import type { PasswordHasher } from './auth/passwords.ts';
+import { Metrics } from './ops/metrics.ts';
+import { registerOps } from './ops/ops-routes.ts';
+import { Coturn } from './turn/coturn.ts';
+import { turnIceServers } from './turn/turn-credentials.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ConfideServer {
   url: string;
+  /** The HTTP server, or with built-in TLS the HTTPS one (a tls.Server too). */
   httpServer: import('node:http').Server;
+  /** Built-in TLS: reads the certificate and key files again (renewed certificates), for new connections. Throws on unreadable files. */
+  reloadTls(): void;
   rooms: RoomRegistry;
   /** The SFU worker pool (tests kill workers to prove recovery). */
   pool: WorkerPool;
@@ -31,6 +39,10 @@ export interface ConfideServer {
   held: HeldSessions<PeerSession>;
   stores: Stores;
   consultations: Consultations;
+  /** The TURN relay Confide runs (coturn), if configured and not external. */
+  turn: Coturn | undefined;
+  /** Prometheus counters and gauges (served at /metrics). */
+  metrics: Metrics;
   io: IoServer;
   log: Logger;
   close(): Promise<void>;
@@ -47,6 +59,18 @@ export interface StartOptions {
   limits?: DeepPartial<Limits>;
 }
 
+/** The PEM certificate chain and key of `files` (throws with the path when one cannot be read). */
+function readTls(files: TlsFiles): { cert: Buffer; key: Buffer } {
+  const read = (f: string, what: string) => {
+    try {
+      return fs.readFileSync(f);
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} ${f}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  };
+  return { cert: read(files.certFile, 'certificate'), key: read(files.keyFile, 'key') };
+}
+
 export async function startConfide(cfg: Config, opts: StartOptions = {}): Promise<ConfideServer> {
   const log = opts.logger ?? pino({ level: cfg.logLevel });
   const limits = limitsWith({ ...opts.limits, sockets: { perIp: cfg.maxSocketsPerIp, ...opts.limits?.sockets } });
@@ -54,23 +78,41 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     size: cfg.numWorkers,
     rtcMinPort: cfg.rtcMinPort,
     rtcMaxPort: cfg.rtcMaxPort,
+    listen: cfg.media,
     logger: log,
   });
+  const turnCfg = cfg.turn;
+  let turn: Coturn | undefined;
+  try {
+    turn = turnCfg && !turnCfg.external ? await Coturn.start(turnCfg, log) : undefined;
+  } catch (err) {
+    pool.close();
+    throw err;
+  }
   const rooms = new RoomRegistry(
     pool,
-    { listenIp: cfg.rtcListenIp, announcedIp: cfg.rtcAnnouncedIp, keyFrameEveryMs: limits.requests.keyFrameEveryMs },
+    {
+      listen: cfg.media,
+      keyFrameEveryMs: limits.requests.keyFrameEveryMs,
+      ...(turnCfg ? { iceServers: (ttlMs?: number) => turnIceServers(ttlMs ? { ...turnCfg, ttlMs } : turnCfg) } : {}),
+    },
     log,
   );
   const stores = openStores(path.resolve(cfg.dataDir, 'confide.sqlite'), opts.passwordHasher ? { passwordHasher: opts.passwordHasher } : {});
   const consultations = new Consultations(stores, rooms, log, limits.requests.waitingRoomEntries);
+  const metrics = new Metrics(rooms, pool);
+  consultations.onConnectionEvent = (event) => metrics.connection(event);
   const http = await createHttpApp({
+    ...(cfg.tls ? { https: readTls(cfg.tls) } : {}),
     clientDir: opts.clientDir ?? path.join(root, 'dist', 'client'),
     logger: log,
     trustProxy: cfg.trustProxy,
     hsts: cfg.cookieSecure,
     limits: limits.http,
-    api: (app) =>
-      registerApi(app, {
+    healthy: () => pool.pids.length > 0,
+    api: (app) => {
+      registerOps(app, { metrics, metricsToken: cfg.metricsToken });
+      return registerApi(app, {
         stores,
         cookieSecure: cfg.cookieSecure,
         allowedOrigins: cfg.allowedOrigins,
@@ -79,11 +121,12 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
         endConsultation: (id, actor) => {
           consultations.end(id, actor).catch((err: unknown) => log.error({ err: String(err) }, 'end failed'));
         },
-      }),
+      });
+    },
   });
   const signalling = attachSignalling(
     http.server,
-    { rooms, consultations, log, sessions: stores.sessions, ...(opts.tamper ? { tamper: opts.tamper } : {}) },
+    { rooms, consultations, log, sessions: stores.sessions, metrics, ...(opts.tamper ? { tamper: opts.tamper } : {}) },
     { graceMs: cfg.graceMs, limits, trust: trustFn(cfg.trustProxy), allowedOrigins: cfg.allowedOrigins },
   );
   const io = signalling.io;
@@ -92,13 +135,18 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
 
   return {
-    url: `http://${host}:${port}`,
+    url: `${cfg.tls ? 'https' : 'http'}://${host}:${port}`,
     httpServer: http.server,
+    reloadTls() {
+      if (cfg.tls) (http.server as unknown as import('node:tls').Server).setSecureContext(readTls(cfg.tls));
+    },
     rooms,
     pool,
     held: signalling.held,
     stores,
     consultations,
+    turn,
+    metrics,
     io,
     log,
     async close() {
@@ -106,6 +154,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
       await rooms.closeAll();
       await http.close();
       pool.close();
+      await turn?.close();
       stores.db.close();
     },
   };

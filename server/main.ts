@@ -12,6 +12,16 @@ if (server.stores.users.count('admin') === 0) {
   );
 }
 
+// A renewed certificate (certbot's deploy hook, a timer): `systemctl reload confide` sends SIGHUP.
+process.on('SIGHUP', () => {
+  try {
+    server.reloadTls();
+    server.log.info('TLS certificate reloaded');
+  } catch (err) {
+    server.log.error({ err: String(err) }, 'TLS certificate reload failed; keeping the previous one');
+  }
+});
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void server.close().then(() => process.exit(0));

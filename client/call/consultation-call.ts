@@ -26,6 +26,7 @@ import { ChatSession, type ChatLink } from '../chat/chat-session.ts';
 import { BrowserTranscriptStore } from '../chat/chat-transcript-store.ts';
 import { callMemory } from './call-memory.ts';
 import { rememberedSecrets } from './invite-links.ts';
+import { DecryptFailureReporter } from '../e2ee/decrypt-failure-report.ts';
 
 export type Admission = 'admitted' | 'declined' | 'ended';
 
@@ -49,6 +50,11 @@ export class ConsultationCall {
   private readonly transcript: BrowserTranscriptStore;
   private readonly onOnline = () => this.connection.networkOnline();
   private readonly e2eeOff: boolean;
+  /** Counts of frames that failed to decrypt, for the server's metrics (never which, never content). */
+  private readonly failureReports = new DecryptFailureReporter(
+    () => this.e2ee.stats(),
+    (failures) => this.signalling.request('reportDecryptFailures', { failures }),
+  );
 
   constructor(
     readonly roomId: string,
@@ -163,6 +169,7 @@ export class ConsultationCall {
     this.displayName = displayName;
     await this.joinRoom(stream);
     this.connection.joined();
+    this.failureReports.start();
     callMemory.update(this.roomId, { inCall: true });
   }
 
@@ -182,6 +189,7 @@ export class ConsultationCall {
     this.closed = true;
     window.removeEventListener('online', this.onOnline);
     this.connection.close();
+    this.failureReports.stop();
     this.chat.get()?.close(opts);
     this.keys?.close();
     this.e2ee.close();

@@ -1,5 +1,6 @@
 import { chatStrings } from './call/chat-strings.ts';
 import { callStrings } from './call/call-strings.ts';
+import { checkStrings } from './pages/check/check-strings.ts';
 export const en = {
   language: 'Language',
   appTagline: 'End-to-end encrypted video consultations.',
@@ -234,4 +235,5 @@ export const en = {
   useLinkKey: 'Use the link’s key',
   ...chatStrings.en,
   ...callStrings.en,
+  ...checkStrings.en,
 };

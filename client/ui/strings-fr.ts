@@ -1,5 +1,6 @@
 import { chatStrings } from './call/chat-strings.ts';
 import { callStrings } from './call/call-strings.ts';
+import { checkStrings } from './pages/check/check-strings.ts';
 import type { en } from './strings-en.ts';
 
 // Every English key, in French (the type makes a missing one a compile error).
@@ -237,4 +238,5 @@ export const fr: Record<keyof typeof en, string> = {
   useLinkKey: 'Utiliser la clé du lien',
   ...chatStrings.fr,
   ...callStrings.fr,
+  ...checkStrings.fr,
 };

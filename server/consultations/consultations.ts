@@ -48,6 +48,8 @@ export class Consultations {
   private readonly waiting = new Map<string, WaitingEntry>();
   /** Entries into each consultation's waiting room, per link (issue 12, item 9). */
   private readonly entries: SharedBudgets;
+  /** Connection checks per link (checkLink). */
+  private readonly checks: SharedBudgets;
   /** When each consultation's 'patient_waiting' was last recorded (ms): entries in between are coalesced. */
   private readonly waitingAudited = new Map<string, number>();
 
@@ -59,6 +61,22 @@ export class Consultations {
     entryRate: { burst: number; perSecond: number } = { burst: 10, perSecond: 1 / 6 },
   ) {
     this.entries = new SharedBudgets(entryRate.burst, entryRate.perSecond);
+    this.checks = new SharedBudgets(6, 1 / 60);
+  }
+
+  /**
+   * A connection check with a patient link: the link must be valid (not
+   * ended, not expired); at most 6 checks, then one a minute, per link.
+   * Nothing is recorded and nobody is told. Throws SignallingError
+   * 'forbidden', 'ended', 'expired', 'rate-limited'.
+   */
+  checkLink(consultationId: string, token: string): void {
+    const c = this.stores.consultations.get(consultationId);
+    const verdict = c ? this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
+    if (!c || verdict === 'invalid') throw new SignallingError('forbidden', 'this link is not valid');
+    if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
+    if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
+    if (!this.checks.take(c.id)) throw new SignallingError('rate-limited', 'too many checks with this link; wait a little');
   }
 
   /**
@@ -257,8 +275,12 @@ export class Consultations {
     });
   }
 
+  /** Told of every connection event (ops: metrics count them). */
+  onConnectionEvent: ((event: 'connection_lost' | 'reconnected' | 'timed_out') => void) | undefined;
+
   /** Metadata-only audit of a participant's connection: dropped, back within the grace period, or gone. */
   connection(consultationId: string, event: 'connection_lost' | 'reconnected' | 'timed_out', actor: string): void {
+    this.onConnectionEvent?.(event);
     if (this.stores.consultations.get(consultationId)) this.stores.audit.record(consultationId, event, actor);
   }
 

@@ -26,10 +26,14 @@ export interface HttpAppOptions {
   logger: Logger;
   /** Which X-Forwarded-For entries to believe (client-ip.ts); none by default. */
   trustProxy?: TrustProxy;
-  /** Served over HTTPS (CONFIDE_COOKIE_SECURE): browsers are told to use HTTPS only (HSTS). */
+  /** Built-in HTTPS: the certificate chain and key (PEM). Unset: plain HTTP (or a TLS proxy in front). */
+  https?: { cert: Buffer; key: Buffer };
+  /** Served over HTTPS (built in, or CONFIDE_COOKIE_SECURE behind a proxy): browsers are told to use HTTPS only (HSTS). */
   hsts?: boolean;
   /** Timeouts against partial and trickled requests (limits.ts). */
   limits?: Limits['http'];
+  /** Whether the server can hold calls (a live SFU worker): /api/health answers 503 otherwise. */
+  healthy?: () => boolean;
   /** Registers the JSON API routes. */
   api?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -37,6 +41,7 @@ export interface HttpAppOptions {
 export async function createHttpApp(opts: HttpAppOptions) {
   const t = opts.limits ?? DEFAULT_LIMITS.http;
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     // A partial request, or a body trickled a byte at a time, is closed (issue 12, item 6).
     // fastify's own default (0) switches node's request timeout off.
     requestTimeout: t.requestTimeoutMs,
@@ -73,7 +78,11 @@ export async function createHttpApp(opts: HttpAppOptions) {
     });
   }
 
-  app.get('/api/health', async () => ({ ok: true }));
+  // For load balancers and monitoring: 200 while calls can be held, 503 when no SFU worker lives.
+  app.get('/api/health', async (_req, reply) => {
+    const ok = opts.healthy?.() ?? true;
+    return reply.code(ok ? 200 : 503).header('Cache-Control', 'no-store').send({ ok });
+  });
   await opts.api?.(app as unknown as FastifyInstance);
 
   if (!fs.existsSync(path.join(opts.clientDir, 'index.html'))) {

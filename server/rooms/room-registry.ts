@@ -53,6 +53,18 @@ export class RoomRegistry {
     return [...this.ready.values()];
   }
 
+  /**
+   * A pre-appointment connection check's room: on the SFU like a call, but
+   * of its own (no consultation's room, never listed), where its one
+   * participant gets its own media back (loopback). Closed when it leaves,
+   * or when its worker dies.
+   */
+  async createCheckRoom(id: string): Promise<Room> {
+    const room = await Room.create(id, this.pool.nextWorker(), this.rtc, this.log, { loopback: true });
+    room.onWorkerLost = () => room.close();
+    return room;
+  }
+
   /** Rooms moved to another worker after theirs died (ops, tests). */
   moved = 0;
 

@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import type { types } from '../sfu/mediasoup.ts';
 import { mediaCodecs } from '../sfu/media-codecs.ts';
+import { transportListen, webRtcServerOf, type MediaListen, type RouterAppData } from '../sfu/media-listen.ts';
 import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
 import { KeyFrameGate } from './key-frames.ts';
@@ -25,17 +26,34 @@ import type {
   NotificationOf,
   PeerInfo,
   ProducerInfo,
+  IceServer,
   Role,
   RequestOf,
   ResponseOf,
 } from '../../shared/protocol/signalling.ts';
 
 export interface RtcOptions {
-  listenIp: string;
-  announcedIp: string | undefined;
+  /** Where transports listen: the worker's WebRtcServer, or ports of their own. */
+  listen: MediaListen;
+  /**
+   * Fresh TURN relays with a short-lived credential, for each transport a
+   * participant opens or restarts (none: no relay); `ttlMs` overrides the
+   * configured lifetime (connection checks get minutes).
+   */
+  iceServers?: (ttlMs?: number) => IceServer[];
   /** A producer is asked for a keyframe at most once per this (ms), however many consumers ask (default 500). */
   keyFrameEveryMs?: number;
 }
+
+/** What each Router remembers: its worker's pid (tests, ops) and WebRtcServer (transports). */
+function routerAppData(worker: types.Worker): RouterAppData {
+  const webRtcServer = webRtcServerOf(worker);
+  return { workerPid: worker.pid, ...(webRtcServer ? { webRtcServer } : {}) };
+}
+
+/** How long a connection check may hold its room (ms), and how long its TURN credentials work. */
+export const CHECK_MS = 90_000;
+const CHECK_TURN_TTL_MS = 5 * 60_000;
 
 export const LIMITS = {
   peersPerRoom: MAX_SLOTS, // one KID slot each
@@ -70,14 +88,17 @@ export class Room {
     private sfuRouter: types.Router,
     private readonly rtc: RtcOptions,
     private readonly log: Logger,
+    /** A connection check's room: its one participant consumes its own producers (media comes back to it). */
+    private readonly loopback = false,
   ) {
     this.keyFrameGate = new KeyFrameGate(rtc.keyFrameEveryMs);
     this.watchWorker();
   }
 
-  static async create(id: string, worker: types.Worker, rtc: RtcOptions, log: Logger): Promise<Room> {
-    const router = await worker.createRouter({ mediaCodecs, appData: { workerPid: worker.pid } });
-    return new Room(id, router, rtc, log.child({ roomId: id }));
+  /** `loopback`: a connection check's room (see the constructor). Throws when the worker cannot make a Router. */
+  static async create(id: string, worker: types.Worker, rtc: RtcOptions, log: Logger, opts: { loopback?: boolean } = {}): Promise<Room> {
+    const router = await worker.createRouter({ mediaCodecs, appData: routerAppData(worker) });
+    return new Room(id, router, rtc, log.child({ roomId: id }), opts.loopback);
   }
 
   /** The room's current mediasoup Router (it changes when the room moves to another worker). */
@@ -91,6 +112,13 @@ export class Room {
 
   get peerCount(): number {
     return this.peers.size;
+  }
+
+  /** WebRTC transports its participants hold (ops: metrics). */
+  get transportCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) n += p.transports.size;
+    return n;
   }
 
   /** The pid of the SFU worker process hosting this room (tests, ops). */
@@ -189,7 +217,7 @@ export class Room {
       throw new SignallingError('forbidden', 'too many transports');
     }
     const transport = await this.sfuRouter.createWebRtcTransport({
-      listenIps: [{ ip: this.rtc.listenIp, announcedIp: this.rtc.announcedIp }],
+      ...transportListen(this.rtc.listen, this.sfuRouter),
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -209,6 +237,7 @@ export class Room {
         ...(c.tcpType ? { tcpType: 'passive' as const } : {}),
       })),
       dtlsParameters: transport.dtlsParameters as ResponseOf<'createTransport'>['dtlsParameters'],
+      ...this.relays(),
     };
   }
 
@@ -249,7 +278,7 @@ export class Room {
     const transport = this.transport(peerId, req.transportId);
     if (peer.consumers.size >= LIMITS.consumersPerPeer) throw new SignallingError('forbidden', 'too many consumers');
     const owner = this.producerOwner(req.producerId);
-    if (!owner || owner.peer === peer) throw new SignallingError('not-found', 'unknown producer');
+    if (!owner || (owner.peer === peer && !this.loopback)) throw new SignallingError('not-found', 'unknown producer');
     const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
     if (!this.sfuRouter.canConsume({ producerId: req.producerId, rtpCapabilities })) {
       throw new SignallingError('bad-request', 'cannot consume this producer with these capabilities');
@@ -300,7 +329,13 @@ export class Room {
   async restartIce(peerId: string, req: RequestOf<'restartIce'>): Promise<ResponseOf<'restartIce'>> {
     const transport = this.transport(peerId, req.transportId);
     const iceParameters = await this.sfu(() => transport.restartIce());
-    return { iceParameters: iceParameters as ResponseOf<'restartIce'>['iceParameters'] };
+    return { iceParameters: iceParameters as ResponseOf<'restartIce'>['iceParameters'], ...this.relays() };
+  }
+
+  /** `{ iceServers }` with fresh TURN credentials, or nothing when there is no relay. */
+  private relays(): { iceServers?: IceServer[] } {
+    if (!this.rtc.iceServers) return {};
+    return { iceServers: this.rtc.iceServers(this.loopback ? CHECK_TURN_TTL_MS : undefined) };
   }
 
   /** Pauses or resumes one of `peerId`'s producers (mute, camera off) and tells the others. */
@@ -327,7 +362,7 @@ export class Room {
   async moveTo(worker: types.Worker): Promise<void> {
     if (this.closed) return;
     for (const p of this.peers.values()) p.closeMedia();
-    this.sfuRouter = await worker.createRouter({ mediaCodecs, appData: { workerPid: worker.pid } });
+    this.sfuRouter = await worker.createRouter({ mediaCodecs, appData: routerAppData(worker) });
     this.watchWorker();
     if (this.closed) {
       this.sfuRouter.close();

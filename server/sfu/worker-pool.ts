@@ -3,13 +3,21 @@
 // server keeps running, calls on the other workers notice nothing, and the
 // rooms that lived on the dead one are moved by their registry (each Router
 // reports 'workerclose'; see RoomRegistry).
+//
+// With one media port per worker (MediaListen 'server'), each worker owns a
+// WebRtcServer on base + its index; the replacement of a dead worker opens
+// its own on the same port once the dead process has let go of it (a start
+// that fails, e.g. on a port still in use, is retried).
 import type { Logger } from 'pino';
 import mediasoup, { type types } from './mediasoup.ts';
+import { webRtcServerOptions, type MediaListen } from './media-listen.ts';
 
 export interface WorkerPoolOptions {
   size: number;
   rtcMinPort: number;
   rtcMaxPort: number;
+  /** A WebRtcServer per worker when `mode` is 'server'; none otherwise (transports get ports of their own). */
+  listen?: MediaListen;
   logger: Logger;
   /** Delay before retrying a replacement that failed to start (ms). */
   respawnRetryMs?: number;
@@ -63,6 +71,15 @@ export class WorkerPool {
     }
   }
 
+  /** The live workers, with their slot in the pool (ops: metrics). */
+  liveWorkers(): { index: number; worker: types.Worker }[] {
+    const out: { index: number; worker: types.Worker }[] = [];
+    this.workers.forEach((worker, index) => {
+      if (worker && !worker.closed) out.push({ index, worker });
+    });
+    return out;
+  }
+
   /** Process ids of the live workers (tests, ops). */
   get pids(): number[] {
     return this.workers.filter((w): w is types.Worker => !!w && !w.closed).map((w) => w.pid);
@@ -77,12 +94,26 @@ export class WorkerPool {
     for (const w of this.workers) w?.close();
   }
 
+  /**
+   * Starts worker number `index` and, in 'server' mode, its WebRtcServer
+   * (kept in `worker.appData.webRtcServer`). Throws (after closing the new
+   * worker) when the server cannot listen, e.g. its port is taken.
+   */
   private async spawn(index: number): Promise<types.Worker> {
     const worker = await mediasoup.createWorker({
       logLevel: 'warn',
       rtcMinPort: this.opts.rtcMinPort,
       rtcMaxPort: this.opts.rtcMaxPort,
     });
+    if (this.opts.listen?.mode === 'server') {
+      try {
+        const webRtcServer = await worker.createWebRtcServer(webRtcServerOptions(this.opts.listen, index));
+        worker.appData = { ...worker.appData, webRtcServer };
+      } catch (err) {
+        worker.close();
+        throw new Error(`SFU worker ${index}: cannot listen for media (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
     worker.on('died', (err) => {
       this.opts.logger.error({ pid: worker.pid, err: err.message }, 'mediasoup worker died; replacing it');
       if (this.workers[index] === worker) this.workers[index] = undefined;

@@ -28,7 +28,7 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../../shared/protocol/signalling.ts';
-import type { Room } from '../rooms/room.ts';
+import { CHECK_MS, type Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
 import type { Notify } from '../rooms/peer.ts';
 import type { Consultations } from '../consultations/consultations.ts';
@@ -393,6 +393,22 @@ export class PeerSession {
     },
     restartIce: (req) => this.joined().restartIce(this.peerId, req),
     rejoinMedia: () => this.joined().rejoinMedia(this.peerId),
+    startCheck: async ({ consultationId, token }) => {
+      if (this.room || this.waiting) throw new SignallingError('already-joined', 'already in a room');
+      this.consultations.checkLink(consultationId, token);
+      const room = await this.rooms.createCheckRoom(`check-${this.peerId}`);
+      const { routerRtpCapabilities } = room.join({ peerId: this.peerId, participantId: this.peerId, displayName: 'check', role: 'patient', notify: this.notify });
+      this.room = room;
+      // A check holds SFU resources: it ends on its own.
+      const timer = setTimeout(() => this.room === room && (this.queue = this.queue.then(() => this.leaveRoom('left'))), CHECK_MS);
+      room.onEmpty = () => clearTimeout(timer);
+      return { peerId: this.peerId, routerRtpCapabilities, checkMs: CHECK_MS };
+    },
+    reportDecryptFailures: (req) => {
+      this.joined();
+      this.deps.metrics?.decryptFailuresReported(req.failures);
+      return {};
+    },
     pauseProducer: async (req) => {
       await this.joined().pauseProducer(this.peerId, req);
       return {};

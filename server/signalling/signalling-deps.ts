@@ -7,6 +7,7 @@ import type { Limits } from '../limits.ts';
 import type { HeldSessions } from './held-sessions.ts';
 import type { SharedBudgets } from './rate-limits.ts';
 import type { PeerSession } from './peer-session.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 /**
  * Test-only: lets a test play a malicious relay by rewriting (or dropping,
@@ -27,6 +28,8 @@ export interface SignallingDeps {
   /** Request budgets shared across connections (per account, consultation or address). */
   budgets: SharedBudgets;
   tamper?: RelayTamper;
+  /** Where counts for operations go (decrypt-failure reports); none in tests that do not need them. */
+  metrics?: Pick<Metrics, 'decryptFailuresReported'>;
 }
 
 

@@ -20,6 +20,8 @@ import { MAX_ROUND } from '../crypto/key-commitment.ts';
 export { Id };
 
 export const RoomId = Id;
+/** Most decrypt failures one `reportDecryptFailures` may carry (a client clamps larger counts). */
+export const MAX_DECRYPT_FAILURES_PER_REPORT = 10_000;
 /** Longest name shown in a call (UTF-16 code units). */
 export const MAX_DISPLAY_NAME = 64;
 /** A person's name in a call: normalised by the one name normaliser (names.ts), 1–64 code units. */
@@ -81,11 +83,25 @@ export type PeerInfo = z.infer<typeof PeerInfo>;
 export const ProducerInfo = z.object({ producerId: Id, peerId: Id, kind: MediaKind, source: MediaSource });
 export type ProducerInfo = z.infer<typeof ProducerInfo>;
 
+/**
+ * A TURN relay the browser may use for this transport (RTCIceServer):
+ * turn:/turns: URLs and a short-lived credential (coturn's REST-API scheme),
+ * given only to a joined participant.
+ */
+export const IceServer = z.object({
+  urls: z.array(z.string().max(300).regex(/^turns?:/)).min(1).max(4),
+  username: z.string().max(128),
+  credential: z.string().max(128),
+});
+export type IceServer = z.infer<typeof IceServer>;
+
 const TransportOptions = z.object({
   id: Id,
   iceParameters: IceParameters,
   iceCandidates: z.array(IceCandidate).max(16),
   dtlsParameters: DtlsParameters,
+  /** TURN relays, when the server has one (docs/protocol.md, TURN). */
+  iceServers: z.array(IceServer).max(2).optional(),
 });
 
 const Empty = z.object({}).strict();
@@ -242,7 +258,8 @@ export const requests = {
   /** New ICE parameters for one of our transports (mediasoup restartIce); the client restarts ICE with them. */
   restartIce: {
     req: z.object({ transportId: Id }).strict(),
-    res: z.object({ iceParameters: IceParameters }),
+    /** With fresh TURN credentials (the earlier ones may have expired). */
+    res: z.object({ iceParameters: IceParameters, iceServers: z.array(IceServer).max(2).optional() }),
   },
   /**
    * After a `mediaReset` (the SFU worker hosting the room died and the room
@@ -251,6 +268,26 @@ export const requests = {
   rejoinMedia: {
     req: Empty,
     res: z.object({ routerRtpCapabilities: RtpCapabilities, producers: z.array(ProducerInfo).max(256) }),
+  },
+  /**
+   * The pre-appointment connection check (docs/protocol.md): with a valid
+   * patient link, a room of its own on the SFU — no waiting room, no access
+   * to the consultation — where this connection's producers come back to it
+   * (`consume` of its own producer), for at most CHECK_MS. Between network
+   * modes the page drops its transports with `rejoinMedia`; `leave` ends it.
+   */
+  startCheck: {
+    req: z.object({ consultationId: RoomId, token: z.string().min(16).max(128) }).strict(),
+    res: z.object({ peerId: Id, routerRtpCapabilities: RtpCapabilities, checkMs: z.number().int().positive() }),
+  },
+  /**
+   * Media frames this page could not authenticate or decrypt since its last
+   * report (a count only: no peer, no KID, no content); the server adds it to
+   * its metrics. Sent at most every few seconds, only when non-zero.
+   */
+  reportDecryptFailures: {
+    req: z.object({ failures: z.number().int().min(1).max(MAX_DECRYPT_FAILURES_PER_REPORT) }).strict(),
+    res: Empty,
   },
   /** Mute or camera off (paused: no RTP at all), told to the others as `producerPaused`. */
   pauseProducer: {

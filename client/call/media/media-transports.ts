@@ -15,6 +15,13 @@ import type { MediaSource, ProducerInfo, ResponseOf } from '../../../shared/prot
 import type { SignallingClient } from '../signalling-client.ts';
 import type { FrameTransformer } from '../frame-transformer.ts';
 
+/**
+ * Which network paths the transports may use: all (a call), or one at a
+ * time (the connection check): only the SFU's UDP candidate, only its TCP
+ * one, or only the TURN relay.
+ */
+export type IcePath = 'any' | 'udp' | 'tcp' | 'relay';
+
 /** The worse of the two transports' states (mediasoup-client ConnectionState). */
 export type MediaState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
@@ -43,11 +50,12 @@ export class MediaTransports {
   private state: MediaState = 'new';
   private closed = false;
 
-  /** `onState`: the combined transport state changed. */
+  /** `onState`: the combined transport state changed; `path`: which network paths ICE may use. */
   constructor(
     private readonly signalling: SignallingClient,
     private readonly transformer: FrameTransformer | undefined,
     private readonly onState: (state: MediaState) => void,
+    private readonly path: IcePath = 'any',
   ) {}
 
   get mediaState(): MediaState {
@@ -166,7 +174,9 @@ export class MediaTransports {
   async restartIce(): Promise<void> {
     for (const t of [this.sendTransport, this.recvTransport]) {
       if (!t || t.closed) continue;
-      const { iceParameters } = await this.signalling.request('restartIce', { transportId: t.id });
+      const { iceParameters, iceServers } = await this.signalling.request('restartIce', { transportId: t.id });
+      // Fresh TURN credentials first: those the transport was made with may have expired.
+      if (iceServers) await t.updateIceServers({ iceServers });
       await t.restartIce({ iceParameters: iceParameters as types.IceParameters });
     }
   }
@@ -223,11 +233,16 @@ export class MediaTransports {
     const device = this.device;
     if (!device) throw new Error('device not loaded');
     const options = await this.signalling.request('createTransport', { direction });
+    const path = this.path;
+    const direct = path === 'udp' || path === 'tcp';
     const params = {
       id: options.id,
       iceParameters: options.iceParameters,
-      iceCandidates: options.iceCandidates as types.IceCandidate[],
+      iceCandidates: options.iceCandidates.filter((c) => !direct || c.protocol === path) as types.IceCandidate[],
       dtlsParameters: options.dtlsParameters as types.DtlsParameters,
+      // The server's TURN relay (UDP, TCP, TLS), for networks that block direct media to the SFU.
+      ...(options.iceServers && !direct ? { iceServers: options.iceServers } : {}),
+      ...(path === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}),
       additionalSettings: this.transformer?.peerConnectionSettings,
     };
     const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);

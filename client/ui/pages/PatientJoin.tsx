@@ -140,6 +140,12 @@ export function PatientJoin({ consultationId }: { consultationId: string }) {
             <label htmlFor="patient-name">{t('yourName')}</label>
             <input id="patient-name" data-testid="patient-name" autoComplete="name" maxLength={64} value={name} onChange={(e) => setName(e.target.value)} />
           </DeviceCheck>
+          {/* The day before: a test of this network that admits nobody and opens nothing (only the token goes along). */}
+          <p>
+            <a href={`/check/${consultationId}#t=${fragment.token ?? ''}`} target="_blank" rel="noopener" data-testid="check-link">
+              {t('ckTitle')}
+            </a>
+          </p>
         </LinkCheck>
       ) : step.kind === 'returning' || step.kind === 'returning-waiting' ? (
         <section className="card" aria-live="polite" data-testid="returning">

@@ -104,3 +104,31 @@ export function clearBlocks(): void {
     // none
   }
 }
+
+/**
+ * Drops what a restrictive network drops: packets of `protocols` to and from
+ * the SFU's media `port` (on any interface of this host), except those of
+ * the TURN relay's own ports (`relayPorts`, "min-max": the relay is the
+ * server's, outside the patient's network). Needs root (nftables). Returns a
+ * function that lifts the block.
+ */
+export function blockMediaPort(port: number, protocols: ('udp' | 'tcp')[], relayPorts: string): () => void {
+  const table = `confide_media_${process.pid}`;
+  const rules = protocols
+    .map((p) => `${p} dport ${port} ${p} sport != ${relayPorts} drop\n        ${p} sport ${port} ${p} dport != ${relayPorts} drop`)
+    .join('\n        ');
+  execFileSync('nft', ['-f', '-'], {
+    input: `table inet ${table} {
+      chain input {
+        type filter hook input priority -10; policy accept;
+        ${rules}
+      }
+    }`,
+  });
+  let lifted = false;
+  return () => {
+    if (lifted) return;
+    lifted = true;
+    execFileSync('nft', ['delete', 'table', 'inet', table]);
+  };
+}

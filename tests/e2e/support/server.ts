@@ -20,9 +20,14 @@ export const TEST_CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.me
  */
 export const FAST_HASHER = new PasswordHasher({ N: 2 ** 12, r: 8, p: 1 });
 
-/** Each test server gets its own fresh database folder (unless CONFIDE_DATA_DIR is given). */
+/**
+ * Each test server gets its own fresh database folder (unless CONFIDE_DATA_DIR
+ * is given) and one WebRtcServer per worker on free ports of the worker's range
+ * (CONFIDE_MEDIA_PORT=0, so servers of one file never collide). To compare
+ * with the per-transport port range, run with CONFIDE_TEST_MEDIA_PORT=range.
+ */
 export async function startTestServer(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ConfideServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-test-'));
-  const cfg = loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_LOG_LEVEL: 'warn', CONFIDE_DATA_DIR: dataDir, ...env });
+  const cfg = loadConfig({ CONFIDE_PORT: '0', CONFIDE_WORKERS: '1', CONFIDE_LOG_LEVEL: 'warn', CONFIDE_DATA_DIR: dataDir, CONFIDE_MEDIA_PORT: process.env.CONFIDE_TEST_MEDIA_PORT ?? '0', ...env });
   return startConfide(cfg, { logger: pino({ level: cfg.logLevel }), clientDir: TEST_CLIENT_DIR, passwordHasher: FAST_HASHER, ...opts });
 }

@@ -1,0 +1,152 @@
+// Reachable through restrictive networks (issue 15): the server runs its TURN
+// relay (Debian's coturn) and hands each participant's transports
+// short-lived credentials. Inside a network namespace of its own (server,
+// SFU, coturn and Chromium on the test address), nftables drops media the
+// way a firewall does:
+// - UDP to the SFU's one media port dropped → the call still connects (over
+//   ICE-TCP to the same port, or the relay) with two-way E2EE media;
+// - UDP and TCP to it dropped → through the relay only: every transport's
+//   selected candidate pair is a relay candidate, and media decrypts.
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { ConfideServer } from '../../server/app.ts';
+import { launchChromium, newPerson } from './support/browser.ts';
+import { inTestNetwork, runInTestNetwork, TEST_NET_IP } from './support/netns.ts';
+import { startTestServer } from './support/server.ts';
+import { TestConsultation } from './support/consultation.ts';
+import { blockMediaPort, twoWayAfter } from './support/faults.ts';
+import { e2eeStats } from './support/call.ts';
+
+const MEDIA_PORT = 41500;
+const RELAY_PORTS = '61000-61049'; // above Linux's ephemeral range: no browser socket uses them
+
+/** Each transport's selected candidate pair: the local candidate's type and protocol, and the remote's. */
+interface SelectedPair {
+  local: { type: string; protocol: string; relayProtocol?: string };
+  remote: { type: string; protocol: string; port: number };
+}
+
+async function selectedPairs(page: Page): Promise<SelectedPair[]> {
+  return page.evaluate(async () => {
+    const reports = await (window.__confide?.session as { transportStats(): Promise<RTCStatsReport[]> }).transportStats();
+    const out: SelectedPair[] = [];
+    for (const report of reports) {
+      const all = new Map<string, Record<string, unknown>>();
+      report.forEach((s: Record<string, unknown>) => all.set(s.id as string, s));
+      for (const s of all.values()) {
+        if (s.type !== 'transport' || !s.selectedCandidatePairId) continue;
+        const pair = all.get(s.selectedCandidatePairId as string)!;
+        const l = all.get(pair.localCandidateId as string)!;
+        const r = all.get(pair.remoteCandidateId as string)!;
+        out.push({
+          local: { type: String(l.candidateType), protocol: String(l.protocol), ...(l.relayProtocol ? { relayProtocol: String(l.relayProtocol) } : {}) },
+          remote: { type: String(r.candidateType), protocol: String(r.protocol), port: Number(r.port) },
+        });
+      }
+    }
+    return out;
+  });
+}
+
+if (!inTestNetwork()) {
+  describe('TURN relay (inside a network namespace of its own)', () => {
+    it('passes every test of this file there', async () => {
+      const code = await runInTestNetwork(fileURLToPath(import.meta.url), 5 * 60_000);
+      expect(code, 'exit code of the run inside the namespace (its report is above)').toBe(0);
+    }, 6 * 60_000);
+  });
+} else {
+  let server: ConfideServer;
+  let browser: Browser;
+  const cleanup: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      CONFIDE_RTC_LISTEN_IP: TEST_NET_IP,
+      CONFIDE_MEDIA_PORT: String(MEDIA_PORT),
+      CONFIDE_TURN_HOST: TEST_NET_IP,
+      CONFIDE_TURN_RELAY_PORTS: RELAY_PORTS,
+    });
+    browser = await launchChromium();
+  });
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** A doctor and an admitted patient with two-way video; returns both pages. */
+  async function call(): Promise<{ doctor: Page; patient: Page }> {
+    const c = await TestConsultation.create(server);
+    const d = await newPerson(browser, server.url);
+    const p = await newPerson(browser, server.url);
+    cleanup.push(() => d.context.close(), () => p.context.close());
+    await c.joinAsDoctor(d.page);
+    await c.joinAsPatient(p.page, 'Zoé');
+    const ms = await twoWayAfter([d.page, p.page], c.admittedAt, 40_000);
+    console.log(`[turn] two-way video ${ms} ms after admission`);
+    return { doctor: d.page, patient: p.page };
+  }
+
+  /** Both pages decrypt the other's frames (more each time), none fails authentication. */
+  async function expectE2ee(pages: Page[]): Promise<void> {
+    for (const page of pages) {
+      const s = await e2eeStats(page);
+      expect(s.sender.encrypted).toBeGreaterThan(30);
+      const receivers = Object.values(s.receivers);
+      expect(receivers.length).toBe(1);
+      expect(receivers[0]!.decrypted).toBeGreaterThan(30);
+      expect(receivers[0]!.failedAuth + receivers[0]!.malformed + receivers[0]!.wrongSender).toBe(0);
+    }
+  }
+
+  describe('a call through a restrictive network', () => {
+    it('hands out relay credentials with transports: UDP, TCP, short-lived', async () => {
+      const c = await TestConsultation.create(server);
+      const { connectSocket, send } = await import('../support/socket-client.ts');
+      const s = await connectSocket(server.url, c.doctorSession);
+      cleanup.push(() => s.disconnect());
+      expect((await send(s, 'join', { roomId: c.id, displayName: 'Dr' })).ok).toBe(true);
+      const t = (await send(s, 'createTransport', { direction: 'send' })).data as { iceServers: { urls: string[]; username: string; credential: string }[] };
+      const [relay] = t.iceServers;
+      expect(relay!.urls).toEqual([`turn:${TEST_NET_IP}:3478?transport=udp`, `turn:${TEST_NET_IP}:3478?transport=tcp`]);
+      const expiry = Number(relay!.username.split(':')[0]);
+      expect(expiry * 1000 - Date.now()).toBeGreaterThan(3 * 3600_000);
+      expect(expiry * 1000 - Date.now()).toBeLessThanOrEqual(4 * 3600_000);
+      expect(relay!.credential).toMatch(/^[A-Za-z0-9+/]{27}=$/); // base64 of an HMAC-SHA1
+      // Not before admission: a connection that has not joined gets no transport, hence no credential.
+      const stranger = await connectSocket(server.url);
+      cleanup.push(() => stranger.disconnect());
+      expect((await send(stranger, 'createTransport', { direction: 'send' })).error?.code).toBe('not-joined');
+    });
+
+    it('UDP to the media port dropped: connects over TCP or the relay, two-way E2EE media', async () => {
+      cleanup.push(blockMediaPort(MEDIA_PORT, ['udp'], RELAY_PORTS));
+      const { doctor, patient } = await call();
+      await expectE2ee([doctor, patient]);
+      for (const page of [doctor, patient]) {
+        const pairs = await selectedPairs(page);
+        console.log(`[turn] UDP blocked: selected pairs ${JSON.stringify(pairs)}`);
+        expect(pairs).toHaveLength(2);
+        // Not directly over UDP: the TCP host candidate of the media port, or a relay.
+        for (const p of pairs) expect(p.local.type === 'relay' || (p.remote.protocol === 'tcp' && p.remote.port === MEDIA_PORT)).toBe(true);
+      }
+    });
+
+    it('UDP and TCP to the media port dropped: through the relay only', async () => {
+      cleanup.push(blockMediaPort(MEDIA_PORT, ['udp', 'tcp'], RELAY_PORTS));
+      const { doctor, patient } = await call();
+      await expectE2ee([doctor, patient]);
+      for (const page of [doctor, patient]) {
+        const pairs = await selectedPairs(page);
+        console.log(`[turn] UDP and TCP blocked: selected pairs ${JSON.stringify(pairs)}`);
+        expect(pairs).toHaveLength(2);
+        for (const p of pairs) expect(p.local.type).toBe('relay');
+      }
+      expect(server.turn?.restarts).toBe(0);
+    });
+  });
+}
