@@ -7,49 +7,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { ConfideServer } from '../../server/app.ts';
-import type { User } from '../../server/store/users.ts';
 import { en } from '../../client/ui/strings-en.ts';
 import { generateRoomSecret } from '../../shared/crypto/room-secret.ts';
-import { launchChromium } from './support/browser.ts';
-import { startTestServer } from './support/server.ts';
 import { TestConsultation } from './support/consultation.ts';
+import { staffTestEnv } from './support/staff-env.ts';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(artifacts, `hardening-${name}.png`), fullPage: true });
 
-let server: ConfideServer;
-let browser: Browser;
-let admin: User;
-const contexts: BrowserContext[] = [];
+const env = staffTestEnv();
+const person = (session?: string): Promise<Page> => env.page(session ? { session } : {});
 
-async function person(session?: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: server.url, locale: 'en-US', permissions: ['camera', 'microphone'] });
-  contexts.push(context);
-  if (session) await context.addCookies([{ name: 'confide_session', value: session, url: server.url }]);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error('[page error]', err.message));
-  return page;
-}
-
-beforeAll(async () => {
+beforeAll(() => {
   fs.mkdirSync(artifacts, { recursive: true });
-  server = await startTestServer();
-  browser = await launchChromium();
-  admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'clinic console passphrase' });
-});
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await server?.close();
 });
 
 describe('enrolment', () => {
   it('the doctor chooses a password the policy accepts, once; a reset signs them out and gives a new link', async () => {
-    const console_ = await person(server.stores.sessions.create(admin.id));
+    const console_ = await person(env.server.stores.sessions.create(env.admin.id));
     await console_.goto('/');
     await console_.getByLabel('Full name').fill('Dr Inès Moreau');
     await console_.getByLabel('Email').fill('ines@clinic.test');
@@ -80,7 +58,7 @@ describe('enrolment', () => {
     expect(await again.getByTestId('enrol-invalid').textContent()).toBe(en.enrolInvalid);
 
     // The admin resets the password: the doctor is signed out; the new link works.
-    const ines = server.stores.users.byEmail('ines@clinic.test')!;
+    const ines = env.server.stores.users.byEmail('ines@clinic.test')!;
     await console_.reload();
     await console_.getByRole('button', { name: 'Reset password Dr Inès Moreau' }).click();
     await console_.getByTestId('confirm-reset').getByRole('button', { name: /^Confirm the reset/ }).click();
@@ -89,13 +67,13 @@ describe('enrolment', () => {
     await shot(console_, 'console-reset');
     await doctor.reload();
     await doctor.getByRole('heading', { name: 'Staff sign-in' }).waitFor();
-    expect(server.stores.users.hasPassword(ines.id)).toBe(false);
+    expect(env.server.stores.users.hasPassword(ines.id)).toBe(false);
   });
 });
 
 describe('the doctor’s dashboard makes the patient link', () => {
   it('invites with a key drawn in this browser; a new patient link keeps the key and retires the old token', async () => {
-    const c = await TestConsultation.create(server, 'Dr Martin');
+    const c = await TestConsultation.create(env.server, 'Dr Martin');
     const page = await person(c.doctorSession);
     await page.goto('/');
     const entry = page.getByTestId('doctor-consultations').locator(`li[data-consultation-id="${c.id}"]`);
@@ -103,22 +81,22 @@ describe('the doctor’s dashboard makes the patient link', () => {
     await entry.getByRole('button', { name: 'Invite the patient Patient' }).click();
     const first = await entry.getByTestId('patient-link').inputValue();
     const [, token1, key1] = /#t=([^&]+)&k=([0-9a-f]{64})$/.exec(first)!;
-    expect(server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('ok');
+    expect(env.server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('ok');
     const stored = JSON.parse((await page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id))!) as { k: string; exp: number };
     // Kept until the links expire, not for ever (issue 11).
-    expect(stored).toEqual({ k: key1, exp: server.stores.consultations.get(c.id)!.expiresAt });
+    expect(stored).toEqual({ k: key1, exp: env.server.stores.consultations.get(c.id)!.expiresAt });
     await shot(page, 'dashboard-invitation');
 
     await entry.getByRole('button', { name: 'New patient link Patient' }).click();
     await expect.poll(async () => entry.getByTestId('patient-link').inputValue()).not.toBe(first);
     const [, token2, key2] = /#t=([^&]+)&k=([0-9a-f]{64})$/.exec(await entry.getByTestId('patient-link').inputValue())!;
     expect(key2).toBe(key1);
-    expect(server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('invalid');
-    expect(server.stores.consultations.verifyPatientToken(c.id, token2!)).toBe('ok');
-    expect(await entry.getByRole('link', { name: 'Open Patient' }).getAttribute('href')).toBe(`${server.url}/consultation/${c.id}#k=${key1}`);
+    expect(env.server.stores.consultations.verifyPatientToken(c.id, token1!)).toBe('invalid');
+    expect(env.server.stores.consultations.verifyPatientToken(c.id, token2!)).toBe('ok');
+    expect(await entry.getByRole('link', { name: 'Open Patient' }).getAttribute('href')).toBe(`${env.server.url}/consultation/${c.id}#k=${key1}`);
 
     // Ended elsewhere (the console): the dashboard's next refresh makes this browser forget the key.
-    await server.consultations.end(c.id, 'system');
+    await env.server.consultations.end(c.id, 'system');
     await page.reload();
     await expect.poll(() => page.evaluate((id) => localStorage.getItem(`confide.secret.${id}`), c.id), { timeout: 10_000 }).toBeNull();
   });
@@ -126,7 +104,7 @@ describe('the doctor’s dashboard makes the patient link', () => {
 
 describe('a link with another key', () => {
   it('never replaces the key this browser kept without asking; keeping it is the first choice', async () => {
-    const c = await TestConsultation.create(server, 'Dr Martin');
+    const c = await TestConsultation.create(env.server, 'Dr Martin');
     const page = await person(c.doctorSession);
     await page.goto(c.doctorLink);
     await page.getByTestId('device-check').waitFor();

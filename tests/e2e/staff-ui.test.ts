@@ -3,60 +3,38 @@
 // for, and a bad one says so; an ended or unknown doctor link gets a clear
 // page, not a call screen; the French UI translates a server error and shows
 // no English; console forms, and statuses after abandonment and expiry.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { ConfideServer } from '../../server/app.ts';
-import type { User } from '../../server/store/users.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { en } from '../../client/ui/strings-en.ts';
 import { fr } from '../../client/ui/strings-fr.ts';
-import { launchChromium, waitFor } from './support/browser.ts';
-import { startTestServer } from './support/server.ts';
+import { waitFor } from './support/browser.ts';
 import { TestConsultation } from './support/consultation.ts';
+import { staffTestEnv } from './support/staff-env.ts';
 import { shot } from './support/artifacts.ts';
 
 /** Screenshots of these screens go to tests/artifacts/ (like the flow test's). */
 const staffShot = (page: Page, name: string) => shot(page, `staff-${name}`, true);
 
-let server: ConfideServer;
-let browser: Browser;
-let admin: User;
-const contexts: BrowserContext[] = [];
+const env = staffTestEnv();
 
-beforeAll(async () => {
-  server = await startTestServer();
-  browser = await launchChromium();
-  admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'clinic console passphrase' });
-});
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await server?.close();
-});
-
-/**
- * A page in its own context, in `locale`, whose getUserMedia calls are
- * recorded with the page's text at that moment (window.__gum).
- */
-async function person(locale = 'en-US', session?: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: server.url, locale, permissions: ['camera', 'microphone'] });
-  contexts.push(context);
-  await context.addInitScript(() => {
-    const calls: string[] = [];
-    (window as unknown as { __gum: string[] }).__gum = calls;
-    const media = navigator.mediaDevices;
-    const original = media.getUserMedia.bind(media);
-    media.getUserMedia = (constraints) => {
-      calls.push(document.body?.innerText ?? '');
-      return original(constraints);
-    };
+/** A page in its own context, in `locale`, whose getUserMedia calls are recorded with the page's text at that moment (window.__gum). */
+const person = (locale = 'en-US', session?: string): Promise<Page> =>
+  env.page({
+    locale,
+    ...(session ? { session } : {}),
+    init: () => {
+      const calls: string[] = [];
+      (window as unknown as { __gum: string[] }).__gum = calls;
+      const media = navigator.mediaDevices;
+      const original = media.getUserMedia.bind(media);
+      media.getUserMedia = (constraints) => {
+        calls.push(document.body?.innerText ?? '');
+        return original(constraints);
+      };
+    },
   });
-  if (session) await context.addCookies([{ name: 'confide_session', value: session, url: server.url }]);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error('[page error]', err.message));
-  return page;
-}
 const gumCalls = (page: Page) => page.evaluate(() => (window as unknown as { __gum: string[] }).__gum);
-const adminPage = () => person('en-US', server.stores.sessions.create(admin.id));
+const adminPage = () => person('en-US', env.server.stores.sessions.create(env.admin.id));
 const row = (page: Page, id: string) => page.locator(`tr[data-consultation-id="${id}"]`);
 
 /** Now, to the minute, and how the page should write its time. */
@@ -114,7 +92,7 @@ describe('console', () => {
 
   it('statuses: in progress, interrupted after everybody left (duration stopped), no-show and expired without End', async () => {
     const console_ = await adminPage();
-    const c = await TestConsultation.create(server, 'Dr Bruno');
+    const c = await TestConsultation.create(env.server, 'Dr Bruno');
     const doctor = await person();
     const patient = await person();
     await c.joinAsDoctor(doctor);
@@ -137,10 +115,10 @@ describe('console', () => {
 
     // Time passed: the patient never came (no-show), or the call was abandoned and its link expired.
     const when = Date.now() - 25 * 3600_000;
-    const noShow = server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Never came', scheduledAt: when, createdBy: 'test' });
-    const expired = server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Left early', scheduledAt: when, createdBy: 'test' });
-    server.stores.consultations.setStatus(expired.consultation.id, 'in_progress', when);
-    server.stores.consultations.setEmptiedAt(expired.consultation.id, when + 600_000);
+    const noShow = env.server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Never came', scheduledAt: when, createdBy: 'test' });
+    const expired = env.server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Left early', scheduledAt: when, createdBy: 'test' });
+    env.server.stores.consultations.setStatus(expired.consultation.id, 'in_progress', when);
+    env.server.stores.consultations.setEmptiedAt(expired.consultation.id, when + 600_000);
     await expect.poll(() => row(console_, noShow.consultation.id).getAttribute('data-status'), { timeout: 10_000 }).toBe('no_show');
     await expect.poll(() => row(console_, expired.consultation.id).getAttribute('data-status')).toBe('expired');
     for (const id of [noShow.consultation.id, expired.consultation.id]) expect(await row(console_, id).getByRole('button').count()).toBe(0);
@@ -151,8 +129,8 @@ describe('console', () => {
 
 describe('doctor link', () => {
   it('an ended or unknown consultation gets a clear page with the way back, never the call screen', async () => {
-    const c = await TestConsultation.create(server, 'Dr Martin');
-    await server.consultations.end(c.id, 'system');
+    const c = await TestConsultation.create(env.server, 'Dr Martin');
+    await env.server.consultations.end(c.id, 'system');
     const page = await person('en-US', c.doctorSession);
     await page.goto(c.doctorLink);
     const stopped = page.locator('[data-testid="doctor-link-stopped"][data-reason="ended"]');
@@ -175,8 +153,8 @@ describe('doctor link', () => {
 describe('patient link', () => {
   it('is checked before the camera is asked for: with whom and when, then the device check', async () => {
     const time = thisMinute();
-    const c = await TestConsultation.create(server, 'Dr Martin');
-    server.stores.db.prepare('UPDATE consultations SET scheduled_at = ?, expires_at = ? WHERE id = ?').run(time.at, time.at + 24 * 3600_000, c.id);
+    const c = await TestConsultation.create(env.server, 'Dr Martin');
+    env.server.stores.db.prepare('UPDATE consultations SET scheduled_at = ?, expires_at = ? WHERE id = ?').run(time.at, time.at + 24 * 3600_000, c.id);
     const page = await person();
     await page.goto(c.patientLink);
     await page.getByTestId('device-check').waitFor();
@@ -198,14 +176,14 @@ describe('patient link', () => {
       expect(await page.getByRole('heading', { name: 'Staff sign-in' }).count()).toBe(0);
       expect(await gumCalls(page)).toEqual([]);
     };
-    const c = await TestConsultation.create(server, 'Dr Martin');
+    const c = await TestConsultation.create(env.server, 'Dr Martin');
     await stopped(c.patientLink.replace(/#t=[^&]+/, '#t=' + 'A'.repeat(43)), 'invalid', en.linkInvalidHelp);
     await stopped(c.patientLink.replace(c.id, 'zzzzzzzzzzzzzzzz'), 'invalid', en.linkInvalidHelp);
     await stopped('/join/not-a-link', 'invalid', en.linkInvalidHelp);
     await stopped('/join/', 'invalid', en.linkInvalidHelp);
-    server.stores.db.prepare('UPDATE consultations SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, c.id);
+    env.server.stores.db.prepare('UPDATE consultations SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, c.id);
     await stopped(c.patientLink, 'expired', en.linkExpiredHelp);
-    await server.consultations.end(c.id, 'system');
+    await env.server.consultations.end(c.id, 'system');
     await stopped(c.patientLink, 'ended', en.linkEndedHelp);
     await staffShot(page, 'patient-link-ended');
     expect(await page.getByTestId('link-with').textContent()).toMatch(/^Consultation with Dr Martin, /);
@@ -240,8 +218,8 @@ describe('in French', () => {
 
   it('the patient link says with whom and when in French', async () => {
     const time = thisMinute();
-    const c = await TestConsultation.create(server, 'Dr Martin');
-    server.stores.db.prepare('UPDATE consultations SET scheduled_at = ?, expires_at = ? WHERE id = ?').run(time.at, time.at + 24 * 3600_000, c.id);
+    const c = await TestConsultation.create(env.server, 'Dr Martin');
+    env.server.stores.db.prepare('UPDATE consultations SET scheduled_at = ?, expires_at = ? WHERE id = ?').run(time.at, time.at + 24 * 3600_000, c.id);
     const page = await person('fr-FR');
     await page.goto(c.patientLink);
     await page.getByRole('heading', { name: 'Vérifiez votre caméra et votre micro' }).waitFor();
