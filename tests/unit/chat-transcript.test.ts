@@ -9,6 +9,7 @@ import { BrowserTranscriptStore, TAB_KEY_ITEM, memoryStorage, transcriptItem, ty
 import type { ChatTranscriptStore, StoredTranscript } from '../../client/chat/chat-transcript.ts';
 import { sealTranscript, transcriptKey } from '../../shared/crypto/transcript-crypto.ts';
 import { CHAT_CHUNK_BYTES } from '../../shared/protocol/chat.ts';
+import { SAVE_DELAY_MS } from '../../client/chat/chat-archive.ts';
 import { ROOM, Room, TEST_OPTIONS, blobBytes, closeAll, fakeUrls, msgs, png, sameBytes, settle, until, type Person } from './support/chat-relay.ts';
 
 afterEach(closeAll);
@@ -229,6 +230,8 @@ describe('a reload of the tab', () => {
     const mine = await patient.chat.sendText('Merci docteur');
     await until(() => msgs(patient)[2]?.delivery?.acknowledgedBy.includes('doctor') === true);
     const before = msgs(patient).map((m) => ({ id: m.id, from: m.from, kind: m.kind, text: m.text, fromName: m.fromName, status: m.status }));
+    // This reload writes nothing on the way out (no pagehide): let the batched save of the doctor's receipt run first.
+    await settle(SAVE_DELAY_MS + 50);
 
     reload(room, patient, page.store, t);
     await until(() => msgs(patient)[1]?.file?.url !== undefined);
