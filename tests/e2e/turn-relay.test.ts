@@ -6,7 +6,12 @@
 // - UDP to the SFU's one media port dropped → the call still connects (over
 //   ICE-TCP to the same port, or the relay) with two-way E2EE media;
 // - UDP and TCP to it dropped → through the relay only: every transport's
-//   selected candidate pair is a relay candidate, and media decrypts.
+//   selected candidate pair is a relay candidate, and media decrypts;
+// - UDP and TCP to the media port AND to the relay's plain port dropped
+//   (only TLS gets through, as on networks that open 443 alone) → through
+//   the relay over TLS (turns:, a self-signed certificate made here that
+//   only this test's Chromium trusts): every selected pair is a relay
+//   candidate whose relayProtocol is 'tls', and media decrypts.
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -15,10 +20,13 @@ import { launchChromium, newPerson } from './support/browser.ts';
 import { inTestNetwork, runInTestNetwork, TEST_NET_IP } from './support/netns.ts';
 import { startTestServer } from './support/server.ts';
 import { TestConsultation } from './support/consultation.ts';
-import { blockMediaPort, twoWayAfter } from './support/faults.ts';
+import { blockMediaPort, blockPorts, twoWayAfter } from './support/faults.ts';
 import { e2eeStats } from './support/call.ts';
+import { chromiumTrustArg, makeTestCert, type TestCert } from './support/test-cert.ts';
 
 const MEDIA_PORT = 41500;
+const TURN_PORT = 3478;
+const TURN_TLS_PORT = 443; // we are root in the namespace; what restrictive networks leave open
 const RELAY_PORTS = '61000-61049'; // above Linux's ephemeral range: no browser socket uses them
 
 /** Each transport's selected candidate pair: the local candidate's type and protocol, and the remote's. */
@@ -59,16 +67,23 @@ if (!inTestNetwork()) {
 } else {
   let server: ConfideServer;
   let browser: Browser;
+  let cert: TestCert;
   const cleanup: (() => unknown)[] = [];
 
   beforeAll(async () => {
+    cert = makeTestCert(TEST_NET_IP, 'confide-turn-test');
     server = await startTestServer({
       CONFIDE_RTC_LISTEN_IP: TEST_NET_IP,
       CONFIDE_MEDIA_PORT: String(MEDIA_PORT),
       CONFIDE_TURN_HOST: TEST_NET_IP,
+      CONFIDE_TURN_PORT: String(TURN_PORT),
+      CONFIDE_TURN_TLS_PORT: String(TURN_TLS_PORT),
+      CONFIDE_TURN_TLS_CERT: cert.certFile,
+      CONFIDE_TURN_TLS_KEY: cert.keyFile,
       CONFIDE_TURN_RELAY_PORTS: RELAY_PORTS,
     });
-    browser = await launchChromium();
+    // The relay's certificate is the test's own: this browser (only) trusts its key.
+    browser = await launchChromium([chromiumTrustArg(cert)]);
   });
   afterEach(async () => {
     for (const f of cleanup.splice(0).reverse()) await f();
@@ -76,6 +91,7 @@ if (!inTestNetwork()) {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    cert?.remove();
   });
 
   /** A doctor and an admitted patient with two-way video; returns both pages. */
@@ -104,7 +120,7 @@ if (!inTestNetwork()) {
   }
 
   describe('a call through a restrictive network', () => {
-    it('hands out relay credentials with transports: UDP, TCP, short-lived', async () => {
+    it('hands out relay credentials with transports: UDP, TCP, TLS, short-lived', async () => {
       const c = await TestConsultation.create(server);
       const { connectSocket, send } = await import('../support/socket-client.ts');
       const s = await connectSocket(server.url, c.doctorSession);
@@ -112,7 +128,11 @@ if (!inTestNetwork()) {
       expect((await send(s, 'join', { roomId: c.id, displayName: 'Dr' })).ok).toBe(true);
       const t = (await send(s, 'createTransport', { direction: 'send' })).data as { iceServers: { urls: string[]; username: string; credential: string }[] };
       const [relay] = t.iceServers;
-      expect(relay!.urls).toEqual([`turn:${TEST_NET_IP}:3478?transport=udp`, `turn:${TEST_NET_IP}:3478?transport=tcp`]);
+      expect(relay!.urls).toEqual([
+        `turn:${TEST_NET_IP}:${TURN_PORT}?transport=udp`,
+        `turn:${TEST_NET_IP}:${TURN_PORT}?transport=tcp`,
+        `turns:${TEST_NET_IP}:${TURN_TLS_PORT}?transport=tcp`,
+      ]);
       const expiry = Number(relay!.username.split(':')[0]);
       expect(expiry * 1000 - Date.now()).toBeGreaterThan(3 * 3600_000);
       expect(expiry * 1000 - Date.now()).toBeLessThanOrEqual(4 * 3600_000);
@@ -145,6 +165,20 @@ if (!inTestNetwork()) {
         console.log(`[turn] UDP and TCP blocked: selected pairs ${JSON.stringify(pairs)}`);
         expect(pairs).toHaveLength(2);
         for (const p of pairs) expect(p.local.type).toBe('relay');
+      }
+      expect(server.turn?.restarts).toBe(0);
+    });
+
+    it('only TLS to the relay gets through: relay over TLS (turns:), two-way E2EE media', async () => {
+      cleanup.push(blockMediaPort(MEDIA_PORT, ['udp', 'tcp'], RELAY_PORTS));
+      cleanup.push(blockPorts([TURN_PORT])); // plain TURN, UDP and TCP: what is left is TLS on TURN_TLS_PORT
+      const { doctor, patient } = await call();
+      await expectE2ee([doctor, patient]);
+      for (const page of [doctor, patient]) {
+        const pairs = await selectedPairs(page);
+        console.log(`[turn] only TLS to the relay: selected pairs ${JSON.stringify(pairs)}`);
+        expect(pairs).toHaveLength(2);
+        for (const p of pairs) expect(p.local).toMatchObject({ type: 'relay', relayProtocol: 'tls' });
       }
       expect(server.turn?.restarts).toBe(0);
     });
