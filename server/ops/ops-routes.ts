@@ -3,7 +3,7 @@
 // loopback needs `Authorization: Bearer <CONFIDE_METRICS_TOKEN>` (the token
 // unset: loopback only). The socket's own address decides, never
 // X-Forwarded-For — so a reverse proxy on this machine must not pass /metrics
-// on (docs/deployment.md's samples refuse it).
+// on (deploy/nginx/confide.conf refuses it; tests/integration/nginx-proxy.test.ts checks).
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
