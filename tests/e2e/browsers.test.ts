@@ -7,14 +7,13 @@
 // Firefox gathers no loopback ICE candidates, so this file runs itself again
 // inside a network namespace of its own (support/netns.ts), where the
 // server, its SFU and both browsers share a test address.
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser as Chromium } from 'playwright-core';
 import type { Browser as Firefox } from 'puppeteer-core';
 import type { ConfideServer } from '../../server/app.ts';
 import { launchChromium, newPerson, waitFor } from './support/browser.ts';
 import { launchFirefox } from './support/firefox.ts';
-import { inTestNetwork, runInTestNetwork, TEST_NET_IP } from './support/netns.ts';
+import { inOwnNetwork, TEST_NET_IP } from './support/netns.ts';
 import { startTestServer } from './support/server.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { chromiumPerson, firefoxPerson, type Engine, type KeyHooks, type Person } from './support/driven-page.ts';
@@ -34,14 +33,7 @@ import {
   type TapProof,
 } from './support/cross-call.ts';
 
-if (!inTestNetwork()) {
-  describe('two browser engines (inside a network namespace of their own)', () => {
-    it('pass every test of this file there', async () => {
-      const code = await runInTestNetwork(fileURLToPath(import.meta.url), 14 * 60_000);
-      expect(code, 'exit code of the run inside the namespace (its report is above)').toBe(0);
-    }, 15 * 60_000);
-  });
-} else {
+inOwnNetwork('two browser engines', import.meta.url, 14 * 60_000, () => {
   let server: ConfideServer;
   let chromium: Chromium;
   let firefox: Firefox;
@@ -239,4 +231,4 @@ if (!inTestNetwork()) {
       expect(await server.rooms.get(c.id)).toBeUndefined();
     });
   });
-}
+});

@@ -9,12 +9,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ConfideServer } from '../../server/app.ts';
-import { launchChromium, newPerson } from './support/browser.ts';
-import { inTestNetwork, runInTestNetwork, TEST_NET_IP } from './support/netns.ts';
-import { startTestServer } from './support/server.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { newPerson } from './support/browser.ts';
+import { inOwnNetwork, TEST_NET_IP } from './support/netns.ts';
+import { relayTestEnv } from './support/relay-env.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { blockMediaPort } from './support/faults.ts';
 import { connectSocket, send } from '../support/socket-client.ts';
@@ -23,38 +22,13 @@ const MEDIA_PORT = 41600;
 const RELAY_PORTS = '61050-61099';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-if (!inTestNetwork()) {
-  describe('connection check (inside a network namespace of its own)', () => {
-    it('passes every test of this file there', async () => {
-      const code = await runInTestNetwork(fileURLToPath(import.meta.url), 5 * 60_000);
-      expect(code, 'exit code of the run inside the namespace (its report is above)').toBe(0);
-    }, 6 * 60_000);
-  });
-} else {
-  let server: ConfideServer;
-  let browser: Browser;
-  const cleanup: (() => unknown)[] = [];
-
-  beforeAll(async () => {
-    server = await startTestServer({
-      CONFIDE_RTC_LISTEN_IP: TEST_NET_IP,
-      CONFIDE_MEDIA_PORT: String(MEDIA_PORT),
-      CONFIDE_TURN_HOST: TEST_NET_IP,
-      CONFIDE_TURN_RELAY_PORTS: RELAY_PORTS,
-    });
-    browser = await launchChromium();
-  });
-  afterEach(async () => {
-    for (const f of cleanup.splice(0).reverse()) await f();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+inOwnNetwork('connection check', import.meta.url, 5 * 60_000, () => {
+  const env = relayTestEnv({ mediaPort: MEDIA_PORT, relayPorts: RELAY_PORTS });
+  const { cleanup } = env;
 
   /** Runs the check page for `c`'s patient link; returns each step's state and the verdict. */
   async function runCheck(c: TestConsultation): Promise<{ steps: Record<string, string>; verdict: string }> {
-    const { context, page } = await newPerson(browser, server.url);
+    const { context, page } = await newPerson(env.browser, env.server.url);
     cleanup.push(() => context.close());
     page.on('console', (m) => m.type() === 'warning' && console.log(`[check page] ${m.text()}`));
     await page.goto(`/check/${c.id}#t=${c.patientToken}`);
@@ -71,14 +45,14 @@ if (!inTestNetwork()) {
 
   describe('the pre-appointment connection check', () => {
     it('open network: every path works (npm run check says so too), and nothing of the consultation is touched', async () => {
-      const c = await TestConsultation.create(server);
-      const doctor = await connectSocket(server.url, c.doctorSession);
+      const c = await TestConsultation.create(env.server);
+      const doctor = await connectSocket(env.server.url, c.doctorSession);
       cleanup.push(() => doctor.disconnect());
       expect((await send(doctor, 'join', { roomId: c.id, displayName: 'Dr' })).ok).toBe(true);
       const waitingSeen: unknown[] = [];
       doctor.on('patientWaiting', (w: unknown) => waitingSeen.push(w));
 
-      const { stdout } = await promisify(execFile)('node', ['--import', 'tsx', 'scripts/check.ts', `${server.url}/join/${c.id}#t=${c.patientToken}&k=unused`], {
+      const { stdout } = await promisify(execFile)('node', ['--import', 'tsx', 'scripts/check.ts', `${env.server.url}/join/${c.id}#t=${c.patientToken}&k=unused`], {
         cwd: root,
         timeout: 90_000,
       });
@@ -90,14 +64,14 @@ if (!inTestNetwork()) {
 
       // No admission, no waiting room, nobody in the consultation's room but the doctor; no check room left.
       expect(waitingSeen).toEqual([]);
-      expect(server.consultations.waitingList(c.id)).toEqual([]);
-      expect(server.rooms.peek(c.id)?.peerCount).toBe(1);
-      expect(server.stores.audit.list(c.id).map((e) => e.event)).not.toContain('patient_waiting');
+      expect(env.server.consultations.waitingList(c.id)).toEqual([]);
+      expect(env.server.rooms.peek(c.id)?.peerCount).toBe(1);
+      expect(env.server.stores.audit.list(c.id).map((e) => e.event)).not.toContain('patient_waiting');
     });
 
     it('UDP to the media port dropped: UDP fails, TCP works', async () => {
       cleanup.push(blockMediaPort(MEDIA_PORT, ['udp'], RELAY_PORTS));
-      const r = await runCheck(await TestConsultation.create(server));
+      const r = await runCheck(await TestConsultation.create(env.server));
       console.log(`[check] UDP blocked: ${JSON.stringify(r)}`);
       expect(r.steps).toMatchObject({ devices: 'ok', encryption: 'ok', signalling: 'ok', udp: 'failed', tcp: 'ok', relay: 'ok' });
       expect(r.verdict).toBe('tcp-only');
@@ -105,15 +79,15 @@ if (!inTestNetwork()) {
 
     it('UDP and TCP to the media port dropped: only the relay works', async () => {
       cleanup.push(blockMediaPort(MEDIA_PORT, ['udp', 'tcp'], RELAY_PORTS));
-      const r = await runCheck(await TestConsultation.create(server));
+      const r = await runCheck(await TestConsultation.create(env.server));
       console.log(`[check] UDP and TCP blocked: ${JSON.stringify(r)}`);
       expect(r.steps).toMatchObject({ signalling: 'ok', udp: 'failed', tcp: 'failed', relay: 'ok' });
       expect(r.verdict).toBe('relay-only');
     });
 
     it('refuses a link that is not valid, and a connection that is already somewhere', async () => {
-      const c = await TestConsultation.create(server);
-      const s = await connectSocket(server.url);
+      const c = await TestConsultation.create(env.server);
+      const s = await connectSocket(env.server.url);
       cleanup.push(() => s.disconnect());
       expect((await send(s, 'startCheck', { consultationId: c.id, token: 'x'.repeat(43) })).error?.code).toBe('forbidden');
       expect((await send(s, 'startCheck', { consultationId: c.id, token: c.patientToken, extra: 1 })).error?.code).toBe('bad-request');
@@ -122,8 +96,8 @@ if (!inTestNetwork()) {
       expect((await send(s, 'startCheck', { consultationId: c.id, token: c.patientToken })).error?.code).toBe('already-joined');
       // The check's room is not the consultation's: a transport there is not in the call.
       expect((await send(s, 'createTransport', { direction: 'send' })).ok).toBe(true);
-      expect(server.rooms.peek(c.id)).toBeUndefined();
+      expect(env.server.rooms.peek(c.id)).toBeUndefined();
       expect((await send(s, 'leave', {})).ok).toBe(true);
     });
   });
-}
+});

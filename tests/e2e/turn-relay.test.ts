@@ -1,6 +1,6 @@
 // Reachable through restrictive networks (issue 15): the server runs its TURN
 // relay (Debian's coturn) and hands each participant's transports
-// short-lived credentials. Inside a network namespace of its own (server,
+// short-lived credentials. Inside a network namespace of its own (env.server,
 // SFU, coturn and Chromium on the test address), nftables drops media the
 // way a firewall does:
 // - UDP to the SFU's one media port dropped → the call still connects (over
@@ -12,13 +12,11 @@
 //   the relay over TLS (turns:, a self-signed certificate made here that
 //   only this test's Chromium trusts): every selected pair is a relay
 //   candidate whose relayProtocol is 'tls', and media decrypts.
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ConfideServer } from '../../server/app.ts';
-import { launchChromium, newPerson } from './support/browser.ts';
-import { inTestNetwork, runInTestNetwork, TEST_NET_IP } from './support/netns.ts';
-import { startTestServer } from './support/server.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { newPerson } from './support/browser.ts';
+import { inOwnNetwork, TEST_NET_IP } from './support/netns.ts';
+import { relayTestEnv } from './support/relay-env.ts';
 import { TestConsultation } from './support/consultation.ts';
 import { blockMediaPort, blockPorts, twoWayAfter } from './support/faults.ts';
 import { e2eeStats } from './support/call.ts';
@@ -57,48 +55,31 @@ async function selectedPairs(page: Page): Promise<SelectedPair[]> {
   });
 }
 
-if (!inTestNetwork()) {
-  describe('TURN relay (inside a network namespace of its own)', () => {
-    it('passes every test of this file there', async () => {
-      const code = await runInTestNetwork(fileURLToPath(import.meta.url), 5 * 60_000);
-      expect(code, 'exit code of the run inside the namespace (its report is above)').toBe(0);
-    }, 6 * 60_000);
-  });
-} else {
-  let server: ConfideServer;
-  let browser: Browser;
-  let cert: TestCert;
-  const cleanup: (() => unknown)[] = [];
-
-  beforeAll(async () => {
-    cert = makeTestCert(TEST_NET_IP, 'confide-turn-test');
-    server = await startTestServer({
-      CONFIDE_RTC_LISTEN_IP: TEST_NET_IP,
-      CONFIDE_MEDIA_PORT: String(MEDIA_PORT),
-      CONFIDE_TURN_HOST: TEST_NET_IP,
-      CONFIDE_TURN_PORT: String(TURN_PORT),
-      CONFIDE_TURN_TLS_PORT: String(TURN_TLS_PORT),
-      CONFIDE_TURN_TLS_CERT: cert.certFile,
-      CONFIDE_TURN_TLS_KEY: cert.keyFile,
-      CONFIDE_TURN_RELAY_PORTS: RELAY_PORTS,
-    });
+inOwnNetwork('TURN relay', import.meta.url, 5 * 60_000, () => {
+  let cert: TestCert | undefined;
+  const env = relayTestEnv({
+    mediaPort: MEDIA_PORT,
+    relayPorts: RELAY_PORTS,
+    env: () => {
+      cert = makeTestCert(TEST_NET_IP, 'confide-turn-test');
+      return {
+        CONFIDE_TURN_PORT: String(TURN_PORT),
+        CONFIDE_TURN_TLS_PORT: String(TURN_TLS_PORT),
+        CONFIDE_TURN_TLS_CERT: cert.certFile,
+        CONFIDE_TURN_TLS_KEY: cert.keyFile,
+      };
+    },
     // The relay's certificate is the test's own: this browser (only) trusts its key.
-    browser = await launchChromium([chromiumTrustArg(cert)]);
+    browserArgs: () => [chromiumTrustArg(cert!)],
   });
-  afterEach(async () => {
-    for (const f of cleanup.splice(0).reverse()) await f();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    cert?.remove();
-  });
+  const { cleanup } = env;
+  afterAll(() => cert?.remove());
 
   /** A doctor and an admitted patient with two-way video; returns both pages. */
   async function call(): Promise<{ doctor: Page; patient: Page }> {
-    const c = await TestConsultation.create(server);
-    const d = await newPerson(browser, server.url);
-    const p = await newPerson(browser, server.url);
+    const c = await TestConsultation.create(env.server);
+    const d = await newPerson(env.browser, env.server.url);
+    const p = await newPerson(env.browser, env.server.url);
     cleanup.push(() => d.context.close(), () => p.context.close());
     await c.joinAsDoctor(d.page);
     await c.joinAsPatient(p.page, 'Zoé');
@@ -121,9 +102,9 @@ if (!inTestNetwork()) {
 
   describe('a call through a restrictive network', () => {
     it('hands out relay credentials with transports: UDP, TCP, TLS, short-lived', async () => {
-      const c = await TestConsultation.create(server);
+      const c = await TestConsultation.create(env.server);
       const { connectSocket, send } = await import('../support/socket-client.ts');
-      const s = await connectSocket(server.url, c.doctorSession);
+      const s = await connectSocket(env.server.url, c.doctorSession);
       cleanup.push(() => s.disconnect());
       expect((await send(s, 'join', { roomId: c.id, displayName: 'Dr' })).ok).toBe(true);
       const t = (await send(s, 'createTransport', { direction: 'send' })).data as { iceServers: { urls: string[]; username: string; credential: string }[] };
@@ -138,7 +119,7 @@ if (!inTestNetwork()) {
       expect(expiry * 1000 - Date.now()).toBeLessThanOrEqual(4 * 3600_000);
       expect(relay!.credential).toMatch(/^[A-Za-z0-9+/]{27}=$/); // base64 of an HMAC-SHA1
       // Not before admission: a connection that has not joined gets no transport, hence no credential.
-      const stranger = await connectSocket(server.url);
+      const stranger = await connectSocket(env.server.url);
       cleanup.push(() => stranger.disconnect());
       expect((await send(stranger, 'createTransport', { direction: 'send' })).error?.code).toBe('not-joined');
     });
@@ -166,7 +147,7 @@ if (!inTestNetwork()) {
         expect(pairs).toHaveLength(2);
         for (const p of pairs) expect(p.local.type).toBe('relay');
       }
-      expect(server.turn?.restarts).toBe(0);
+      expect(env.server.turn?.restarts).toBe(0);
     });
 
     it('only TLS to the relay gets through: relay over TLS (turns:), two-way E2EE media', async () => {
@@ -180,7 +161,7 @@ if (!inTestNetwork()) {
         expect(pairs).toHaveLength(2);
         for (const p of pairs) expect(p.local).toMatchObject({ type: 'relay', relayProtocol: 'tls' });
       }
-      expect(server.turn?.restarts).toBe(0);
+      expect(env.server.turn?.restarts).toBe(0);
     });
   });
-}
+});

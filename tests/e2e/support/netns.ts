@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 
 /** The test host's address (RFC 2544 benchmarking range), only ever inside the namespace. */
 export const TEST_NET_IP = '198.18.0.1';
@@ -51,5 +52,24 @@ export function runInTestNetwork(testFile: string, timeoutMs: number): Promise<n
       killGroup();
       resolve(code);
     });
+  });
+}
+
+/**
+ * Declares a test file's tests so they run inside a network namespace of
+ * their own: `suite` directly when already inside one (scripts/test-e2e.sh
+ * makes it), otherwise one test that runs the whole file again in a new
+ * namespace and expects its exit code 0 within `budgetMs`.
+ */
+export function inOwnNetwork(title: string, testFileUrl: string, budgetMs: number, suite: () => void): void {
+  if (inTestNetwork()) {
+    suite();
+    return;
+  }
+  describe(`${title} (inside a network namespace of its own)`, () => {
+    it('passes every test of this file there', async () => {
+      const code = await runInTestNetwork(fileURLToPath(testFileUrl), budgetMs);
+      expect(code, 'exit code of the run inside the namespace (its report is above)').toBe(0);
+    }, budgetMs + 60_000);
   });
 }

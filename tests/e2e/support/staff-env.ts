@@ -7,6 +7,7 @@ import type { ConfideServer } from '../../../server/app.ts';
 import type { User } from '../../../server/store/users.ts';
 import { launchChromium } from './browser.ts';
 import { startTestServer } from './server.ts';
+import { filledLater } from './filled-later.ts';
 
 export interface StaffEnv {
   readonly server: ConfideServer;
@@ -22,43 +23,29 @@ export interface StaffEnv {
 
 /** Registers the file's beforeAll/afterAll; read the fields inside tests only. */
 export function staffTestEnv(): StaffEnv {
-  let server: ConfideServer | undefined;
-  let browser: Browser | undefined;
-  let admin: User | undefined;
   const contexts: BrowserContext[] = [];
-  beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchChromium();
-    admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'clinic console passphrase' });
-  });
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
-  });
-  const need = <T>(v: T | undefined): T => {
-    if (v === undefined) throw new Error('staffTestEnv used outside a test');
-    return v;
-  };
-  return {
-    get server() {
-      return need(server);
-    },
-    get browser() {
-      return need(browser);
-    },
-    get admin() {
-      return need(admin);
-    },
+  const f: { server?: ConfideServer; browser?: Browser; admin?: User; page?: StaffEnv['page'] } = {
     async page({ locale = 'en-US', session, init } = {}) {
-      const url = need(server).url;
-      const context = await need(browser).newContext({ baseURL: url, locale, permissions: ['camera', 'microphone'] });
+      const { server, browser } = env;
+      const context = await browser.newContext({ baseURL: server.url, locale, permissions: ['camera', 'microphone'] });
       contexts.push(context);
       if (init) await context.addInitScript(init);
-      if (session) await context.addCookies([{ name: 'confide_session', value: session, url }]);
+      if (session) await context.addCookies([{ name: 'confide_session', value: session, url: server.url }]);
       const page = await context.newPage();
       page.on('pageerror', (err) => console.error('[page error]', err.message));
       return page;
     },
   };
+  const env = filledLater<StaffEnv>(f, 'staffTestEnv');
+  beforeAll(async () => {
+    f.server = await startTestServer();
+    f.browser = await launchChromium();
+    f.admin = await f.server.stores.users.create({ email: 'admin@clinic.test', name: 'Clinic Admin', role: 'admin', password: 'clinic console passphrase' });
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await f.browser?.close();
+    await f.server?.close();
+  });
+  return env;
 }
