@@ -10,6 +10,7 @@ import type { RequestOf, ResponseOf } from '../../shared/protocol/signalling.ts'
 import type { SignallingClient } from '../call/signalling-client.ts';
 import type { E2eeManager } from './e2ee-manager.ts';
 import type { ChatKeys } from '../chat/chat-session.ts';
+import { ShownMembers } from './shown-members.ts';
 
 export interface SecurityWarning {
   peerId: string;
@@ -34,8 +35,8 @@ const MAX_EARLY = 256;
 export class KeyAgreementClient {
   private agreement: KeyAgreement | undefined;
   private readonly early: (() => void)[] = [];
-  /** Peer ids this page shows (join answer, peerJoined, peerLeft): the only ones a key round may hold besides us. */
-  private readonly participants = new Set<string>();
+  /** The peers this page shows (join answer, peerJoined, peerLeft): the only ones a key round may hold besides us. */
+  private readonly shown = new ShownMembers();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly listeners = new Set<() => void>();
   private current: KeyAgreementSnapshot = { safetyCode: undefined, verifiedPeers: [], warnings: [], localKid: undefined };
@@ -62,10 +63,10 @@ export class KeyAgreementClient {
       ),
       signalling.on('keyDelivered', (d) => this.whenReady((k) => k.handleDelivery({ from: d.from, kid: d.kid, box: hexToBytes(d.box) }))),
       // Who the page shows, in the same order as the rounds: a round member outside it is refused.
-      signalling.on('peerJoined', ({ peerId }) => this.whenReady(() => this.participants.add(peerId))),
+      signalling.on('peerJoined', (p) => this.whenReady((k) => this.displace(k, this.shown.joined(p)))),
       signalling.on('peerLeft', ({ peerId }) =>
         this.whenReady((k) => {
-          this.participants.delete(peerId);
+          this.shown.left(peerId);
           k.handlePeerLeft(peerId);
         }),
       ),
@@ -83,8 +84,8 @@ export class KeyAgreementClient {
 
   /** Called with the join answer, before media flows. */
   async start(joined: ResponseOf<'join'>, roomId: string): Promise<void> {
-    this.participants.clear();
-    for (const p of joined.peers) this.participants.add(p.peerId);
+    // Displaced ones in the answer itself were never shown: the round's check refuses them.
+    this.shown.reset(joined.participantId, joined.peers);
     const agreement = new KeyAgreement({
       roomId,
       selfId: joined.peerId,
@@ -97,7 +98,7 @@ export class KeyAgreementClient {
         deliver: (to, kid, box) => this.send('sendKey', { to, kid, box: bytesToHex(box) }),
       },
       onEvent: (e) => this.onEvent(e),
-      isParticipant: (peerId) => this.participants.has(peerId),
+      isParticipant: (peerId) => this.shown.has(peerId),
       ...(__CONFIDE_TEST_HOOKS__ && this.keyLog ? { onKeyMaterial: (owner: string, kid: bigint, key: Uint8Array) => this.keyLog?.push({ owner, kid: Number(kid), key: bytesToHex(key) }) } : {}),
     });
     this.agreement = agreement;
@@ -148,6 +149,13 @@ export class KeyAgreementClient {
     if (this.agreement) run(this.agreement);
     // Only the moments between our join answer and start(): bounded all the same.
     else if (this.early.length < MAX_EARLY) this.early.push(() => this.agreement && run(this.agreement));
+  }
+
+  /** A peer that lost its tile to another connection of the same person (or posed as us): no keys, and a warning. */
+  private displace(k: KeyAgreement, peerId: string | undefined): void {
+    if (peerId === undefined) return;
+    k.handlePeerLeft(peerId);
+    this.onEvent({ type: 'warning', peerId, reason: 'unknown-member' });
   }
 
   private send<N extends 'keyCommit' | 'keyReveal' | 'sendKey'>(name: N, payload: RequestOf<N>): void {

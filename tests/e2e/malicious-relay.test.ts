@@ -7,6 +7,10 @@
 // both pages warn and neither boxes a key to that key. (3) It starts a key
 // round with a member the pages were never shown (no peerJoined, no tile),
 // with a commitment MAC'd under the room secret it holds: both pages warn.
+// (4) It hides a member behind real people: in the join answer and in a
+// peerJoined it gives the ghost the doctor's and the patient's
+// participantId (one tile each), then runs a full round with it: both pages
+// warn, and the ghost can open no key box.
 import { hexToBytes, bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -216,5 +220,88 @@ describe('malicious relay', () => {
     expect(errors).toEqual([]);
     await a.context.close();
     await b.context.close();
+  });
+
+  it('a member hidden behind a real person (same participantId, one tile): both pages warn, it opens no key box', async () => {
+    const { a, b, errors } = await people();
+    const c = await TestConsultation.create(server);
+    currentRoom = c.id;
+    const aId = await c.joinAsDoctor(a.page);
+    // The relay's moves, made on the room itself (a malicious server).
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const room = server.rooms.peek(c.id) as any;
+    const ghost = { peerId: '00000000-0000-4000-8000-00000000face', slot: 5 };
+    const doctorPeer = room.peers.get(aId);
+    const notifyDoctor = doctorPeer.notify;
+    let injected = false;
+    doctorPeer.notify = (event: string, d: Record<string, unknown>) => {
+      // Just before the patient's peerJoined: the ghost, as the patient.
+      if (event === 'peerJoined' && d.role === 'patient' && !injected) {
+        injected = true;
+        notifyDoctor('peerJoined', { ...d, ...ghost });
+      }
+      notifyDoctor(event, d);
+    };
+    const peerInfos = room.peerInfos.bind(room);
+    // In the patient's join answer: the ghost, as the doctor, before the doctor.
+    room.peerInfos = () => peerInfos().flatMap((p: { role: string }) => (p.role === 'doctor' ? [{ ...p, ...ghost }, p] : [p]));
+    const bId = await c.joinAsPatient(b.page, 'Bob');
+    room.peerInfos = peerInfos;
+    doctorPeer.notify = notifyDoctor;
+
+    // A full round with the ghost in it, which commits and reveals under the room secret.
+    const delivered: Record<string, unknown>[] = [];
+    room.peers.set(ghost.peerId, {
+      id: ghost.peerId,
+      participantId: 'ghost',
+      displayName: 'ghost',
+      role: 'patient',
+      slot: ghost.slot,
+      reconnecting: false,
+      transports: new Map(),
+      producers: new Map(),
+      consumers: new Map(),
+      notify: (event: string, d: Record<string, unknown>) => event === 'keyDelivered' && delivered.push(d),
+      canTakeChat: () => true,
+      closeMedia: () => undefined,
+      info: () => ({ peerId: ghost.peerId, participantId: 'ghost', displayName: 'ghost', role: 'patient', slot: ghost.slot }),
+    });
+    try {
+      const info = room.startKeyRound();
+      const ctx = roundContext(c.id, info.round, info.members);
+      const nonce = nonceFor(1000 + info.round);
+      const commitment = commitTo(ctx, attacker.publicKey, nonce);
+      const mac = commitmentMac(deriveRoomAuthKey(c.secret, c.id), c.id, ghost.peerId, ghost.slot, ctx, commitment);
+      room.keyCommit(ghost.peerId, { round: info.round, commitment: bytesToHex(commitment), mac: bytesToHex(mac) });
+      await expect.poll(() => room.keyRounds.commits.size, { timeout: 10_000 }).toBe(3);
+      room.keyReveal(ghost.peerId, { round: info.round, publicKey: bytesToHex(attacker.publicKey), nonce: bytesToHex(nonce) });
+
+      for (const page of [a.page, b.page]) {
+        await expect.poll(async () => (await keyAgreement(page)).warnings, { timeout: 15_000 }).toContainEqual({ peerId: ghost.peerId, reason: 'unknown-member' });
+        expect((await keyAgreement(page)).verifiedPeers).not.toContain(ghost.peerId);
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+      // Whatever reached the ghost, it opens none of it.
+      const authKey = deriveRoomAuthKey(c.secret, c.id);
+      let opened = 0;
+      for (const d of delivered) {
+        const from = d.from as string;
+        const pub = room.keyRounds.reveals.get(from)?.publicKey as string | undefined;
+        if (!pub) continue;
+        try {
+          openKeyBox(pairwiseKey(attacker, hexToBytes(pub), authKey, c.id), { roomId: c.id, from, to: ghost.peerId, kid: d.kid as number }, hexToBytes(d.box as string));
+          opened++;
+        } catch {
+          // expected
+        }
+      }
+      console.log(`[malicious relay] hidden member: ${delivered.length} key boxes addressed to it, ${opened} opened; peers ${aId.slice(0, 8)} ${bId.slice(0, 8)}`);
+      expect(opened).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      room.peers.delete(ghost.peerId);
+      await a.context.close();
+      await b.context.close();
+    }
   });
 });
