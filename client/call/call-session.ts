@@ -194,9 +194,20 @@ export class CallSession {
 
   /** Shares a screen track (encrypted like the camera); it stops when the track ends. */
   async startScreenShare(track: MediaStreamTrack): Promise<void> {
-    if (this.local.has('screen') || !this.media) return;
+    // Already sharing, or the call ended while the picker was open: capture stops at once.
+    if (this.local.has('screen') || !this.media || this.current.state !== 'joined') {
+      track.stop();
+      return;
+    }
     this.local.set('screen', { track, paused: false });
-    await this.media.produce(track, 'screen');
+    try {
+      await this.media.produce(track, 'screen');
+    } catch (err) {
+      // Not sent (encryption could not attach, or the server refused): nothing is left half-shared.
+      this.local.delete('screen');
+      track.stop();
+      throw err;
+    }
     track.addEventListener('ended', () => void this.stopScreenShare());
     this.update({ sending: { ...this.current.sending, screen: true } });
   }
@@ -229,6 +240,9 @@ export class CallSession {
   /** Ends the call on this page ('left', 'ended', 'replaced'): media and socket close. */
   teardown(state: 'left' | 'ended' | 'replaced'): void {
     this.health.stop();
+    // The screen capture is ours alone (the camera and mic stream belongs to the page, which stops it).
+    this.local.get('screen')?.track.stop();
+    this.local.delete('screen');
     this.media?.close();
     this.signalling.close();
     this.people.clear();

@@ -35,14 +35,18 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
   const current = useRef<MediaStream | undefined>(undefined);
   const gone = useRef(false);
 
+  const request = useRef(0);
+
   const start = useCallback(async () => {
     setProblem(undefined);
+    // Only the newest request counts: an older one resolving late (a slow camera) must not replace the chosen devices.
+    const mine = ++request.current;
     try {
       const s = await navigator.mediaDevices.getUserMedia({
         audio: micId ? { deviceId: { exact: micId } } : true,
         video: { width: 640, height: 480, ...(camId ? { deviceId: { exact: camId } } : {}) },
       });
-      if (handedOver.current || gone.current) {
+      if (handedOver.current || gone.current || mine !== request.current) {
         s.getTracks().forEach((tr) => tr.stop());
         return;
       }
@@ -51,6 +55,7 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
       setStream(s);
       setDevices((await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind !== 'audiooutput'));
     } catch (err) {
+      if (mine !== request.current) return;
       const name = err instanceof DOMException ? err.name : '';
       setProblem(
         name === 'NotAllowedError' || name === 'SecurityError'

@@ -189,6 +189,11 @@ describe('teleconsultation flow', () => {
       30_000,
     );
     await expect.poll(() => screenTile.locator('video').evaluate((v) => (v as HTMLVideoElement).videoWidth)).toBeGreaterThan(0);
+    // Kept to check that the capture stops with the call (not only the stream sent).
+    await doctor.page.evaluate(() => {
+      const w = window as unknown as { __screenTrack?: MediaStreamTrack };
+      w.__screenTrack = (window.__confide?.session as { producer(s: string): { track: MediaStreamTrack | null } | undefined }).producer('screen')?.track ?? undefined;
+    });
     await flowShot(doctor.page, '07-call-doctor');
     await flowShot(patient.page, '08-call-patient-phone');
 
@@ -201,6 +206,8 @@ describe('teleconsultation flow', () => {
     await doctor.page.getByTestId('end-confirm').getByRole('button', { name: 'End for everyone' }).click();
     await patient.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
     await doctor.page.locator('[data-testid="call-over"][data-reason="ended"]').waitFor();
+    // The screen capture ended with the call: the browser no longer shows "sharing your screen".
+    expect(await doctor.page.evaluate(() => (window as unknown as { __screenTrack?: MediaStreamTrack }).__screenTrack?.readyState)).toBe('ended');
     // …or until it ends.
     expect(await remembered()).toBeNull();
     await flowShot(patient.page, '09-patient-ended');

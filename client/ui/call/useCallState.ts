@@ -102,7 +102,8 @@ export function useCallState(
   const toggleShare = useCallback(async () => {
     if (s.snapshot().sending.screen) return s.stopScreenShare();
     const track = await pickScreen();
-    if (track) await s.startScreenShare(track);
+    // A share that could not start leaves the button off; the call goes on.
+    if (track) await s.startScreenShare(track).catch((err: unknown) => console.warn('screen share failed', err));
   }, [s]);
   const actions: CallActions = useMemo(
     () => ({
