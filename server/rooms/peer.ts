@@ -1,5 +1,5 @@
 import type { types } from '../sfu/mediasoup.ts';
-import type { MediaSource, NotificationName, NotificationOf, PeerInfo, Role } from '../../shared/protocol/signalling.ts';
+import type { IceServer, MediaSource, NotificationName, NotificationOf, PeerInfo, Role } from '../../shared/protocol/signalling.ts';
 
 export type Notify = <N extends NotificationName>(name: N, data: NotificationOf<N>) => void;
 
@@ -11,6 +11,13 @@ export class Peer {
 
   /** Its signalling connection dropped; its place is held for the grace period. */
   reconnecting = false;
+
+  /**
+   * Its TURN credential, reused for every transport and ICE restart until
+   * `renewAt` (ms since the epoch): coturn's per-username quota then bounds
+   * the relay ports one participant can hold (room.ts, relays()).
+   */
+  relay: { iceServers: IceServer[]; renewAt: number } | undefined;
 
   constructor(
     readonly id: string,

@@ -14,6 +14,7 @@ import { mediaCodecs } from '../sfu/media-codecs.ts';
 import { transportListen, webRtcServerOf, type MediaListen, type RouterAppData } from '../sfu/media-listen.ts';
 import { SignallingError } from '../signalling/errors.ts';
 import { Peer, type Notify } from './peer.ts';
+import { turnCredentialExpiry } from '../turn/turn-credentials.ts';
 import { KeyFrameGate } from './key-frames.ts';
 import { KeyRounds } from './key-rounds.ts';
 import { roomCounts, sfuStats, type RoomCounts, type SfuStat } from './room-stats.ts';
@@ -237,7 +238,7 @@ export class Room {
         ...(c.tcpType ? { tcpType: 'passive' as const } : {}),
       })),
       dtlsParameters: transport.dtlsParameters as ResponseOf<'createTransport'>['dtlsParameters'],
-      ...this.relays(),
+      ...this.relays(peer),
     };
   }
 
@@ -329,13 +330,24 @@ export class Room {
   async restartIce(peerId: string, req: RequestOf<'restartIce'>): Promise<ResponseOf<'restartIce'>> {
     const transport = this.transport(peerId, req.transportId);
     const iceParameters = await this.sfu(() => transport.restartIce());
-    return { iceParameters: iceParameters as ResponseOf<'restartIce'>['iceParameters'], ...this.relays() };
+    return { iceParameters: iceParameters as ResponseOf<'restartIce'>['iceParameters'], ...this.relays(this.peer(peerId)) };
   }
 
-  /** `{ iceServers }` with fresh TURN credentials, or nothing when there is no relay. */
-  private relays(): { iceServers?: IceServer[] } {
+  /**
+   * `{ iceServers }` with `peer`'s TURN credential, or nothing when there is
+   * no relay. One credential per participant, renewed at half its life: a
+   * fresh one per transport or ICE restart would let one holder of a link
+   * take every relay port past coturn's per-username quota.
+   */
+  private relays(peer: Peer): { iceServers?: IceServer[] } {
     if (!this.rtc.iceServers) return {};
-    return { iceServers: this.rtc.iceServers(this.loopback ? CHECK_TURN_TTL_MS : undefined) };
+    const now = Date.now();
+    if (!peer.relay || now >= peer.relay.renewAt) {
+      const iceServers = this.rtc.iceServers(this.loopback ? CHECK_TURN_TTL_MS : undefined);
+      const expiry = turnCredentialExpiry(iceServers) ?? now;
+      peer.relay = { iceServers, renewAt: now + (expiry - now) / 2 };
+    }
+    return { iceServers: peer.relay.iceServers };
   }
 
   /** Pauses or resumes one of `peerId`'s producers (mute, camera off) and tells the others. */

@@ -24,7 +24,7 @@ export interface TurnConfig {
   allowedPeers: string[];
   /** The address coturn tells clients its relay has, behind 1:1 NAT (CONFIDE_ANNOUNCED_IP). */
   externalIp: string | undefined;
-  /** UDP ports of relay allocations (CONFIDE_TURN_RELAY_PORTS, "49160-49200"). */
+  /** UDP ports of relay allocations (CONFIDE_TURN_RELAY_PORTS, "49160-59999"). */
   relayPorts: { min: number; max: number };
   /** Lifetime of a credential (CONFIDE_TURN_TTL_S, seconds, 4 h by default), in ms. */
   ttlMs: number;
@@ -59,7 +59,7 @@ export function parseTurn(env: NodeJS.ProcessEnv, media: MediaListen, httpsTls: 
   }
   const listenIp = env.CONFIDE_TURN_LISTEN_IP || media.listenIp;
   if (net.isIP(listenIp) === 0) throw new Error('CONFIDE_TURN_LISTEN_IP must be an IP address');
-  const range = /^(\d{1,5})-(\d{1,5})$/.exec(env.CONFIDE_TURN_RELAY_PORTS?.trim() || '49160-49200');
+  const range = /^(\d{1,5})-(\d{1,5})$/.exec(env.CONFIDE_TURN_RELAY_PORTS?.trim() || '49160-59999');
   const relayPorts = range ? { min: Number(range[1]), max: Number(range[2]) } : undefined;
   if (!relayPorts || relayPorts.min < 1024 || relayPorts.max > 65535 || relayPorts.min > relayPorts.max) {
     throw new Error('CONFIDE_TURN_RELAY_PORTS must be a range "min-max" within 1024-65535');

@@ -35,3 +35,12 @@ export function turnIceServers(s: TurnSettings, now = Date.now()): IceServer[] {
   if (s.tlsPort !== undefined) urls.push(`turns:${host}:${s.tlsPort}?transport=tcp`);
   return [{ urls, username, credential }];
 }
+
+/**
+ * When the credential in `servers` (made by turnIceServers) stops working,
+ * in ms since the epoch; undefined if they carry none of ours.
+ */
+export function turnCredentialExpiry(servers: readonly IceServer[]): number | undefined {
+  const m = /^(\d+):/.exec(servers[0]?.username ?? '');
+  return m ? Number(m[1]) * 1000 : undefined;
+}
