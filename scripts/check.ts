@@ -32,7 +32,8 @@ const target = `${url.origin}/check/${id}#t=${encodeURIComponent(token)}`;
 const browser = await chromium.launch({
   executablePath: process.env.CONFIDE_CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-gpu', '--lang=en-US'],
+  // Chromium's sandbox stays on unless we run as root (where Chromium refuses to start with it).
+  args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-gpu', '--lang=en-US'],
 });
 let code = 1;
 try {

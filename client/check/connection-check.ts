@@ -1,13 +1,15 @@
 /**
  * The pre-appointment connection check (issue 15): what a patient can run
  * from the invite link the day before, with no admission and no access to
- * the consultation. In order: camera and microphone; the browser's frame
- * encryption; the signalling connection (`startCheck` with the link's
- * token: a room of its own on the SFU); then media over UDP, over TCP, and
- * through the TURN relay, one path at a time — each an encrypted loopback:
- * the page's own camera frames go out SFrame-encrypted with a key drawn
- * here, through the SFU, and must come back and decrypt. A path passes when
- * frames decode after decryption within PATH_TIMEOUT_MS.
+ * the consultation. In order: the browser's frame encryption; the
+ * signalling connection (`startCheck` with the link's token: a room of its
+ * own on the SFU), so a dead link is said before the camera is asked for;
+ * camera and microphone; then media over UDP, over TCP, and through the TURN
+ * relay (when the server has one), one path at a time — each an encrypted
+ * loopback: the page's own camera frames (or, without a camera, a drawn
+ * picture) go out SFrame-encrypted with a key drawn here, through the SFU,
+ * and must come back and decrypt. A path passes when frames decode after
+ * decryption within PATH_TIMEOUT_MS.
  * @module
  */
 import { SignallingClient } from '../call/signalling-client.ts';
@@ -21,7 +23,7 @@ export type StepState = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 export type Verdict = 'good' | 'tcp-only' | 'relay-only' | 'blocked' | 'no-devices' | 'unsupported' | 'link' | 'no-server';
 export type CheckResults = Record<CheckStep, StepState>;
 
-export const CHECK_STEPS: CheckStep[] = ['devices', 'encryption', 'signalling', 'udp', 'tcp', 'relay'];
+export const CHECK_STEPS: CheckStep[] = ['encryption', 'signalling', 'devices', 'udp', 'tcp', 'relay'];
 /** How long one network path may take to bring frames back (ms). */
 export const PATH_TIMEOUT_MS = 8000;
 /** Frames that must come back decrypted and decoded for a path to pass. */
@@ -79,6 +81,44 @@ async function loopback(
   }
 }
 
+/** A moving picture (a canvas stream, 640×480, 15 fps) and silence, to send when there is no camera; and how to stop them. */
+function drawnStream(): { stream: MediaStream; stop: () => void } {
+  const canvas = document.createElement('canvas');
+  canvas.width = 640;
+  canvas.height = 480;
+  const ctx = canvas.getContext('2d');
+  let frame = 0;
+  const draw = () => {
+    if (!ctx) return;
+    frame++;
+    ctx.fillStyle = `hsl(${(frame * 7) % 360} 60% 50%)`;
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect((frame * 9) % canvas.width, 200, 80, 80);
+  };
+  draw();
+  const stream = canvas.captureStream(15);
+  const timer = setInterval(draw, 66);
+  // And silence: the microphone goes first, as in a call (Chromium refuses a send
+  // connection whose first track is video here: "RTP extension ID reassignment").
+  const audio = new AudioContext();
+  const silence = audio.createMediaStreamDestination();
+  const gain = audio.createGain();
+  gain.gain.value = 0;
+  const tone = audio.createOscillator();
+  tone.connect(gain).connect(silence);
+  tone.start();
+  const mic = silence.stream.getAudioTracks()[0];
+  const both = new MediaStream([...(mic ? [mic] : []), ...stream.getVideoTracks()]);
+  return {
+    stream: both,
+    stop: () => {
+      clearInterval(timer);
+      void audio.close();
+    },
+  };
+}
+
 /**
  * Runs every step for the link (`consultationId`, `token`), telling
  * `onUpdate` each change. Never throws: a step that fails is reported, and
@@ -99,21 +139,14 @@ export async function runConnectionCheck(
   let signalling: SignallingClient | undefined;
   let e2ee: E2eeManager | undefined;
   let linkRefused = false;
+  let stopDrawing: (() => void) | undefined;
   const done = (): { results: CheckResults; verdict: Verdict } => {
     for (const s of CHECK_STEPS) if (results[s] === 'pending') set(s, 'skipped');
     return { results: { ...results }, verdict: linkRefused ? 'link' : verdictOf(results) };
   };
   try {
-    set('devices', 'running');
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-      set('devices', 'ok');
-    } catch {
-      set('devices', 'failed');
-    }
     set('encryption', frameEncryptionApi() ? 'ok' : 'failed');
-    const track = stream?.getVideoTracks()[0];
-    if (results.encryption === 'failed' || !track) return done();
+    if (results.encryption === 'failed') return done();
 
     set('signalling', 'running');
     signalling = new SignallingClient();
@@ -127,17 +160,33 @@ export async function runConnectionCheck(
       set('signalling', 'failed');
       return done();
     }
+
+    set('devices', 'running');
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+      set('devices', stream.getVideoTracks().length ? 'ok' : 'failed');
+    } catch {
+      set('devices', 'failed');
+    }
+    // No camera (refused, missing): the network is still worth testing, with a drawn picture.
+    if (!stream?.getVideoTracks()[0]) {
+      const drawn = drawnStream();
+      stream = drawn.stream;
+      stopDrawing = drawn.stop;
+    }
     // A key of our own, for our own frames both ways: the SFU relays only ciphertext.
     e2ee = new E2eeManager();
     const key = crypto.getRandomValues(new Uint8Array(32));
     await e2ee.addRemoteKey(started.peerId, 1n, key);
     await e2ee.setLocalKey(1n, key, { keyFrame: true });
     for (const path of ['udp', 'tcp', 'relay'] as const) {
+      if (path === 'relay' && !started.relay) continue; // no relay on this server: 'skipped', not 'failed'
       set(path, 'running');
-      set(path, (await loopback(signalling, e2ee, started.routerRtpCapabilities, started.peerId, stream!, path)) ? 'ok' : 'failed');
+      set(path, (await loopback(signalling, e2ee, started.routerRtpCapabilities, started.peerId, stream, path)) ? 'ok' : 'failed');
     }
     return done();
   } finally {
+    stopDrawing?.();
     stream?.getTracks().forEach((t) => t.stop());
     await signalling?.request('leave', {}).catch(() => undefined);
     signalling?.close();

@@ -122,6 +122,11 @@ export class Room {
     return n;
   }
 
+  /** Whether its participants get a TURN relay. */
+  get hasRelay(): boolean {
+    return this.rtc.iceServers !== undefined;
+  }
+
   /** The pid of the SFU worker process hosting this room (tests, ops). */
   get workerPid(): number {
     return (this.sfuRouter as unknown as { appData: { workerPid?: number } }).appData.workerPid ?? -1;

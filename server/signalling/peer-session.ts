@@ -402,7 +402,7 @@ export class PeerSession {
       // A check holds SFU resources: it ends on its own.
       const timer = setTimeout(() => this.room === room && (this.queue = this.queue.then(() => this.leaveRoom('left'))), CHECK_MS);
       room.onEmpty = () => clearTimeout(timer);
-      return { peerId: this.peerId, routerRtpCapabilities, checkMs: CHECK_MS };
+      return { peerId: this.peerId, routerRtpCapabilities, checkMs: CHECK_MS, relay: room.hasRelay };
     },
     reportDecryptFailures: (req) => {
       this.joined();

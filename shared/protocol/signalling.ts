@@ -278,7 +278,8 @@ export const requests = {
    */
   startCheck: {
     req: z.object({ consultationId: RoomId, token: z.string().min(16).max(128) }).strict(),
-    res: z.object({ peerId: Id, routerRtpCapabilities: RtpCapabilities, checkMs: z.number().int().positive() }),
+    /** `relay`: whether this server hands out a TURN relay (else the relay path is not tested). */
+    res: z.object({ peerId: Id, routerRtpCapabilities: RtpCapabilities, checkMs: z.number().int().positive(), relay: z.boolean() }),
   },
   /**
    * Media frames this page could not authenticate or decrypt since its last

@@ -85,6 +85,39 @@ inOwnNetwork('connection check', import.meta.url, 5 * 60_000, () => {
       expect(r.verdict).toBe('relay-only');
     });
 
+    it('an ended link says so before the camera is asked for; a patient without a camera still gets the network tested', async () => {
+      const ended = await TestConsultation.create(env.server);
+      await env.server.consultations.end(ended.id, 'system');
+      const { context, page } = await newPerson(env.browser, env.server.url);
+      cleanup.push(() => context.close());
+      await context.addInitScript(() => {
+        const w = window as unknown as { __gum: number };
+        w.__gum = 0;
+        const media = navigator.mediaDevices;
+        const original = media.getUserMedia.bind(media);
+        media.getUserMedia = (c) => (w.__gum++, (window as unknown as { __noCamera?: boolean }).__noCamera ? Promise.reject(new DOMException('denied', 'NotAllowedError')) : original(c));
+      });
+      page.on('console', (m) => m.type() === 'warning' && console.log(`[check page] ${m.text()}`));
+      await page.goto(`/check/${ended.id}#t=${ended.patientToken}`);
+      await page.getByTestId('check-start').click();
+      await page.getByTestId('check-verdict').waitFor({ timeout: 30_000 });
+      expect(await page.getByTestId('check-verdict').getAttribute('data-verdict')).toBe('link');
+      expect(await page.evaluate(() => (window as unknown as { __gum: number }).__gum)).toBe(0);
+
+      // A valid link, the camera refused: the verdict says so, and UDP is tested all the same.
+      const c = await TestConsultation.create(env.server);
+      await page.evaluate(() => ((window as unknown as { __noCamera: boolean }).__noCamera = true));
+      await page.goto(`/check/${c.id}#t=${c.patientToken}`);
+      await page.evaluate(() => ((window as unknown as { __noCamera: boolean }).__noCamera = true));
+      await page.getByTestId('check-start').click();
+      await page.getByTestId('check-verdict').waitFor({ timeout: 60_000 });
+      const steps: Record<string, string> = {};
+      for (const li of await page.locator('[data-step]').all()) steps[(await li.getAttribute('data-step'))!] = (await li.getAttribute('data-state'))!;
+      console.log(`[check] no camera: ${JSON.stringify(steps)}`);
+      expect(steps).toMatchObject({ devices: 'failed', signalling: 'ok', udp: 'ok' });
+      expect(await page.getByTestId('check-verdict').getAttribute('data-verdict')).toBe('no-devices');
+    });
+
     it('refuses a link that is not valid, and a connection that is already somewhere', async () => {
       const c = await TestConsultation.create(env.server);
       const s = await connectSocket(env.server.url);

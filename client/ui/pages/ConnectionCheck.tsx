@@ -63,7 +63,7 @@ export function ConnectionCheck({ consultationId }: { consultationId: string }) 
             <ul aria-live="polite" data-testid="check-steps">
               {CHECK_STEPS.map((s) => (
                 <li key={s} data-step={s} data-state={results[s]}>
-                  {t(STEP_LABEL[s])}: <strong>{t(STATE_LABEL[results[s]])}</strong>
+                  {t('ckStepLine', { step: t(STEP_LABEL[s]), state: t(STATE_LABEL[results[s]]) })}
                 </li>
               ))}
             </ul>
