@@ -14,6 +14,7 @@ import type { ConfideServer } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { startTestServer } from '../e2e/support/server.ts';
 import { launchChromium } from '../e2e/support/browser.ts';
+import { expectSecureSession } from '../support/secure-session.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-tls-'));
 const certFile = path.join(dir, 'cert.pem');
@@ -70,11 +71,7 @@ describe('built-in HTTPS', () => {
       body: JSON.stringify({ email: 'admin@clinic.test', password: PASSWORD }),
     });
     expect(login.status).toBe(200);
-    const cookie = String(login.headers['set-cookie']);
-    expect(cookie).toMatch(/^confide_session=/);
-    expect(cookie).toMatch(/;\s*Secure/i);
-    expect(cookie).toMatch(/;\s*HttpOnly/i);
-    expect(login.headers['strict-transport-security']).toMatch(/^max-age=/);
+    expectSecureSession(login.headers);
   });
 
   it('refuses plain HTTP on the same port', async () => {

@@ -22,6 +22,7 @@ import { startTestServer } from '../e2e/support/server.ts';
 import { TestConsultation } from '../e2e/support/consultation.ts';
 import { requireNginx, startNginx, type RunningNginx } from '../support/nginx.ts';
 import { send } from '../support/socket-client.ts';
+import { expectSecureSession } from '../support/secure-session.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-nginx-'));
 const certFile = path.join(dir, 'cert.pem');
@@ -156,11 +157,7 @@ describe('Confide behind the nginx sample (deploy/nginx/confide.conf)', () => {
   it('signs in from a browser origin: Secure, HttpOnly session cookie and HSTS', async () => {
     const res = await login(trusted.nginx.url, 'admin@clinic.test', PASSWORD, '127.0.0.1', { origin: trusted.nginx.url });
     expect(res.status, res.body).toBe(200);
-    const cookie = String(res.headers['set-cookie']);
-    expect(cookie).toMatch(/^confide_session=/);
-    expect(cookie).toMatch(/;\s*Secure/i);
-    expect(cookie).toMatch(/;\s*HttpOnly/i);
-    expect(res.headers['strict-transport-security']).toMatch(/^max-age=/);
+    expectSecureSession(res.headers);
   });
 
   it('upgrades signalling to WebSocket and carries a doctor ↔ patient round trip', async () => {
