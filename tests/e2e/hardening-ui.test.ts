@@ -95,6 +95,24 @@ describe('the doctor’s dashboard makes the patient link', () => {
     expect(env.server.stores.consultations.verifyPatientToken(c.id, token2!)).toBe('ok');
     expect(await entry.getByRole('link', { name: 'Open Patient' }).getAttribute('href')).toBe(`${env.server.url}/consultation/${c.id}#k=${key1}`);
 
+    // A double click, the first answer slow: the link shown still works (one invitation at a time).
+    let slow = true;
+    await page.route('**/api/doctor/consultations/*/invitation', async (route) => {
+      const first = slow;
+      slow = false;
+      const answer = await route.fetch();
+      if (first) await new Promise((r) => setTimeout(r, 800));
+      await route.fulfill({ response: answer });
+    });
+    const shown = await entry.getByTestId('patient-link').inputValue();
+    await entry.getByRole('button', { name: 'New patient link Patient' }).dblclick();
+    await expect.poll(async () => entry.getByTestId('patient-link').inputValue(), { timeout: 10_000 }).not.toBe(shown);
+    await page.waitForTimeout(1500); // both answers in, if there were two
+    const [, token3, key3] = /#t=([^&]+)&k=([0-9a-f]{64})$/.exec(await entry.getByTestId('patient-link').inputValue())!;
+    expect(key3).toBe(key1);
+    expect(env.server.stores.consultations.verifyPatientToken(c.id, token3!)).toBe('ok');
+    await page.unroute('**/api/doctor/consultations/*/invitation');
+
     // Ended elsewhere (the console): the dashboard's next refresh makes this browser forget the key.
     await env.server.consultations.end(c.id, 'system');
     await page.reload();

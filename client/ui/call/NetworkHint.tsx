@@ -26,11 +26,17 @@ export function NetworkHint({ session, connected }: { session: CallSession; conn
   const quality: Quality = connected ? measured : 'lost';
   useEffect(() => {
     let last = { lost: 0, received: 0 };
+    // A slow getStats must not overlap the next one: the loss ratio counts each packet once.
+    let busy = false;
     const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
       let rtt: number | undefined;
       let lost = 0;
       let received = 0;
-      for (const report of await session.transportStats().catch(() => [])) {
+      const reports = await session.transportStats().catch(() => []);
+      busy = false;
+      for (const report of reports) {
         report.forEach((s: Record<string, unknown>) => {
           if (s.type === 'candidate-pair' && s.nominated && typeof s.currentRoundTripTime === 'number') {
             rtt = Math.max(rtt ?? 0, s.currentRoundTripTime * 1000);

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, type ConsultationView } from '../../api/api-client.ts';
 import { doctorLink, patientLink, rememberedSecrets } from '../../call/invite-links.ts';
 import { generateRoomSecret } from '../../../shared/crypto/room-secret.ts';
@@ -47,18 +47,27 @@ export function DoctorDashboard() {
     return () => clearInterval(timer);
   }, [load]);
 
+  const inviting = useRef(new Set<string>());
   const invite = async (c: ConsultationView) => {
+    // One invitation at a time per consultation: each one retires the previous token.
+    if (inviting.current.has(c.id)) return;
+    inviting.current.add(c.id);
     setInvited(undefined);
     setError(undefined);
     try {
-      const kept = rememberedSecrets.load(c.id);
-      const secret = kept ?? generateRoomSecret();
+      // The key is drawn and kept before the request, so every link of this consultation carries the same one.
+      let secret = rememberedSecrets.load(c.id);
+      if (!secret) {
+        secret = generateRoomSecret();
+        // Kept until the links expire (or the consultation ends), never for ever.
+        rememberedSecrets.save(c.id, secret, c.expiresAt);
+      }
       const token = await api.createInvitation(c.id);
-      // Kept until the links expire (or the consultation ends), never for ever.
-      if (!kept) rememberedSecrets.save(c.id, secret, c.expiresAt);
       setInvited({ id: c.id, link: patientLink(window.location.origin, c.id, token, secret) });
     } catch (err) {
       setError({ id: c.id, error: err });
+    } finally {
+      inviting.current.delete(c.id);
     }
     void load();
   };
