@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { TrustProxy } from './http/client-ip.ts';
 import { parseAllowedOrigins, type AllowedOrigins } from './http/origin-policy.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
-import type { MediaListen } from './sfu/media-listen.ts';
+import { isUnspecifiedIp, type MediaListen } from './sfu/media-listen.ts';
 import { parseTurn, type TurnConfig } from './turn/turn-config.ts';
 
 export interface Config {
@@ -108,7 +108,7 @@ export function parseMediaListen(env: NodeJS.ProcessEnv, numWorkers: number): Me
   if (announcedIp !== undefined && net.isIP(announcedIp) === 0) {
     throw new Error(`CONFIDE_ANNOUNCED_IP must be an IP address, got "${announcedIp.slice(0, 100)}"`);
   }
-  if (listenIp === '0.0.0.0' || listenIp === '::') {
+  if (isUnspecifiedIp(listenIp)) {
     // Browsers cannot send to 0.0.0.0: an unspecified listen address needs the one to announce.
     if (!announcedIp) throw new Error('CONFIDE_RTC_LISTEN_IP=0.0.0.0 needs CONFIDE_ANNOUNCED_IP (the address browsers reach)');
   }
@@ -121,6 +121,7 @@ export function parseMediaListen(env: NodeJS.ProcessEnv, numWorkers: number): Me
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const tls = parseTls(env);
   const cfg: Config = {
     host: env.CONFIDE_HOST || '127.0.0.1',
     port: int('CONFIDE_PORT', 3000, env),
@@ -130,8 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     numWorkers: int('CONFIDE_WORKERS', os.cpus().length, env),
     logLevel: env.CONFIDE_LOG_LEVEL || 'info',
     dataDir: env.CONFIDE_DATA_DIR || 'data',
-    tls: parseTls(env),
-    cookieSecure: env.CONFIDE_COOKIE_SECURE === '1' || parseTls(env) !== undefined,
+    tls,
+    cookieSecure: env.CONFIDE_COOKIE_SECURE === '1' || tls !== undefined,
     trustProxy: parseTrustProxy(env.CONFIDE_TRUST_PROXY),
     graceMs: int('CONFIDE_GRACE_MS', 30_000, env),
     allowedOrigins: parseAllowedOrigins(env.CONFIDE_ORIGINS),

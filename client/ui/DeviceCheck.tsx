@@ -29,24 +29,21 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const handedOver = useRef(false);
 
-  // The stream on screen, and whether it went to the call: a getUserMedia that
-  // resolves late (a device change, React re-running the effect) must never
-  // stop what the call is sending, nor leave a second camera capture open.
+  // The stream on screen, and the newest getUserMedia: one that resolves late
+  // (a device change, the check left) must never stop what the call is
+  // sending, replace the chosen devices, nor leave a second capture open.
   const current = useRef<MediaStream | undefined>(undefined);
-  const gone = useRef(false);
-
   const request = useRef(0);
 
   const start = useCallback(async () => {
     setProblem(undefined);
-    // Only the newest request counts: an older one resolving late (a slow camera) must not replace the chosen devices.
     const mine = ++request.current;
     try {
       const s = await navigator.mediaDevices.getUserMedia({
         audio: micId ? { deviceId: { exact: micId } } : true,
         video: { width: 640, height: 480, ...(camId ? { deviceId: { exact: camId } } : {}) },
       });
-      if (handedOver.current || gone.current || mine !== request.current) {
+      if (handedOver.current || mine !== request.current) {
         s.getTracks().forEach((tr) => tr.stop());
         return;
       }
@@ -96,13 +93,13 @@ function DeviceCheckForm({ onReady, children, canContinue = true }: Props) {
   }, [stream]);
 
   // Tracks stop when the check is left, unless they were handed to the call.
-  useEffect(() => {
-    gone.current = false;
-    return () => {
-      gone.current = true;
+  useEffect(
+    () => () => {
+      request.current++; // what is still on its way is stale now
       if (!handedOver.current) current.current?.getTracks().forEach((tr) => tr.stop());
-    };
-  }, []);
+    },
+    [],
+  );
 
   const cams = devices.filter((d) => d.kind === 'videoinput');
   const mics = devices.filter((d) => d.kind === 'audioinput');

@@ -4,13 +4,13 @@
 // key or any content: a label is at most a worker's index or an event kind.
 import client from 'prom-client';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
+import type { Room } from '../rooms/room.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
+import { MAX_DECRYPT_FAILURES_PER_REPORT } from '../../shared/protocol/signalling.ts';
 
 /** A participant's connection: dropped, back within the grace period, or given up. */
 export type ConnectionEvent = 'connection_lost' | 'reconnected' | 'timed_out';
 
-/** Largest count one report may add (a hostile client cannot make the counter jump further per request). */
-export const MAX_REPORTED_FAILURES = 10_000;
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -22,62 +22,27 @@ export class Metrics {
   constructor(rooms: RoomRegistry, pool: WorkerPool) {
     const registers = [this.registry];
     client.collectDefaultMetrics({ register: this.registry, prefix: 'confide_process_' });
-    new client.Gauge({
-      name: 'confide_rooms',
-      help: 'Consultation rooms open on the SFU',
-      registers,
-      collect() {
-        this.set(rooms.all().length);
-      },
-    });
-    new client.Gauge({
-      name: 'confide_peers',
-      help: 'Participants in rooms (including those reconnecting)',
-      registers,
-      collect() {
-        this.set(rooms.all().reduce((n, r) => n + r.peerCount, 0));
-      },
-    });
-    new client.Gauge({
-      name: 'confide_peers_reconnecting',
-      help: 'Participants whose signalling dropped and whose place is held',
-      registers,
-      collect() {
-        this.set(rooms.all().reduce((n, r) => n + r.reconnectingPeers().length, 0));
-      },
-    });
-    new client.Gauge({
-      name: 'confide_transports',
-      help: 'WebRTC transports held by rooms',
-      registers,
-      collect() {
-        this.set(rooms.all().reduce((n, r) => n + r.transportCount, 0));
-      },
-    });
-    new client.Gauge({
-      name: 'confide_sfu_workers',
-      help: 'Live SFU worker processes',
-      registers,
-      collect() {
-        this.set(pool.pids.length);
-      },
-    });
-    new client.Gauge({
-      name: 'confide_sfu_worker_restarts',
-      help: 'SFU workers that died and were replaced since start',
-      registers,
-      collect() {
-        this.set(pool.restarts);
-      },
-    });
-    new client.Gauge({
-      name: 'confide_rooms_moved',
-      help: 'Rooms moved to another SFU worker after theirs died, since start',
-      registers,
-      collect() {
-        this.set(rooms.moved);
-      },
-    });
+    // Plain gauges, each read from the rooms or the pool when scraped.
+    const sumOverRooms = (count: (r: Room) => number) => () => rooms.all().reduce((n, r) => n + count(r), 0);
+    const gauges: [name: string, help: string, read: () => number][] = [
+      ['confide_rooms', 'Consultation rooms open on the SFU', () => rooms.all().length],
+      ['confide_peers', 'Participants in rooms (including those reconnecting)', sumOverRooms((r) => r.peerCount)],
+      ['confide_peers_reconnecting', 'Participants whose signalling dropped and whose place is held', sumOverRooms((r) => r.reconnectingPeers().length)],
+      ['confide_transports', 'WebRTC transports held by rooms', sumOverRooms((r) => r.transportCount)],
+      ['confide_sfu_workers', 'Live SFU worker processes', () => pool.pids.length],
+      ['confide_sfu_worker_restarts', 'SFU workers that died and were replaced since start', () => pool.restarts],
+      ['confide_rooms_moved', 'Rooms moved to another SFU worker after theirs died, since start', () => rooms.moved],
+    ];
+    for (const [name, help, read] of gauges) {
+      new client.Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    }
     new client.Gauge<'worker'>({
       name: 'confide_sfu_worker_cpu_seconds',
       help: 'CPU time (user + system) of each live SFU worker process, by pool slot',
@@ -118,10 +83,10 @@ export class Metrics {
     this.connections.inc({ event });
   }
 
-  /** A browser's report: `failures` frames it dropped since its last report (clamped to 0..MAX_REPORTED_FAILURES). */
+  /** A browser's report: `failures` frames it dropped since its last report (clamped to 0..MAX_DECRYPT_FAILURES_PER_REPORT, the protocol's bound). */
   decryptFailuresReported(failures: number): void {
     this.decryptReports.inc();
-    this.decryptFailures.inc(Math.max(0, Math.min(MAX_REPORTED_FAILURES, Math.floor(failures))));
+    this.decryptFailures.inc(Math.max(0, Math.min(MAX_DECRYPT_FAILURES_PER_REPORT, Math.floor(failures))));
   }
 
   /** The Prometheus text exposition (format 0.0.4), and its content type. */

@@ -4,6 +4,11 @@
 // The older per-transport port range stays available (CONFIDE_MEDIA_PORT=range).
 import type { types } from './mediasoup.ts';
 
+/** Whether `ip` is the unspecified address (0.0.0.0 or ::): "every address" to bind, never one a browser can reach. */
+export function isUnspecifiedIp(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
 /** How transports get their ports: a WebRtcServer per worker, or one port pair per transport from a range. */
 export type MediaListen =
   | {

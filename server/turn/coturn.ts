@@ -11,11 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TurnConfig } from './turn-config.ts';
+import { isUnspecifiedIp } from '../sfu/media-listen.ts';
 
 /** coturn's configuration for `cfg` in its file format (one option per line). `dir`: a private folder for its pid and database files. */
 export function coturnConfig(cfg: TurnConfig, dir: string): string {
   // 0.0.0.0 / ::: coturn listens and relays on every address by itself (no explicit lines).
-  const any = cfg.listenIp === '0.0.0.0' || cfg.listenIp === '::';
+  const any = isUnspecifiedIp(cfg.listenIp);
   const lines = [
     ...(any ? [] : [`listening-ip=${cfg.listenIp}`, `relay-ip=${cfg.listenIp}`]),
     `listening-port=${cfg.port}`,

@@ -2,7 +2,7 @@
 // (Debian's coturn) for browsers whose networks block direct media, and how.
 import crypto from 'node:crypto';
 import net from 'node:net';
-import type { MediaListen } from '../sfu/media-listen.ts';
+import { isUnspecifiedIp, type MediaListen } from '../sfu/media-listen.ts';
 import type { TlsFiles } from '../config.ts';
 
 export interface TurnConfig {
@@ -66,8 +66,7 @@ export function parseTurn(env: NodeJS.ProcessEnv, media: MediaListen, httpsTls: 
   }
   const ttlS = Number(env.CONFIDE_TURN_TTL_S || 4 * 3600);
   if (!Number.isInteger(ttlS) || ttlS < 60 || ttlS > 86_400) throw new Error('CONFIDE_TURN_TTL_S must be within 60..86400 (seconds)');
-  const unspecified = (ip: string) => ip === '0.0.0.0' || ip === '::';
-  const allowedPeers = [...new Set([media.listenIp, media.announcedIp].filter((ip): ip is string => !!ip && !unspecified(ip)))];
+  const allowedPeers = [...new Set([media.listenIp, media.announcedIp].filter((ip): ip is string => !!ip && !isUnspecifiedIp(ip)))];
   return {
     host,
     port: port('CONFIDE_TURN_PORT', env.CONFIDE_TURN_PORT, 3478)!,
