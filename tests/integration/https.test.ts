@@ -3,7 +3,6 @@
 // HTTPS only: the app loads in Chromium as a secure context (camera and
 // WebCrypto need one), the session cookie is Secure, HSTS is sent, signalling
 // runs over wss, and a renewed certificate is picked up without a restart.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -15,6 +14,7 @@ import { loadConfig } from '../../server/config.ts';
 import { startTestServer } from '../e2e/support/server.ts';
 import { launchChromium } from '../e2e/support/browser.ts';
 import { expectSecureSession } from '../support/secure-session.ts';
+import { writeTestCert } from '../e2e/support/test-cert.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-tls-'));
 const certFile = path.join(dir, 'cert.pem');
@@ -22,14 +22,8 @@ const keyFile = path.join(dir, 'key.pem');
 const PASSWORD = 'correct horse battery staple';
 let server: ConfideServer;
 
-/** A self-signed certificate for 127.0.0.1 / localhost, valid one day (EC P-256). */
-function makeCert(cn: string): void {
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', keyFile, '-out', certFile, '-subj', `/CN=${cn}`,
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'ignore' });
-}
+/** A self-signed certificate for 127.0.0.1 / localhost (written over the previous one). */
+const makeCert = (cn: string) => writeTestCert(certFile, keyFile, cn, 'IP:127.0.0.1,DNS:localhost');
 
 /** One HTTPS request trusting only our certificate; resolves with status, headers, body and the certificate's CN. */
 function request(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {

@@ -9,7 +9,6 @@
 // and the per-address connection cap tell clients apart) — which, with proxy
 // trust off, it does not: every client is nginx's 127.0.0.1.
 // Clients get distinct addresses by binding 127.0.0.x (all of 127/8 is loopback).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -23,6 +22,7 @@ import { TestConsultation } from '../e2e/support/consultation.ts';
 import { requireNginx, startNginx, type RunningNginx } from '../support/nginx.ts';
 import { send } from '../support/socket-client.ts';
 import { expectSecureSession } from '../support/secure-session.ts';
+import { writeTestCert } from '../e2e/support/test-cert.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-nginx-'));
 const certFile = path.join(dir, 'cert.pem');
@@ -115,10 +115,7 @@ let trusted: Proxied;
 
 beforeAll(async () => {
   requireNginx();
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', keyFile, '-out', certFile, '-subj', '/CN=confide-nginx-test', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  writeTestCert(certFile, keyFile, 'confide-nginx-test', 'IP:127.0.0.1');
   trusted = await proxied(PROXIED_ENV);
   await trusted.server.stores.users.create({ email: 'admin@clinic.test', name: 'Ada Admin', role: 'admin', password: PASSWORD });
 });

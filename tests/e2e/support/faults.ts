@@ -75,19 +75,26 @@ export async function longestVideoGap(page: Page, during: Promise<unknown>): Pro
 export function blockPorts(ports: (number | string)[]): () => void {
   const table = `confide_fault_${process.pid}`;
   const set = ports.join(', ');
-  const script = `
-    table inet ${table} {
+  return inputRules(table, [
+    `iif "lo" tcp dport { ${set} } tcp flags & (syn | ack) == syn reject with tcp reset`,
+    `iif "lo" tcp sport { ${set} } tcp flags & rst == rst accept`,
+    `iif "lo" tcp dport { ${set} } drop`,
+    `iif "lo" tcp sport { ${set} } drop`,
+    `iif "lo" udp dport { ${set} } drop`,
+    `iif "lo" udp sport { ${set} } drop`,
+  ]);
+}
+
+/** Installs nftables table `table` whose input chain holds `rules` (in order); returns a function that deletes it (once). */
+function inputRules(table: string, rules: string[]): () => void {
+  execFileSync('nft', ['-f', '-'], {
+    input: `table inet ${table} {
       chain input {
         type filter hook input priority -10; policy accept;
-        iif "lo" tcp dport { ${set} } tcp flags & (syn | ack) == syn reject with tcp reset
-        iif "lo" tcp sport { ${set} } tcp flags & rst == rst accept
-        iif "lo" tcp dport { ${set} } drop
-        iif "lo" tcp sport { ${set} } drop
-        iif "lo" udp dport { ${set} } drop
-        iif "lo" udp sport { ${set} } drop
+        ${rules.join('\n        ')}
       }
-    }`;
-  execFileSync('nft', ['-f', '-'], { input: script });
+    }`,
+  });
   let lifted = false;
   return () => {
     if (lifted) return;
@@ -113,22 +120,8 @@ export function clearBlocks(): void {
  * function that lifts the block.
  */
 export function blockMediaPort(port: number, protocols: ('udp' | 'tcp')[], relayPorts: string): () => void {
-  const table = `confide_media_${process.pid}`;
-  const rules = protocols
-    .map((p) => `${p} dport ${port} ${p} sport != ${relayPorts} drop\n        ${p} sport ${port} ${p} dport != ${relayPorts} drop`)
-    .join('\n        ');
-  execFileSync('nft', ['-f', '-'], {
-    input: `table inet ${table} {
-      chain input {
-        type filter hook input priority -10; policy accept;
-        ${rules}
-      }
-    }`,
-  });
-  let lifted = false;
-  return () => {
-    if (lifted) return;
-    lifted = true;
-    execFileSync('nft', ['delete', 'table', 'inet', table]);
-  };
+  return inputRules(
+    `confide_media_${process.pid}`,
+    protocols.flatMap((p) => [`${p} dport ${port} ${p} sport != ${relayPorts} drop`, `${p} sport ${port} ${p} dport != ${relayPorts} drop`]),
+  );
 }

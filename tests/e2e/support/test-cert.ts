@@ -21,17 +21,24 @@ export interface TestCert {
 }
 
 /**
- * A self-signed certificate for the IP address `ip` (subjectAltName IP),
- * EC P-256, valid one day. Throws when openssl is missing or fails.
+ * Writes a self-signed certificate (EC P-256, valid one day) to `certFile`
+ * and its key to `keyFile` (PEM), replacing what is there. `san`: the
+ * subjectAltName, e.g. "IP:127.0.0.1,DNS:localhost". Throws when openssl is
+ * missing or fails.
  */
+export function writeTestCert(certFile: string, keyFile: string, cn: string, san: string): void {
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-keyout', keyFile, '-out', certFile, '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`,
+  ], { stdio: 'ignore' });
+}
+
+/** A self-signed certificate for the IP address `ip`, in a private temporary folder (see writeTestCert). */
 export function makeTestCert(ip: string, cn = 'confide-test'): TestCert {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-cert-'));
   const certFile = path.join(dir, 'cert.pem');
   const keyFile = path.join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', keyFile, '-out', certFile, '-subj', `/CN=${cn}`, '-addext', `subjectAltName=IP:${ip}`,
-  ], { stdio: 'ignore' });
+  writeTestCert(certFile, keyFile, cn, `IP:${ip}`);
   const spki = new crypto.X509Certificate(fs.readFileSync(certFile)).publicKey.export({ type: 'spki', format: 'der' });
   return {
     certFile,
