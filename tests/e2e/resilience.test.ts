@@ -66,6 +66,8 @@ describe('calls that survive faults', () => {
     await doctor.getByTestId('tile-overlay').and(doctor.locator('[data-kind="paused"], [data-kind="reconnecting"]')).waitFor({ state: 'detached', timeout: 10_000 });
     report('(a) network drop 3 s', ms);
     expect(ms).toBeLessThanOrEqual(2000);
+    // Shown for RECONNECTED_SHOWN_MS after the recovery: look before the slower checks below.
+    await doctor.getByTestId('connection-banner').and(doctor.locator('[data-phase="reconnected"]')).waitFor();
 
     expect(await peerIdOf(doctor)).toBe(before.doctor);
     expect(await peerIdOf(patient)).toBe(before.patient);
@@ -76,7 +78,6 @@ describe('calls that survive faults', () => {
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     expect(await countMessages(patient, 'sent during the drop')).toBe(1);
     expect(await countMessages(doctor, 'during-drop.pdf')).toBe(1);
-    await doctor.getByTestId('connection-banner').and(doctor.locator('[data-phase="reconnected"]')).waitFor();
     await expectNoOrphans(c);
     const events = rig.server.stores.audit.list(c.id).map((e) => e.event);
     expect(events).toContain('reconnected');

@@ -172,13 +172,16 @@ export class MediaTransports {
    * and consumers stay.
    */
   async restartIce(): Promise<void> {
-    for (const t of [this.sendTransport, this.recvTransport]) {
-      if (!t || t.closed) continue;
-      const { iceParameters, iceServers } = await this.signalling.request('restartIce', { transportId: t.id });
-      // Fresh TURN credentials first: those the transport was made with may have expired.
-      if (iceServers) await t.updateIceServers({ iceServers });
-      await t.restartIce({ iceParameters: iceParameters as types.IceParameters });
-    }
+    // Both at once: each is a round trip and a renegotiation of its own peer connection.
+    await Promise.all(
+      [this.sendTransport, this.recvTransport].map(async (t) => {
+        if (!t || t.closed) return;
+        const { iceParameters, iceServers } = await this.signalling.request('restartIce', { transportId: t.id });
+        // Fresh TURN credentials first: those the transport was made with may have expired.
+        if (iceServers) await t.updateIceServers({ iceServers });
+        await t.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      }),
+    );
   }
 
   /** RTCStatsReports of both transports. */

@@ -107,7 +107,15 @@ export class ResilienceRig {
       lift();
       end = Date.now();
     }
-    return twoWayAfter([call.doctor, call.patient], end);
+    const ms = await twoWayAfter([call.doctor, call.patient], end);
+    // Where the time went: each page's resume (its connection owner's clock) against the video.
+    const resumed = await Promise.all(
+      [call.doctor, call.patient].map((p) =>
+        p.evaluate(() => (window.__confide?.connection as { snapshot(): { recoveredAt?: number } }).snapshot().recoveredAt ?? 0),
+      ),
+    );
+    console.log(`[resilience] (a) after the drop ended: resumed doctor +${resumed[0]! - end} ms, patient +${resumed[1]! - end} ms; two-way video +${ms} ms`);
+    return ms;
   }
 
   /** (d) Closes the server, runs `during`, starts it again on the same port and data. Returns ms from it answering. */
