@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { api, type ConsultationView, type User } from '../../api/api-client.ts';
 import { useI18n } from '../i18n.tsx';
 import { errorText } from '../errors.ts';
+import { usePolled } from '../use-polled.ts';
 import { formatDuration, formatTime, statusLabel } from '../format.ts';
 import { Doctors } from './console/Doctors.tsx';
 import { NewConsultation } from './console/NewConsultation.tsx';
@@ -17,16 +18,17 @@ export function AdminConsole() {
   const [consultations, setConsultations] = useState<ConsultationView[]>([]);
   const [loadError, setLoadError] = useState<unknown>();
   const [actionError, setActionError] = useState<unknown>();
-  const refresh = useCallback(async () => {
-    try {
-      const [d, c] = await Promise.all([api.doctors(), api.consultations()]);
+  // Only the newest answer is shown: a slow poll must not bring back the list from before an action.
+  const refresh = usePolled(
+    () => Promise.all([api.doctors(), api.consultations()]),
+    ([d, c]) => {
       setDoctors(d);
       setConsultations(c);
       setLoadError(undefined);
-    } catch (err) {
-      setLoadError(err);
-    }
-  }, []);
+    },
+    setLoadError,
+    3000,
+  );
   /** Runs a console action; its success clears an earlier action's error banner. */
   const act = useCallback(
     async (action: () => Promise<unknown>) => {
@@ -40,11 +42,6 @@ export function AdminConsole() {
     },
     [refresh],
   );
-  useEffect(() => {
-    void refresh();
-    const timer = setInterval(() => void refresh(), 3000);
-    return () => clearInterval(timer);
-  }, [refresh]);
 
   const error = actionError ?? loadError;
   return (

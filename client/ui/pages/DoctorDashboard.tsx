@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { api, type ConsultationView } from '../../api/api-client.ts';
 import { doctorLink, patientLink, rememberedSecrets } from '../../call/invite-links.ts';
 import { generateRoomSecret } from '../../../shared/crypto/room-secret.ts';
@@ -6,6 +6,7 @@ import { useI18n } from '../i18n.tsx';
 import { errorText } from '../errors.ts';
 import { formatTime, statusLabel } from '../format.ts';
 import { CopyField } from '../CopyField.tsx';
+import { usePolled } from '../use-polled.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -29,23 +30,17 @@ export function DoctorDashboard() {
   const [list, setList] = useState<ConsultationView[]>();
   const [invited, setInvited] = useState<{ id: string; link: string }>();
   const [error, setError] = useState<{ id: string; error: unknown }>();
-  const load = useCallback(
-    () =>
-      api.myConsultations(upcoming()).then(
-        (l) => {
-          // An ended consultation's secret has no use left: this browser forgets it.
-          for (const c of l) if (c.status === 'ended') rememberedSecrets.forget(c.id);
-          setList(l);
-        },
-        () => setList((l) => l ?? []),
-      ),
-    [],
+  // Only the newest answer is shown: a slow poll must not bring back an older list.
+  const load = usePolled(
+    () => api.myConsultations(upcoming()),
+    (l) => {
+      // An ended consultation's secret has no use left: this browser forgets it.
+      for (const c of l) if (c.status === 'ended') rememberedSecrets.forget(c.id);
+      setList(l);
+    },
+    () => setList((l) => l ?? []),
+    5000,
   );
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), 5000);
-    return () => clearInterval(timer);
-  }, [load]);
 
   const inviting = useRef(new Set<string>());
   const invite = async (c: ConsultationView) => {
