@@ -2,7 +2,8 @@
 // forgets them when their last participant leaves, and moves them to a live
 // worker when theirs dies.
 import type { Logger } from 'pino';
-import { Room, type RtcOptions } from './room.ts';
+import { Room } from './room.ts';
+import type { RtcOptions } from './room-options.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 
 export class RoomRegistry {

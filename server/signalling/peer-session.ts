@@ -347,23 +347,23 @@ export class PeerSession {
         ...(issued ? { rejoinToken: issued } : {}),
       };
     },
-    createTransport: (req) => this.joined().createTransport(this.peerId, req),
+    createTransport: (req) => this.joined().media.createTransport(this.peerId, req),
     connectTransport: async (req) => {
-      await this.joined().connectTransport(this.peerId, req);
+      await this.joined().media.connectTransport(this.peerId, req);
       return {};
     },
-    produce: (req) => this.joined().produce(this.peerId, req),
+    produce: (req) => this.joined().media.produce(this.peerId, req),
     closeProducer: (req) => {
-      this.joined().closeProducer(this.peerId, req);
+      this.joined().media.closeProducer(this.peerId, req);
       return {};
     },
-    consume: (req) => this.joined().consume(this.peerId, req),
+    consume: (req) => this.joined().media.consume(this.peerId, req),
     resumeConsumer: async (req) => {
-      await this.joined().resumeConsumer(this.peerId, req);
+      await this.joined().media.resumeConsumer(this.peerId, req);
       return {};
     },
     requestKeyFrame: async (req) => {
-      await this.joined().requestKeyFrame(this.peerId, req);
+      await this.joined().media.requestKeyFrame(this.peerId, req);
       return {};
     },
     keyCommit: (req) => {
@@ -391,8 +391,8 @@ export class PeerSession {
       const joined = this.room !== undefined && this.room.has(this.peerId);
       return joined ? { joined, peerId: this.peerId } : { joined };
     },
-    restartIce: (req) => this.joined().restartIce(this.peerId, req),
-    rejoinMedia: () => this.joined().rejoinMedia(this.peerId),
+    restartIce: (req) => this.joined().media.restartIce(this.peerId, req),
+    rejoinMedia: () => this.joined().media.rejoinMedia(this.peerId),
     startCheck: async ({ consultationId, token }) => {
       if (this.room || this.waiting) throw new SignallingError('already-joined', 'already in a room');
       this.consultations.checkLink(consultationId, token);
@@ -402,7 +402,7 @@ export class PeerSession {
       // A check holds SFU resources: it ends on its own.
       const timer = setTimeout(() => this.room === room && (this.queue = this.queue.then(() => this.leaveRoom('left'))), CHECK_MS);
       room.onEmpty = () => clearTimeout(timer);
-      return { peerId: this.peerId, routerRtpCapabilities, checkMs: CHECK_MS, relay: room.hasRelay };
+      return { peerId: this.peerId, routerRtpCapabilities, checkMs: CHECK_MS, relay: room.media.hasRelay };
     },
     reportDecryptFailures: (req) => {
       this.joined();
@@ -410,7 +410,7 @@ export class PeerSession {
       return {};
     },
     pauseProducer: async (req) => {
-      await this.joined().pauseProducer(this.peerId, req);
+      await this.joined().media.pauseProducer(this.peerId, req);
       return {};
     },
   };

@@ -57,7 +57,7 @@ describe('E2EE media', () => {
     // Tap Alice's producers before she has a key: the capture then starts at
     // her very first encrypted frame.
     const room = (await env.server.rooms.get(c.id))!;
-    const alice = room.producerInfos().filter((p) => p.peerId === aId);
+    const alice = room.media.producerInfos().filter((p) => p.peerId === aId);
     const videoTap = await tapProducer(room.router, alice.find((p) => p.kind === 'video')!.producerId);
     const audioTap = await tapProducer(room.router, alice.find((p) => p.kind === 'audio')!.producerId);
 

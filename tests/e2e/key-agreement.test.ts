@@ -86,7 +86,7 @@ describe('key agreement', () => {
 
     // Capture what Alice sends before Carol exists.
     const sfuRoom = (await env.server.rooms.get(room))!;
-    const aliceVideo = () => sfuRoom.producerInfos().find((p) => p.peerId === aId && p.kind === 'video')!.producerId;
+    const aliceVideo = () => sfuRoom.media.producerInfos().find((p) => p.peerId === aId && p.kind === 'video')!.producerId;
     const before = await tapProducer(sfuRoom.router, aliceVideo());
     await new Promise((r) => setTimeout(r, 2000));
     before.stop();

@@ -191,8 +191,8 @@ describe('limits per account and per connection', () => {
     }
     const seconds = (Date.now() - started) / 1000;
     expect(answered).toBeGreaterThan(50);
-    expect(room.keyFrames.requested).toBeLessThanOrEqual(Math.ceil(seconds * 2) + 1);
-    expect(room.keyFrames.coalesced).toBeGreaterThan(40);
+    expect(room.media.keyFrames.requested).toBeLessThanOrEqual(Math.ceil(seconds * 2) + 1);
+    expect(room.media.keyFrames.coalesced).toBeGreaterThan(40);
   });
 });
 

@@ -230,7 +230,7 @@ export async function tapAndDecrypt(
   senderPage: DrivenPage,
   { ms = 3000, video = 'camera' }: { ms?: number; video?: 'camera' | 'screen' } = {},
 ): Promise<TapProof> {
-  const mine = room.producerInfos().filter((p) => p.peerId === peerId);
+  const mine = room.media.producerInfos().filter((p) => p.peerId === peerId);
   const videoTap = await tapProducer(room.router, mine.find((p) => p.source === video)!.producerId);
   const audioTap = video === 'camera' ? await tapProducer(room.router, mine.find((p) => p.source === 'mic')!.producerId) : undefined;
   await new Promise((r) => setTimeout(r, ms));
