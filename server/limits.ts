@@ -27,7 +27,7 @@ export interface Limits {
   requests: {
     /** Per connection: burst, then per second (every event counts, known or not). */
     perConnection: { burst: number; perSecond: number };
-    /** Shared by all connections of one account, one consultation's patients, or one address before either. */
+    /** Shared by all connections of one account, one consultation's waiting room, one patient's place in a call, or one address before any of these. */
     perPrincipal: { burst: number; perSecond: number };
     /** enterWaitingRoom per consultation (its link): burst, then per second. */
     waitingRoomEntries: { burst: number; perSecond: number };

@@ -2,7 +2,8 @@
 // staff session, read again on every request (a socket opened before logout,
 // a disable, a reset or expiry keeps no authority), and its request budgets —
 // its own, and the one it shares with its account, its consultation's
-// patients, or its address before it is either.
+// waiting room, its own place in a call (a patient), or its address before
+// it is any of these.
 import type { User } from '../store/users.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import type { Limits } from '../limits.ts';
@@ -20,8 +21,12 @@ export interface StaffSession {
 
 export class ConnectionGuard {
   private readonly bucket: TokenBucket;
-  /** The consultation whose patient link (or rejoin credential) this connection presented. */
-  private consultationId: string | undefined;
+  /**
+   * Whose budget a patient's connection spends besides its own: the
+   * consultation's waiting room (its link's holders), or its own place in the
+   * call; neither: its address's.
+   */
+  private patientPrincipal: string | undefined;
 
   /** `staff`: from the handshake's cookie, if any; `ip`: the client's address. */
   constructor(
@@ -48,9 +53,23 @@ export class ConnectionGuard {
     return this.staff?.expiresAt;
   }
 
-  /** From now on this connection spends its consultation's patients' shared budget. */
-  patientOf(consultationId: string): void {
-    if (!this.staff) this.consultationId = consultationId;
+  /** Waiting with a patient link: from now on it shares the budget of everyone waiting for that consultation. */
+  waitingFor(consultationId: string): void {
+    if (!this.staff) this.patientPrincipal = `waiting:${consultationId}`;
+  }
+
+  /**
+   * Admitted (or back with its rejoin credential) as `participantId`: a budget
+   * of its own, which link holders still waiting cannot spend. One per
+   * participant, however many of its connections (a rejoin replaces the old one).
+   */
+  inCall(consultationId: string, participantId: string): void {
+    if (!this.staff) this.patientPrincipal = `patient:${consultationId}:${participantId}`;
+  }
+
+  /** Turned away, or out of the call: back to its address's budget. */
+  noPlace(): void {
+    this.patientPrincipal = undefined;
   }
 
   /** Takes one request from both budgets (every event counts); false when either is spent. */
@@ -72,7 +91,7 @@ export class ConnectionGuard {
 
   private principal(): string {
     if (this.staff) return `user:${this.staff.user.id}`;
-    if (this.consultationId) return `patients:${this.consultationId}`;
+    if (this.patientPrincipal) return this.patientPrincipal;
     return `ip:${this.ip}`;
   }
 }

@@ -15,8 +15,9 @@
 // disabled or reset, or the session expires (socket-server.ts listens for
 // those). Every event, known or not, is counted against the connection's
 // budget and a budget shared by the whole account (or the consultation's
-// patients, or the address); a connection that holds no place is closed after
-// a while (limits.ts).
+// waiting room, or one patient's place in the call, or the address); a
+// connection that holds no place — never had one, or was turned away — is
+// closed after a while (limits.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
@@ -226,6 +227,19 @@ export class PeerSession {
     return false;
   }
 
+  /**
+   * The waiting room let this connection go without a place in the call
+   * (declined, a new patient link, the end): like any connection without a
+   * place, it is closed after the idle deadline, and spends its address's
+   * budget again, not the waiting room's.
+   */
+  private turnedAway(): void {
+    if (this.room || !this.waiting) return;
+    this.waiting = false;
+    this.guard.noPlace();
+    if (!this.ended) this.armIdle();
+  }
+
   /** A connection that holds no place (in a call, in the waiting room) is closed after limits.sockets.idleMs. */
   private armIdle(): void {
     clearTimeout(this.idleTimer);
@@ -272,6 +286,7 @@ export class PeerSession {
 
   private leaveRoom(reason: LeaveReason): void {
     this.waiting = false;
+    this.guard.noPlace();
     this.consultations.leaveWaitingRoom(this.peerId);
     const room = this.room;
     if (!room) return;
@@ -300,9 +315,14 @@ export class PeerSession {
   private readonly handlers: { [N in RequestName]: Handler<N> } = {
     enterWaitingRoom: ({ consultationId, token, displayName }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in the call');
-      const c = this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, this.notify);
+      // Declined, turned away by a new link, or told of the end: it holds no place from then on.
+      const notify: Notify = (event, data) => {
+        if (event === 'declined' || event === 'consultationEnded') this.turnedAway();
+        this.notify(event, data);
+      };
+      const c = this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, notify);
       this.waiting = true;
-      this.guard.patientOf(c.id);
+      this.guard.waitingFor(c.id);
       return { patientName: c.patientName };
     },
     admit: ({ requestId, as }) => {
@@ -337,7 +357,7 @@ export class PeerSession {
       });
       this.room = room;
       this.waiting = false;
-      if (grant.role === 'patient') this.guard.patientOf(roomId);
+      if (grant.role === 'patient') this.guard.inCall(roomId, grant.participantId);
       const issued = this.consultations.joined(roomId, grant, this.actor());
       const linksExpireAt = this.consultations.linksExpireAt(roomId);
       return {

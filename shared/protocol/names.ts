@@ -17,6 +17,16 @@ const CONTROL = /(?![\t\n\r])\p{Cc}/u;
  * U+3164, U+FFA0; the blank braille pattern U+2800).
  */
 const DROPPED = /[\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0\u2800]|(?![\u200C\u200D])\p{Cf}/gu;
+/**
+ * Also dropped: the other default-ignorable characters, which Unicode classes
+ * as combining marks yet draw nothing — the combining grapheme joiner U+034F,
+ * variation selectors (U+FE00–FE0F, U+E0100–E01EF), Mongolian free variation
+ * selectors, Khmer inherent vowels — so that "Zoé" followed by one of them is
+ * the same name as "Zoé" (no second, indistinguishable "Zoé" without its
+ * "(2)"). The emoji selectors U+FE0E/FE0F stay after an emoji, where they choose
+ * its presentation.
+ */
+const IGNORABLE = /(?![\u200C\u200D\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}|(?<!\p{Emoji})[\uFE0E\uFE0F]/gu;
 /** More than four combining marks on one character ("Zalgo" text that spills over the lines around it) are cut to four. */
 const MARK_PILE = /(\p{M}{4})\p{M}+/gu;
 /** Zero-width (non-)joiners shape Persian, Indic and emoji sequences: kept only between two visible characters. */
@@ -35,7 +45,7 @@ const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
  */
 export function normalizeName(raw: string, max: number): string | undefined {
   if (typeof raw !== 'string' || raw.length > 4 * max + 64 || CONTROL.test(raw)) return undefined;
-  const name = raw.normalize('NFC').replace(DROPPED, '').replace(MARK_PILE, '$1').replace(STRAY_JOINER, '').replace(SPACES, ' ').trim();
+  const name = raw.normalize('NFC').replace(DROPPED, '').replace(IGNORABLE, '').replace(MARK_PILE, '$1').replace(STRAY_JOINER, '').replace(SPACES, ' ').trim();
   if (!VISIBLE.test(name) || name.length > max) return undefined;
   return name;
 }

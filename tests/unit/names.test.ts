@@ -28,6 +28,17 @@ describe('normalizeName', () => {
     expect(normalizeName('\u200dAna\u200c', 64)).toBe('Ana');
   });
 
+  it('removes invisible marks, so a name followed by one is the same name (a second "Zoé" still gets its "(2)")', () => {
+    // Default-ignorable, yet classed as combining marks: the grapheme joiner, variation selectors, Mongolian and Khmer ones.
+    for (const mark of ['\u034f', '\ufe00', '\ufe0f', '\ufe0e', '\u180b', '\u17b4', '\u{e0100}']) {
+      expect(normalizeName(`Zoé${mark}`, 64), JSON.stringify(mark)).toBe('Zoé');
+      expect(normalizeName(`Zo${mark}é`, 64), JSON.stringify(mark)).toBe('Zoé');
+    }
+    expect(normalizeName('\u034f\ufe0f', 64)).toBeUndefined();
+    // After an emoji, the emoji selector chooses its presentation: kept.
+    expect(normalizeName('Ana \u2764\ufe0f', 64)).toBe('Ana \u2764\ufe0f');
+  });
+
   it('refuses blank letters that draw nothing, and cuts piles of combining marks', () => {
     // Hangul fillers and the blank braille pattern are "letters" and "symbols" to Unicode, yet show nothing.
     for (const bad of ['\u3164', '\u2800', '\u115f\u1160', '\uffa0 \u3164', '\u2800\u200b']) {
