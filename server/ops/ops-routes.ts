@@ -2,8 +2,10 @@
 // still not for everyone: a request that did not come from this machine's
 // loopback needs `Authorization: Bearer <CONFIDE_METRICS_TOKEN>` (the token
 // unset: loopback only). The socket's own address decides, never
-// X-Forwarded-For — so a reverse proxy on this machine must not pass /metrics
-// on (deploy/nginx/confide.conf refuses it; tests/integration/nginx-proxy.test.ts checks).
+// X-Forwarded-For, and a forwarded request (X-Forwarded-For or Forwarded
+// present) or an encoded path ("/%6detrics") is never taken as local — a
+// reverse proxy on this machine should still refuse /metrics
+// (deploy/nginx/confide.conf does; tests/integration/nginx-proxy.test.ts checks).
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -31,7 +33,12 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 /** Registers GET /metrics: 200 with the exposition, 404 to anyone not allowed (nothing to discover). */
 export function registerOps(app: FastifyInstance, opts: OpsOptions): void {
   app.get('/metrics', async (req, reply) => {
-    const allowed = loopback(req.socket.remoteAddress) || (opts.metricsToken !== undefined && tokenMatches(req.headers.authorization, opts.metricsToken));
+    // The path as sent, not as the router decoded it: a proxy that refuses "/metrics" may pass "/%6detrics" on.
+    // And a request a proxy forwarded is not this machine's own, whatever socket it came in on.
+    const exactPath = (req.raw.url ?? '').split('?')[0] === '/metrics';
+    const viaProxy = req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
+    const local = loopback(req.socket.remoteAddress) && !viaProxy;
+    const allowed = exactPath && (local || (opts.metricsToken !== undefined && tokenMatches(req.headers.authorization, opts.metricsToken)));
     if (!allowed) return reply.code(404).send({ error: 'not found' });
     const { contentType, body } = await opts.metrics.scrape();
     return reply.header('Cache-Control', 'no-store').type(contentType).send(body);

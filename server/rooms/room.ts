@@ -59,7 +59,7 @@ export class Room {
     rtc: RtcOptions,
     private readonly log: Logger,
     /** A connection check's room: its one participant consumes its own producers (media comes back to it). */
-    loopback = false,
+    readonly isConnectionCheck = false,
   ) {
     this.media = new RoomMedia(
       router,
@@ -70,7 +70,7 @@ export class Room {
       },
       rtc,
       log,
-      loopback,
+      isConnectionCheck,
     );
     this.watchWorker();
   }

@@ -425,7 +425,8 @@ export class PeerSession {
       return { peerId: this.peerId, routerRtpCapabilities, checkMs: CHECK_MS, relay: room.media.hasRelay };
     },
     reportDecryptFailures: (req) => {
-      this.joined();
+      // Only a call's frames count: a connection check decrypts its own loopback, not anyone's media.
+      if (this.joined().isConnectionCheck) throw new SignallingError('forbidden', 'not in a call');
       this.deps.metrics?.decryptFailuresReported(req.failures);
       return {};
     },

@@ -96,9 +96,22 @@ describe('/metrics', () => {
     const samples = await scrape();
     expect(sampleValue(samples, 'confide_decrypt_failures_reported_total')).toBe(start + 7);
     expect(sampleValue(samples, 'confide_decrypt_failure_reports_total')).toBe(2);
+    // A connection check decrypts only its own loopback: its reports are not a call's.
+    const checker = await connect();
+    expect((await send(checker, 'startCheck', { consultationId: c.id, token: c.patientToken })).ok).toBe(true);
+    expect((await send(checker, 'reportDecryptFailures', { failures: 10_000 })).error?.code).toBe('forbidden');
+    checker.disconnect();
+    expect(sampleValue(await scrape(), 'confide_decrypt_failures_reported_total')).toBe(start + 7);
     // Counts only: no room, peer or consultation id anywhere in the exposition.
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).not.toContain(c.id);
+  });
+
+  it('is not local when a proxy forwarded it, nor under an encoded path', async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${server.url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(404);
+    expect((await fetch(`${server.url}/metrics`, { headers: { forwarded: 'for=203.0.113.9' } })).status).toBe(404);
+    expect((await fetch(`${server.url}/%6detrics`)).status).toBe(404);
   });
 
   it('answers only loopback, or a scraper with the token', async () => {
