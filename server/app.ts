@@ -23,6 +23,7 @@ import { Metrics } from './ops/metrics.ts';
 import { registerOps } from './ops/ops-routes.ts';
 import { Coturn } from './turn/coturn.ts';
 import { turnIceServers } from './turn/turn-credentials.ts';
+import { startClusterNode, type ClusterNode } from './cluster/cluster-node.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,6 +46,12 @@ export interface ConfideServer {
   metrics: Metrics;
   io: IoServer;
   log: Logger;
+  /**
+   * Several nodes (CONFIDE_REDIS_URL): this node's Redis, room registry and
+   * heartbeat; socket.io runs on the Redis Streams adapter. Undefined: one node.
+   * The registry is not consulted by joins yet (docs/architecture.md, Several nodes).
+   */
+  cluster: ClusterNode | undefined;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,8 @@ export interface StartOptions {
   passwordHasher?: PasswordHasher;
   /** Overrides of the server's limits (tests use short timeouts); code only. */
   limits?: DeepPartial<Limits>;
+  /** Several nodes: the Redis key prefix (tests sharing one Redis use their own); default "confide:". Code only. */
+  clusterPrefix?: string;
 }
 
 /** The PEM certificate chain and key of `files` (throws with the path when one cannot be read). */
@@ -101,6 +110,22 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   const stores = openStores(path.resolve(cfg.dataDir, 'confide.sqlite'), opts.passwordHasher ? { passwordHasher: opts.passwordHasher } : {});
   const consultations = new Consultations(stores, rooms, log, limits.requests.waitingRoomEntries);
   const metrics = new Metrics(rooms, pool);
+  let cluster: ClusterNode | undefined;
+  try {
+    cluster = cfg.cluster
+      ? await startClusterNode(cfg.cluster, {
+          log,
+          load: () => rooms.all().reduce((n, r) => n + r.peerCount, 0),
+          streamMaxLen: limits.recoveryStreamEntries,
+          ...(opts.clusterPrefix ? { prefix: opts.clusterPrefix } : {}),
+        })
+      : undefined;
+  } catch (err) {
+    pool.close();
+    await turn?.close();
+    stores.db.close();
+    throw err;
+  }
   consultations.onConnectionEvent = (event) => metrics.connection(event);
   const http = await createHttpApp({
     ...(cfg.tls ? { https: readTls(cfg.tls) } : {}),
@@ -127,7 +152,13 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   const signalling = attachSignalling(
     http.server,
     { rooms, consultations, log, sessions: stores.sessions, metrics, ...(opts.tamper ? { tamper: opts.tamper } : {}) },
-    { graceMs: cfg.graceMs, limits, trust: trustFn(cfg.trustProxy), allowedOrigins: cfg.allowedOrigins },
+    {
+      graceMs: cfg.graceMs,
+      limits,
+      trust: trustFn(cfg.trustProxy),
+      allowedOrigins: cfg.allowedOrigins,
+      ...(cluster ? { adapter: cluster.adapter } : {}),
+    },
   );
   const io = signalling.io;
   await http.listen({ host: cfg.host, port: cfg.port });
@@ -149,8 +180,10 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     metrics,
     io,
     log,
+    cluster,
     async close() {
       signalling.close();
+      await cluster?.close();
       await rooms.closeAll();
       await http.close();
       pool.close();

@@ -6,6 +6,7 @@ import { parseAllowedOrigins, type AllowedOrigins } from './http/origin-policy.t
 import { DEFAULT_LIMITS } from './limits.ts';
 import { isUnspecifiedIp, type MediaListen } from './sfu/media-listen.ts';
 import { parseTurn, type TurnConfig } from './turn/turn-config.ts';
+import { parseCluster, type ClusterConfig } from './cluster/cluster-config.ts';
 
 export interface Config {
   host: string;
@@ -40,6 +41,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Open signalling connections per client address (CONFIDE_MAX_SOCKETS_PER_IP). */
   maxSocketsPerIp: number;
+  /** Several nodes (CONFIDE_REDIS_URL, CONFIDE_NODE_ID, CONFIDE_PUBLIC_URL); undefined: one node, in-memory state. */
+  cluster: ClusterConfig | undefined;
 }
 
 /** PEM files of the server's certificate (chain) and private key. */
@@ -139,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     turn: undefined, // set below, from the media addresses
     metricsToken: env.CONFIDE_METRICS_TOKEN || undefined,
     maxSocketsPerIp: int('CONFIDE_MAX_SOCKETS_PER_IP', DEFAULT_LIMITS.sockets.perIp, env),
+    cluster: parseCluster(env),
   };
   if (cfg.rtcMinPort < 1 || cfg.rtcMaxPort > 65535 || cfg.rtcMinPort > cfg.rtcMaxPort) {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');

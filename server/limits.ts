@@ -43,6 +43,12 @@ export interface Limits {
   };
   /** socket.io's connection-state-recovery buffer (packets kept for reconnecting clients), bytes. */
   recoveryBufferBytes: number;
+  /**
+   * Several nodes (CONFIDE_REDIS_URL): the recovery buffer is the Redis
+   * stream every node's packets go through, trimmed to about this many
+   * entries (packets of the whole cluster, not bytes; server/cluster/socket-adapter.ts).
+   */
+  recoveryStreamEntries: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -58,6 +64,8 @@ export const DEFAULT_LIMITS: Limits = {
   // A chat chunk is ≤ 65 KiB; a healthy receiver drains in milliseconds.
   chat: { receiverBacklogBytes: 1024 * 1024, receiverDropBytes: 4 * 1024 * 1024, stalledMs: 10_000 },
   recoveryBufferBytes: 32 * 1024 * 1024,
+  // socket.io's own default; ≈ 200 packets/s across the cluster for the 50 s recovery window.
+  recoveryStreamEntries: 10_000,
 };
 
 /** DEFAULT_LIMITS with `over` laid on top, one level deep per section. */

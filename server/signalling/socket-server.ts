@@ -11,7 +11,7 @@
 // connections at once, held ones included; one that expires, within a
 // heartbeat. socket.io's recovery buffer is bounded (recovery-adapter.ts).
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import { Server } from 'socket.io';
+import { Server, type ServerOptions } from 'socket.io';
 import { MAX_MESSAGE_BYTES } from '../../shared/protocol/signalling.ts';
 import { PeerSession, type SignallingDeps, type StaffSession } from './peer-session.ts';
 import { HeldSessions } from './held-sessions.ts';
@@ -33,6 +33,12 @@ export interface SignallingOptions {
   trust: TrustFn;
   /** Origins whose pages may open a connection; undefined: the handshake's own Host. */
   allowedOrigins: AllowedOrigins;
+  /**
+   * socket.io's adapter: several nodes pass the Redis Streams one
+   * (server/cluster/socket-adapter.ts), which keeps recovery across nodes;
+   * default, one node: the in-memory adapter with a bounded recovery buffer.
+   */
+  adapter?: ServerOptions['adapter'];
 }
 
 export interface Signalling {
@@ -84,7 +90,7 @@ export function attachSignalling(
       maxDisconnectionDuration: opts.graceMs + 2 * heartbeatMs,
       skipMiddlewares: true,
     },
-    adapter: boundedRecoveryAdapter(limits.recoveryBufferBytes),
+    adapter: opts.adapter ?? boundedRecoveryAdapter(limits.recoveryBufferBytes),
     // Runs for every new engine.io connection (not for packets of an open one).
     allowRequest: (req, callback) => {
       if (!originAllowed(req.headers, opts.allowedOrigins)) return callback('origin not allowed', false);

@@ -1,0 +1,79 @@
+// This node's part in a cluster (CONFIDE_REDIS_URL set): one Redis
+// connection, the room registry with this node's heartbeat, a reaper of dead
+// peers' entries, and the socket.io adapter that carries notifications
+// between nodes. startConfide makes one; without Redis there is none.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ServerOptions } from 'socket.io';
+import type { ClusterConfig } from './cluster-config.ts';
+import { connectRedis } from './redis-client.ts';
+import { ClusterRegistry, type RegistryTimings } from './room-registry.ts';
+import { redisStreamsAdapter } from './socket-adapter.ts';
+
+export interface ClusterNode {
+  readonly nodeId: string;
+  readonly publicUrl: string;
+  readonly registry: ClusterRegistry;
+  /** For socket.io's `adapter` option (signalling's `adapter`). */
+  readonly adapter: ServerOptions['adapter'];
+  readonly redis: Redis;
+  /** Stops the heartbeat (deleting this node's record) and the reaper, then closes Redis. Call after socket.io closed. */
+  close(): Promise<void>;
+}
+
+export interface ClusterNodeOptions {
+  /** This node's load for the heartbeat (participants in its rooms); read every beat. */
+  load: () => number;
+  log: Logger;
+  /** Entries of the socket.io stream (limits.recoveryStreamEntries). */
+  streamMaxLen: number;
+  /** Key prefix (tests use their own); default "confide:". */
+  prefix?: string;
+  timings?: Partial<RegistryTimings>;
+}
+
+/**
+ * Connects to Redis, announces this node (heartbeat every heartbeatEveryMs)
+ * and reaps dead peers every nodeTtlMs. Rejects when Redis cannot be reached.
+ */
+export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOptions): Promise<ClusterNode> {
+  const { log } = opts;
+  const redis = await connectRedis(cfg.redisUrl, log);
+  const registry = new ClusterRegistry(redis, {
+    self: { id: cfg.nodeId, publicUrl: cfg.publicUrl },
+    ...(opts.prefix ? { prefix: opts.prefix } : {}),
+    ...(opts.timings ? { timings: opts.timings } : {}),
+  });
+  let warned = false;
+  const heartbeat = registry.startHeartbeat(
+    () => ({ load: opts.load() }),
+    (err) => {
+      // Once per outage: the connection's own log says when it is back.
+      if (!warned) log.warn({ err: String(err) }, 'cluster heartbeat failed');
+      warned = true;
+    },
+  );
+  const reaper = setInterval(() => {
+    registry
+      .reapDead()
+      .then((reaped) => {
+        warned = false;
+        for (const r of reaped) log.info({ nodeId: r.nodeId, rooms: r.rooms }, 'reaped the registry entries of a dead node');
+      })
+      .catch(() => undefined); // the heartbeat reports the outage
+  }, registry.timings.nodeTtlMs);
+  reaper.unref();
+  const adapter = redisStreamsAdapter(redis, { maxLen: opts.streamMaxLen, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+  return {
+    nodeId: cfg.nodeId,
+    publicUrl: cfg.publicUrl,
+    registry,
+    adapter,
+    redis,
+    async close() {
+      clearInterval(reaper);
+      await heartbeat.stop().catch(() => undefined);
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
