@@ -63,16 +63,21 @@ export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOpti
       .catch(() => undefined); // the heartbeat reports the outage
   }, registry.timings.nodeTtlMs);
   reaper.unref();
-  const adapter = redisStreamsAdapter(redis, { maxLen: opts.streamMaxLen, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+  const streams = redisStreamsAdapter(redis, {
+    maxLen: opts.streamMaxLen,
+    ...(opts.prefix ? { prefix: opts.prefix } : {}),
+    onSessionLost: (err) => log.warn({ err: String(err) }, 'could not save a dropped connection\'s session in Redis: it will rejoin in full'),
+  });
   return {
     nodeId: cfg.nodeId,
     publicUrl: cfg.publicUrl,
     registry,
-    adapter,
+    adapter: streams.adapter,
     redis,
     async close() {
       clearInterval(reaper);
       await heartbeat.stop().catch(() => undefined);
+      await streams.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -18,20 +18,48 @@ export interface StreamsAdapterOptions {
   maxLen: number;
   /** How long one XREAD waits for new entries (ms); also the longest a closed adapter's reader lingers. Default 1 000. */
   blockTimeMs?: number;
+  /** Told when a dropped client's session could not be saved (Redis down): that client will rejoin in full. */
+  onSessionLost?: (err: unknown) => void;
+}
+
+export interface StreamsAdapter {
+  /** For socket.io's `adapter` option, on one server only. */
+  adapter: ServerOptions['adapter'];
+  /** Closes the adapter's own connection; call after the socket.io server closed. */
+  close(): Promise<void>;
 }
 
 /**
- * The adapter constructor to give socket.io's `adapter` option (one per
- * server: it starts its stream reader and subscriber, duplicates of `redis`,
- * at once; they end when the server closes). `redis` stays the caller's.
+ * The Redis Streams adapter for one socket.io server. It publishes on a
+ * connection of its own (a duplicate of `redis`, which stays the caller's),
+ * and starts its stream reader and subscriber (more duplicates) at once;
+ * those end when the server closes. The adapter saves a dropped client's
+ * session without handling a failure (a Redis outage would be an unhandled
+ * rejection, which ends a Node process): here that failure goes to
+ * `onSessionLost` instead.
  */
-export function redisStreamsAdapter(redis: Redis, opts: StreamsAdapterOptions): ServerOptions['adapter'] {
+export function redisStreamsAdapter(redis: Redis, opts: StreamsAdapterOptions): StreamsAdapter {
   const p = opts.prefix ?? 'confide:';
-  return createAdapter(redis, {
+  const publisher = redis.duplicate();
+  publisher.on('error', () => undefined); // the caller's own connection reports outages
+  // The adapter's only SET is its session save (persistSession), whose promise it drops.
+  const set = publisher.set.bind(publisher) as (...args: unknown[]) => Promise<unknown>;
+  (publisher as unknown as { set: (...args: unknown[]) => Promise<unknown> }).set = (...args) =>
+    set(...args).catch((err: unknown) => {
+      opts.onSessionLost?.(err);
+      return null;
+    });
+  const adapter = createAdapter(publisher, {
     streamName: `${p}socket.io`,
     channelPrefix: `${p}socket.io`,
     sessionKeyPrefix: `${p}sio:session:`,
     maxLen: opts.maxLen,
     blockTimeInMs: opts.blockTimeMs ?? 1_000,
   }) as unknown as ServerOptions['adapter'];
+  return {
+    adapter,
+    async close() {
+      await publisher.quit().catch(() => publisher.disconnect());
+    },
+  };
 }
