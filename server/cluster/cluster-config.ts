@@ -2,16 +2,14 @@
 // on; CONFIDE_NODE_ID names this node in the room registry; CONFIDE_PUBLIC_URL
 // is where clients reach this very node (what a redirect to it will say).
 import { canonicalOrigin } from '../http/origin-policy.ts';
-
-/** Node ids: short, no key separators (`:`), spaces or control characters. */
-export const NODE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+import { NODE_ID_PATTERN, NodeOrigin } from '../../shared/protocol/cluster.ts';
 
 export interface ClusterConfig {
   /** `redis://` or `rediss://` URL (may carry a password: never logged). */
   redisUrl: string;
   /** This node's id, unique among the nodes sharing the Redis. */
   nodeId: string;
-  /** This node's public origin (`https://node-a.clinic.example`), canonical. */
+  /** This node's public origin (`https://node-a.clinic.example`; http only on loopback), canonical. */
   publicUrl: string;
 }
 
@@ -45,7 +43,10 @@ export function parseCluster(env: NodeJS.ProcessEnv): ClusterConfig | undefined 
     throw new Error(`CONFIDE_NODE_ID must be letters, digits, _ . - (1 to 64 characters); got "${nodeId.slice(0, 100)}"`);
   }
   if (!publicRaw) throw new Error('CONFIDE_REDIS_URL needs CONFIDE_PUBLIC_URL: the origin clients use to reach this node (https://node-a.clinic.example)');
+  // What a redirect will carry, so what clients accept (shared/protocol/cluster.ts): https, or http on loopback.
   const publicUrl = canonicalOrigin(publicRaw);
-  if (!publicUrl) throw new Error(`CONFIDE_PUBLIC_URL must be an origin like https://node-a.clinic.example (no path); got "${publicRaw.slice(0, 100)}"`);
+  if (!publicUrl || !NodeOrigin.safeParse(publicUrl).success) {
+    throw new Error(`CONFIDE_PUBLIC_URL must be an https origin like https://node-a.clinic.example (no path; http only on loopback); got "${publicRaw.slice(0, 100)}"`);
+  }
   return { redisUrl, nodeId, publicUrl };
 }

@@ -11,7 +11,7 @@
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { PLACE, REAP, RELEASE, RENEW, type LuaScript } from './registry-scripts.ts';
-import { NODE_ID_PATTERN } from './cluster-config.ts';
+import { NODE_ID_PATTERN } from '../../shared/protocol/cluster.ts';
 
 /** How long entries live without renewal (ms), and how often this node renews them. */
 export interface RegistryTimings {

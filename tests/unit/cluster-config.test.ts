@@ -22,6 +22,7 @@ describe('the cluster settings', () => {
       publicUrl: 'https://node-a.clinic.example',
     });
     expect(parseCluster({ ...GOOD, CONFIDE_REDIS_URL: 'rediss://redis.internal:6380' })?.redisUrl).toBe('rediss://redis.internal:6380');
+    expect(parseCluster({ ...GOOD, CONFIDE_PUBLIC_URL: 'http://127.0.0.1:3001' })?.publicUrl).toBe('http://127.0.0.1:3001');
   });
 
   it('require a node id and a public URL, and refuse values that cannot work', () => {
@@ -32,6 +33,7 @@ describe('the cluster settings', () => {
       [{ CONFIDE_NODE_ID: 'x'.repeat(65) }, /CONFIDE_NODE_ID/],
       [{ CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example/app' }, /CONFIDE_PUBLIC_URL/],
       [{ CONFIDE_PUBLIC_URL: 'ftp://node-a.clinic.example' }, /CONFIDE_PUBLIC_URL/],
+      [{ CONFIDE_PUBLIC_URL: 'http://node-a.clinic.example' }, /CONFIDE_PUBLIC_URL/],
       [{ CONFIDE_PUBLIC_URL: 'node-a.clinic.example' }, /CONFIDE_PUBLIC_URL/],
       [{ CONFIDE_REDIS_URL: 'http://10.0.0.9:6379' }, /CONFIDE_REDIS_URL/],
       [{ CONFIDE_REDIS_URL: 'not a url' }, /CONFIDE_REDIS_URL/],
