@@ -24,6 +24,7 @@ import { registerOps } from './ops/ops-routes.ts';
 import { Coturn } from './turn/coturn.ts';
 import { turnIceServers } from './turn/turn-credentials.ts';
 import { startClusterNode, type ClusterNode } from './cluster/cluster-node.ts';
+import type { RegistryTimings } from './cluster/room-registry.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -64,8 +65,8 @@ export interface StartOptions {
   passwordHasher?: PasswordHasher;
   /** Overrides of the server's limits (tests use short timeouts); code only. */
   limits?: DeepPartial<Limits>;
-  /** Several nodes: the Redis key prefix (tests sharing one Redis use their own); default "confide:". Code only. */
-  clusterPrefix?: string;
+  /** Several nodes: the Redis key prefix (default "confide:") and registry timings; tests sharing one Redis use their own. Code only. */
+  cluster?: { prefix?: string; timings?: Partial<RegistryTimings> };
 }
 
 /** The PEM certificate chain and key of `files` (throws with the path when one cannot be read). */
@@ -117,9 +118,16 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
           log,
           load: () => rooms.all().reduce((n, r) => n + r.peerCount, 0),
           streamMaxLen: limits.recoveryStreamEntries,
-          ...(opts.clusterPrefix ? { prefix: opts.clusterPrefix } : {}),
+          // Until joins follow the registry (redirect, failover), a room hosted elsewhere is only reported.
+          onLost: (roomId, owner) => log.warn({ roomId, owner }, 'a room of this node is hosted by another node in the registry'),
+          ...opts.cluster,
         })
       : undefined;
+    if (cluster) {
+      const hosting = cluster.hosting;
+      rooms.onRoomOpened = (id) => void hosting.opened(id);
+      rooms.onRoomClosed = (id) => void hosting.closed(id);
+    }
   } catch (err) {
     pool.close();
     await turn?.close();

@@ -9,21 +9,26 @@ import type { ClusterConfig } from './cluster-config.ts';
 import { connectRedis } from './redis-client.ts';
 import { ClusterRegistry, type RegistryTimings } from './room-registry.ts';
 import { redisStreamsAdapter } from './socket-adapter.ts';
+import { RoomHosting } from './room-hosting.ts';
 
 export interface ClusterNode {
   readonly nodeId: string;
   readonly publicUrl: string;
   readonly registry: ClusterRegistry;
+  /** The entries of the rooms this node hosts: tell it as rooms open and close. */
+  readonly hosting: RoomHosting;
   /** For socket.io's `adapter` option (signalling's `adapter`). */
   readonly adapter: ServerOptions['adapter'];
   readonly redis: Redis;
-  /** Stops the heartbeat (deleting this node's record) and the reaper, then closes Redis. Call after socket.io closed. */
+  /** Releases this node's rooms, stops the heartbeat (deleting its record) and the reaper, then closes Redis. Call after socket.io closed. */
   close(): Promise<void>;
 }
 
 export interface ClusterNodeOptions {
   /** This node's load for the heartbeat (participants in its rooms); read every beat. */
   load: () => number;
+  /** A room this node opened is hosted by another node (`owner`), or was taken over: the joins do not follow the registry yet. */
+  onLost: (roomId: string, owner: string | undefined) => void;
   log: Logger;
   /** Entries of the socket.io stream (limits.recoveryStreamEntries). */
   streamMaxLen: number;
@@ -63,6 +68,11 @@ export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOpti
       .catch(() => undefined); // the heartbeat reports the outage
   }, registry.timings.nodeTtlMs);
   reaper.unref();
+  const hosting = new RoomHosting(registry, {
+    onLost: opts.onLost,
+    onError: (err) => log.warn({ err: String(err) }, 'cluster registry step failed'),
+  });
+  hosting.start();
   const streams = redisStreamsAdapter(redis, {
     maxLen: opts.streamMaxLen,
     ...(opts.prefix ? { prefix: opts.prefix } : {}),
@@ -72,10 +82,12 @@ export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOpti
     nodeId: cfg.nodeId,
     publicUrl: cfg.publicUrl,
     registry,
+    hosting,
     adapter: streams.adapter,
     redis,
     async close() {
       clearInterval(reaper);
+      await hosting.stop();
       await heartbeat.stop().catch(() => undefined);
       await streams.close();
       await redis.quit().catch(() => redis.disconnect());

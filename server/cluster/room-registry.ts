@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { PLACE, REAP, RELEASE, RENEW, type LuaScript } from './registry-scripts.ts';
 import { NODE_ID_PATTERN } from '../../shared/protocol/cluster.ts';
+import { RoomId } from '../../shared/protocol/signalling.ts';
 
 /** How long entries live without renewal (ms), and how often this node renews them. */
 export interface RegistryTimings {
@@ -79,9 +80,6 @@ const SCRIPTS: Record<ScriptName, LuaScript> = {
   confideReap: REAP,
 };
 
-/** Room ids are consultation ids (or any id of ours): bounded, no key separators or spaces. */
-const ROOM_ID = /^[A-Za-z0-9_.-]{1,128}$/;
-
 /**
  * The room registry of one node. Uses `redis` (an ioredis client, owned by
  * the caller; scripts are defined on it, EVALSHA with EVAL fallback).
@@ -109,7 +107,8 @@ export class ClusterRegistry {
   }
 
   private roomKey(roomId: string): string {
-    if (!ROOM_ID.test(roomId)) throw new TypeError('invalid room id');
+    // The protocol's room ids: bounded, no key separator (`:`) or spaces.
+    if (!RoomId.safeParse(roomId).success) throw new TypeError('invalid room id');
     return `${this.p}room:${roomId}`;
   }
   private nodeKey(nodeId: string): string {

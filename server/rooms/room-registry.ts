@@ -11,6 +11,10 @@ export class RoomRegistry {
   /** The same rooms once created, for synchronous lookups. */
   private readonly ready = new Map<string, Room>();
 
+  /** Told when a consultation's room opens and when it closes (several nodes: the registry in Redis). Check rooms are not told. */
+  onRoomOpened: ((roomId: string) => void) | undefined;
+  onRoomClosed: ((roomId: string) => void) | undefined;
+
   constructor(
     private readonly pool: WorkerPool,
     private readonly rtc: RtcOptions,
@@ -25,9 +29,11 @@ export class RoomRegistry {
         r.onEmpty = () => {
           this.rooms.delete(roomId);
           this.ready.delete(roomId);
+          this.onRoomClosed?.(roomId);
         };
         r.onWorkerLost = () => void this.move(r);
         this.ready.set(roomId, r);
+        this.onRoomOpened?.(roomId);
         return r;
       });
       room.catch(() => this.rooms.delete(roomId));

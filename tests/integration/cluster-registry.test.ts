@@ -15,16 +15,23 @@ let n = 0;
 /** Each test's keys under a prefix of its own. */
 let prefix = '';
 
-/** Short TTLs so expiry is seen in tests (ms). */
-const FAST: RegistryTimings = { nodeTtlMs: 400, heartbeatEveryMs: 100, roomTtlMs: 900, renewEveryMs: 300 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function node(id: string, timings: Partial<RegistryTimings> = FAST): ClusterRegistry {
+/**
+ * TTLs (ms). Nothing expires by accident under LONG, even on a loaded
+ * machine; a node that should die in a test gets DIES_FAST, and the waits
+ * for an expiry are generous.
+ */
+const LONG: RegistryTimings = { nodeTtlMs: 10_000, heartbeatEveryMs: 1_000, roomTtlMs: 30_000, renewEveryMs: 5_000 };
+const DIES_FAST: RegistryTimings = { ...LONG, nodeTtlMs: 500, heartbeatEveryMs: 100 };
+const past = (ms: number) => sleep(ms + 400);
+
+function node(id: string, timings: Partial<RegistryTimings> = LONG): ClusterRegistry {
   const c = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   clients.push(c);
   return new ClusterRegistry(c, { self: { id, publicUrl: `https://${id}.clinic.example` }, prefix, timings });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every key under this test's prefix (what is left in Redis). */
 async function keys(): Promise<string[]> {
@@ -76,16 +83,17 @@ describe('claiming a room', () => {
   });
 
   it('keeps an entry alive while its owner renews, and lets it expire when it stops', async () => {
-    const a = node('node-a');
+    const t = { ...LONG, roomTtlMs: 1_500, renewEveryMs: 250 };
+    const a = node('node-a', t);
     await a.heartbeat(0);
     await a.claim('room-2');
-    for (let i = 0; i < 4; i++) {
-      await sleep(FAST.renewEveryMs);
+    for (let i = 0; i < 8; i++) {
+      await sleep(t.renewEveryMs);
       expect(await a.renew('room-2')).toBe(true);
     }
-    // 1.2 s after the claim, past one TTL: alive only through the renewals.
+    // 2 s after the claim, past one TTL: alive only through the renewals.
     expect((await a.lookup('room-2'))?.nodeId).toBe('node-a');
-    await sleep(FAST.roomTtlMs + 100);
+    await past(t.roomTtlMs);
     expect(await a.lookup('room-2')).toBeUndefined();
     expect(await a.renew('room-2')).toBe(false);
   });
@@ -101,14 +109,13 @@ describe('claiming a room', () => {
 
 describe('a node that dies', () => {
   it('loses its rooms to the next claimer once its heartbeat expired, and cannot renew them afterwards', async () => {
-    const a = node('node-a');
+    const a = node('node-a', DIES_FAST);
     const b = node('node-b');
     await Promise.all([a.heartbeat(0), b.heartbeat(0)]);
     expect(await a.claim('room-3')).toBe('node-a');
     expect(await b.claim('room-3')).toBe('node-a');
-    // node-a stops beating (SIGKILL): its room entry (900 ms) outlives its record (400 ms).
-    await sleep(FAST.nodeTtlMs + 100);
-    await b.heartbeat(0);
+    // node-a stops beating (SIGKILL): its room entry (30 s) outlives its record (500 ms).
+    await past(DIES_FAST.nodeTtlMs);
     const where = await b.lookup('room-3');
     expect(where?.nodeId).toBe('node-a');
     expect(where?.node).toBeUndefined(); // owner known dead
@@ -122,15 +129,14 @@ describe('a node that dies', () => {
   });
 
   it('is reaped by a live peer: its entries go at once and no orphan key stays', async () => {
-    const a = node('node-a');
+    const a = node('node-a', { ...DIES_FAST, nodeTtlMs: 1_500 });
     const b = node('node-b');
     await Promise.all([a.heartbeat(0), b.heartbeat(0)]);
     for (const r of ['r1', 'r2', 'r3']) await a.claim(r);
     await b.claim('r4');
     expect(await b.reapDead()).toEqual([]); // node-a is live: nothing reaped
     expect(await a.lookup('r1')).toBeDefined();
-    await sleep(FAST.nodeTtlMs + 100);
-    await b.heartbeat(0);
+    await past(1_500);
     expect(await b.reapDead()).toEqual([{ nodeId: 'node-a', rooms: 3 }]);
     for (const r of ['r1', 'r2', 'r3']) expect(await b.lookup(r)).toBeUndefined();
     expect(await keys()).toEqual([`${prefix}node:node-b`, `${prefix}node:node-b:rooms`, `${prefix}nodes`, `${prefix}room:r4`]);
@@ -138,14 +144,14 @@ describe('a node that dies', () => {
   });
 
   it('is not reaped when its record came back, and a stopped heartbeat withdraws the node at once', async () => {
-    const a = node('node-a');
+    const a = node('node-a', { ...LONG, nodeTtlMs: 1_500, heartbeatEveryMs: 100 });
     const b = node('node-b');
     const beat = a.startHeartbeat(() => ({ load: 2 }), (err) => {
       throw err;
     });
     await sleep(50);
     await a.claim('r5');
-    await sleep(FAST.nodeTtlMs * 2); // beats kept it live throughout
+    await past(1_500); // beats kept it live throughout
     expect(await b.reapDead()).toEqual([]);
     expect((await b.lookup('r5'))?.node?.load).toBe(2);
     await beat.stop();
@@ -160,11 +166,9 @@ describe('placing a new room', () => {
     const b = node('node-b');
     const c = node('node-c');
     const d = node('node-d');
-    const dead = node('node-e');
+    const dead = node('node-e', DIES_FAST);
     await Promise.all([a.heartbeat(5), b.heartbeat(1), c.heartbeat(3), d.heartbeat(0, true), dead.heartbeat(0)]);
-    await sleep(FAST.nodeTtlMs + 100);
-    // node-e has died; the others beat again.
-    await Promise.all([a.heartbeat(5), b.heartbeat(1), c.heartbeat(3), d.heartbeat(0, true)]);
+    await past(DIES_FAST.nodeTtlMs); // node-e has died
     // A hostile or stale record in Redis is skipped, not trusted.
     await clients[0]!.sadd(`${prefix}nodes`, 'node-x');
     await clients[0]!.set(`${prefix}node:node-x`, '{"id":"node-x","publicUrl":"javascript:alert(1)","load":-1,"draining":false}');

@@ -161,7 +161,7 @@ describe('a Confide node with CONFIDE_REDIS_URL', () => {
   beforeAll(async () => {
     server = await startTestServer(
       { CONFIDE_GRACE_MS: '2000', CONFIDE_REDIS_URL: redis.url, CONFIDE_NODE_ID: 'node-a', CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example' },
-      { clusterPrefix: 'confide-test:' },
+      { cluster: { prefix: 'confide-test:' } },
     );
   });
   afterAll(async () => {

@@ -1,0 +1,101 @@
+// The hosting node's side of the room registry (issue 16): a room this node
+// opens is claimed in Redis, renewed while it lives, released when it closes.
+// A claim lost to another live node (a conflict: two nodes asked for one
+// room, before joins follow the registry's redirect), or a renewal refused
+// (taken over while this node was frozen or cut off from Redis) is reported
+// to the caller, which decides what to do with its local copy.
+import type { ClusterRegistry } from './room-registry.ts';
+
+export interface RoomHostingEvents {
+  /** The room's entry now names another node (`owner`): this node no longer hosts it for the cluster. */
+  onLost(roomId: string, owner: string | undefined): void;
+  /** A Redis step failed (claim, renew, release); retried on the next renewal for renewals only. */
+  onError(err: unknown): void;
+}
+
+/**
+ * Keeps the registry entries of the rooms this node hosts. opened()/closed()
+ * are called as rooms open and close (in any order, even before a claim
+ * answered); start() renews every `registry.timings.renewEveryMs` in one
+ * round trip; stop() stops and releases them all (a clean shutdown frees
+ * its rooms for other nodes at once).
+ */
+export class RoomHosting {
+  private readonly mine = new Set<string>();
+  /** Per room, the last Redis step still running: steps of one room run in order. */
+  private readonly steps = new Map<string, Promise<void>>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly registry: ClusterRegistry,
+    private readonly events: RoomHostingEvents,
+  ) {}
+
+  /** Whether this node holds `roomId`'s entry (as far as the last claim or renewal said). */
+  hosts(roomId: string): boolean {
+    return this.mine.has(roomId);
+  }
+
+  /** Room ids this node holds. */
+  get rooms(): string[] {
+    return [...this.mine];
+  }
+
+  /** A room opened here: claim it (reported through onLost if another live node has it). */
+  opened(roomId: string): Promise<void> {
+    return this.step(roomId, async () => {
+      const owner = await this.registry.claim(roomId);
+      if (owner === this.registry.self.id) this.mine.add(roomId);
+      else this.events.onLost(roomId, owner);
+    });
+  }
+
+  /** A room closed here: release its entry if ours. */
+  closed(roomId: string): Promise<void> {
+    return this.step(roomId, async () => {
+      if (!this.mine.delete(roomId)) return;
+      await this.registry.release(roomId);
+    });
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.renew(), this.registry.timings.renewEveryMs);
+    this.timer.unref();
+  }
+
+  /** Renews every room held now; rooms whose entry names another node are dropped and reported. */
+  async renew(): Promise<void> {
+    const ids = this.rooms;
+    try {
+      const lost = await this.registry.renewAll(ids);
+      for (const id of lost) {
+        if (!this.mine.delete(id)) continue; // closed meanwhile
+        const where = await this.registry.lookup(id).catch(() => undefined);
+        this.events.onLost(id, where?.nodeId);
+      }
+    } catch (err) {
+      this.events.onError(err);
+    }
+  }
+
+  /** Stops renewing and releases every room held (best effort). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled(this.steps.values());
+    const ids = this.rooms;
+    this.mine.clear();
+    await Promise.allSettled(ids.map((id) => this.registry.release(id)));
+  }
+
+  private step(roomId: string, run: () => Promise<void>): Promise<void> {
+    const prev = this.steps.get(roomId) ?? Promise.resolve();
+    const next = prev.then(run).catch((err: unknown) => this.events.onError(err));
+    this.steps.set(roomId, next);
+    void next.then(() => {
+      if (this.steps.get(roomId) === next) this.steps.delete(roomId);
+    });
+    return next;
+  }
+}
