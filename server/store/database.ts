@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, sql, PostgresDialect, SqliteAdapter, SqliteDialect, type DialectAdapter, type Migration, type MigrationProvider } from 'kysely';
 import type { Schema } from './schema.ts';
 import { LEGACY_USER_VERSIONS, migrations as history, type DialectName } from './migrations.ts';
 
@@ -65,6 +65,23 @@ function parseInt8(v: string): number {
   return n;
 }
 
+/**
+ * SQLite's DDL is transactional, but Kysely's adapter says otherwise (and so
+ * would run migrations outside a transaction): a failed migration must leave
+ * the file as it was, so this one says yes.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class ConfideSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 function openSqlite(file: string): Database {
   const inMemory = isInMemory(file);
   if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
@@ -79,7 +96,7 @@ function openSqlite(file: string): Database {
     raw.close();
     throw err;
   }
-  return new Database(new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) }), 'sqlite');
+  return new Database(new Kysely<Schema>({ dialect: new ConfideSqliteDialect({ database: raw }) }), 'sqlite');
 }
 
 function openPostgres(url: string, opts: OpenOptions): Database {
@@ -122,6 +139,9 @@ async function run(db: Database, provider: MigrationProvider, to?: string): Prom
   const migrator = new Migrator({ db: db.kysely, provider });
   const { error, results } = to === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(to);
   if (error !== undefined) {
+    if (error instanceof Error && /previously executed migration .* is missing/.test(error.message)) {
+      throw new Error(`the database holds migrations this server does not know (made by a newer version?): ${error.message}`);
+    }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -145,10 +165,14 @@ async function baselineLegacySqlite(db: Database): Promise<void> {
   await run(db, new Provider(applied), LEGACY_USER_VERSIONS[version - 1]);
 }
 
-/** Runs the migrations not applied yet (Kysely's Migrator: a lock, then one transaction per migration). Idempotent. */
-export async function migrate(db: Database): Promise<void> {
+/**
+ * Runs the migrations of `list` (the schema's history unless a test passes
+ * another) not applied yet: Kysely's Migrator, under its lock, each migration
+ * in a transaction (DDL is transactional in both dialects). Idempotent.
+ */
+export async function migrate(db: Database, list: Record<string, Migration> = history(db.dialect)): Promise<void> {
   if (db.dialect === 'sqlite') await baselineLegacySqlite(db);
-  await run(db, new Provider(history(db.dialect)));
+  await run(db, new Provider(list));
 }
 
 /** The names of the migrations applied to `db`, in order (for tests and ops). */
