@@ -15,8 +15,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 # firefox-esr: the second browser engine of the call tests; iproute2: their network namespace;
 # coturn: the TURN relay Confide runs when CONFIDE_TURN_HOST is set (and its tests);
 # nftables: the tests' firewall rules; openssl: the HTTPS test's self-signed certificate;
-# nginx: the reverse proxy of docs/deployment.md, whose sample (deploy/nginx/) a test runs.
-RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium firefox-esr coturn iproute2 nftables openssl ffmpeg nginx)
+# nginx: the reverse proxy of docs/deployment.md, whose sample (deploy/nginx/) a test runs;
+# postgresql: the store's second dialect (CONFIDE_DATABASE_URL), which the store tests start in a temp dir.
+RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium firefox-esr coturn iproute2 nftables openssl ffmpeg nginx postgresql)
 BUILD_PKGS=(build-essential python3 pkg-config meson ninja-build libssl-dev libuv1-dev libsrtp2-dev
   libusrsctp-dev libabsl-dev nlohmann-json3-dev)
 WORKER_VERSION=$(node -p "require('./package.json').dependencies.mediasoup")
@@ -33,8 +34,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   # Confide starts its own coturn (its own config and secret), and the tests
-  # their own nginx: the packages' system services would hold ports 3478 and
-  # 80. A policy-rc.d that denies (Debian's switch for maintainer scripts)
+  # their own nginx and PostgreSQL: the packages' system services would hold
+  # ports 3478, 80 and 5432. A policy-rc.d that denies (Debian's switch for maintainer scripts)
   # keeps the install from starting them, with or without systemd.
   NOSTART=/usr/sbin/policy-rc.d; placed=""
   if [ ! -e "$NOSTART" ]; then
@@ -44,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if [ -n "$placed" ]; then $SUDO rm -f "$NOSTART"; trap - EXIT; fi
   # Nor at boot (the nginx sample's route: `systemctl enable --now nginx` then).
-  for svc in coturn nginx; do
+  for svc in coturn nginx postgresql; do
     if [[ " ${missing[*]} " == *" $svc "* ]] && [ -d /run/systemd/system ]; then
       $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi
