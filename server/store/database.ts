@@ -143,7 +143,8 @@ async function run(db: Database, provider: MigrationProvider, to?: string): Prom
       throw new Error(`the database holds migrations this server does not know (made by a newer version?): ${error.message}`);
     }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(failed ? `database migration ${failed} failed: ${why}` : `could not migrate the database: ${why}`);
   }
 }
 
