@@ -67,6 +67,18 @@ export async function startPostgres(): Promise<RunningPostgres> {
   }
   const url = `postgres://confide@127.0.0.1:${port}/postgres`;
   let stopped = false;
+  // pg_ctl detaches the server: should the test process end without stop(), it must not outlive it.
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run(path.join(BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '10', 'stop'], 15_000);
+    } catch {
+      // already gone
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', stopSync);
   return {
     url,
     port,
@@ -84,6 +96,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.off('exit', stopSync);
       try {
         run(path.join(BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
       } finally {
