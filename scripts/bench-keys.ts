@@ -180,8 +180,8 @@ export async function benchKeys(): Promise<{ rows: KeyBenchRow[]; joins: JoinTim
   const doctor = await server.stores.users.create({ email: 'bench@clinic.test', name: 'Dr Bench', role: 'doctor', password: 'benchmark lantern river' });
   const rows: KeyBenchRow[] = [];
   const joins: JoinTimingRow[] = [];
-  const newRoom = (delayMs: number): Room => {
-    const { consultation, patientToken } = server.stores.consultations.create({
+  const newRoom = async (delayMs: number): Promise<Room> => {
+    const { consultation, patientToken } = await server.stores.consultations.create({
       doctorId: doctor.id,
       patientName: 'Bench',
       scheduledAt: Date.now(),
@@ -191,7 +191,7 @@ export async function benchKeys(): Promise<{ rows: KeyBenchRow[]; joins: JoinTim
       server,
       id: consultation.id,
       doctor,
-      doctorSession: server.stores.sessions.create(doctor.id),
+      doctorSession: await server.stores.sessions.create(doctor.id),
       patientToken,
       secret: generateRoomSecret(),
       delayMs,
@@ -205,7 +205,7 @@ export async function benchKeys(): Promise<{ rows: KeyBenchRow[]; joins: JoinTim
   };
   try {
     for (const n of SIZES) {
-      const room = newRoom(0);
+      const room = await newRoom(0);
       const ps: Participant[] = [];
       for (let i = 0; i < n - 1; i++) ps.push(await join(room, `p${i}`, i === 0));
       await sleep(300);
@@ -243,7 +243,7 @@ export async function benchKeys(): Promise<{ rows: KeyBenchRow[]; joins: JoinTim
       for (const n of SIZES) {
         const samples: Omit<JoinTimingRow, 'n' | 'delayMs'>[] = [];
         for (let run = 0; run < JOINS_PER_SIZE; run++) {
-          const room = newRoom(delayMs);
+          const room = await newRoom(delayMs);
           const ps: Participant[] = [];
           for (let i = 0; i < n - 1; i++) ps.push(await join(room, `p${i}`, i === 0));
           await sleep(200 + 4 * delayMs);

@@ -4,13 +4,12 @@
 //
 // The password comes from CONFIDE_ADMIN_PASSWORD, or is asked on the
 // terminal (not echoed) or read from the first line of stdin. It is never
-// printed. The database is <CONFIDE_DATA_DIR or "data">/confide.sqlite.
-import path from 'node:path';
+// printed. The database is <CONFIDE_DATA_DIR or "data">/confide.sqlite, or PostgreSQL when CONFIDE_DATABASE_URL is set.
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { openStores, databasePath } from '../server/store/index.ts';
+import { openStores, databaseTarget } from '../server/store/index.ts';
 import { DuplicateError } from '../server/store/users.ts';
 import { assertNewPassword, PasswordPolicyError } from '../server/auth/passwords.ts';
 
@@ -80,16 +79,18 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const file = path.resolve(databasePath(process.env.CONFIDE_DATA_DIR || 'data'));
-  const stores = openStores(file);
+  const target = databaseTarget(process.env.CONFIDE_DATA_DIR || 'data', process.env.CONFIDE_DATABASE_URL || undefined);
+  // Never the URL itself: it may hold a password.
+  const where = target.dialect === 'sqlite' ? target.file : 'PostgreSQL (CONFIDE_DATABASE_URL)';
+  const stores = await openStores(target);
   try {
     const user = await stores.users.create({ email: email.data, name, role: 'admin', password });
-    process.stdout.write(`Created admin ${user.email} ("${user.name}", id ${user.id}) in ${file}\n`);
+    process.stdout.write(`Created admin ${user.email} ("${user.name}", id ${user.id}) in ${where}\n`);
   } catch (err) {
-    if (err instanceof DuplicateError) fail(`an account with email ${email.data.toLowerCase()} already exists in ${file}; nothing was changed`);
+    if (err instanceof DuplicateError) fail(`an account with email ${email.data.toLowerCase()} already exists in ${where}; nothing was changed`);
     throw err;
   } finally {
-    stores.db.close();
+    await stores.db.close();
   }
 }
 

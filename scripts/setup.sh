@@ -17,8 +17,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 # nftables: the tests' firewall rules; openssl: the HTTPS test's self-signed certificate;
 # nginx: the reverse proxy of docs/deployment.md, whose sample (deploy/nginx/) a test runs;
 # redis-server: the cross-node state of several nodes (CONFIDE_REDIS_URL; its tests start their own).
+# postgresql: the store's second dialect (CONFIDE_DATABASE_URL), which the store tests start in a temp dir.
 RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 chromium firefox-esr coturn iproute2 nftables openssl ffmpeg nginx
-  redis-server)
+  redis-server postgresql)
 BUILD_PKGS=(build-essential python3 pkg-config meson ninja-build libssl-dev libuv1-dev libsrtp2-dev
   libusrsctp-dev libabsl-dev nlohmann-json3-dev)
 WORKER_VERSION=$(node -p "require('./package.json').dependencies.mediasoup")
@@ -35,8 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   # Confide starts its own coturn (its own config and secret), and the tests
-  # their own nginx and Redis: the packages' system services would hold ports
-  # 3478, 80 and 6379. A policy-rc.d that denies (Debian's switch for maintainer scripts)
+  # their own nginx, Redis and PostgreSQL: the packages' system services would hold
+  # ports 3478, 80, 6379 and 5432. A policy-rc.d that denies (Debian's switch for maintainer scripts)
   # keeps the install from starting them, with or without systemd.
   NOSTART=/usr/sbin/policy-rc.d; placed=""
   if [ ! -e "$NOSTART" ]; then
@@ -46,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if [ -n "$placed" ]; then $SUDO rm -f "$NOSTART"; trap - EXIT; fi
   # Nor at boot (the nginx sample's route: `systemctl enable --now nginx` then).
-  for svc in coturn nginx redis-server; do
+  for svc in coturn nginx redis-server postgresql; do
     if [[ " ${missing[*]} " == *" $svc "* ]] && [ -d /run/systemd/system ]; then
       $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi

@@ -13,7 +13,7 @@ import { createHttpApp } from './http/http-app.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
 import type { PeerSession, RelayTamper } from './signalling/peer-session.ts';
 import type { HeldSessions } from './signalling/held-sessions.ts';
-import { openStores, type Stores } from './store/index.ts';
+import { databaseTarget, openStores, type Stores } from './store/index.ts';
 import { limitsWith, type DeepPartial, type Limits } from './limits.ts';
 import { trustFn } from './http/client-ip.ts';
 import { registerApi } from './http/api.ts';
@@ -108,7 +108,17 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     },
     log,
   );
-  const stores = openStores(path.resolve(cfg.dataDir, 'confide.sqlite'), opts.passwordHasher ? { passwordHasher: opts.passwordHasher } : {});
+  let stores: Stores;
+  try {
+    stores = await openStores(databaseTarget(cfg.dataDir, cfg.databaseUrl), {
+      ...(opts.passwordHasher ? { passwordHasher: opts.passwordHasher } : {}),
+      onPoolError: (err) => log.error({ err: err.message }, 'database connection lost'),
+    });
+  } catch (err) {
+    pool.close();
+    await turn?.close();
+    throw err;
+  }
   const consultations = new Consultations(stores, rooms, log, limits.requests.waitingRoomEntries);
   const metrics = new Metrics(rooms, pool);
   let cluster: ClusterNode | undefined;
@@ -151,9 +161,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
         allowedOrigins: cfg.allowedOrigins,
         linkReplaced: (id) => consultations.dropWaiting(id),
         live: (id) => consultations.live(id),
-        endConsultation: (id, actor) => {
-          consultations.end(id, actor).catch((err: unknown) => log.error({ err: String(err) }, 'end failed'));
-        },
+        endConsultation: (id, actor) => consultations.end(id, actor).catch((err: unknown) => log.error({ err: String(err) }, 'end failed')),
       });
     },
   });
@@ -196,7 +204,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
       await http.close();
       pool.close();
       await turn?.close();
-      stores.db.close();
+      await stores.db.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from './limits.ts';
 import { isUnspecifiedIp, type MediaListen } from './sfu/media-listen.ts';
 import { parseTurn, type TurnConfig } from './turn/turn-config.ts';
 import { parseCluster, type ClusterConfig } from './cluster/cluster-config.ts';
+import { databaseTarget } from './store/database.ts';
 
 export interface Config {
   host: string;
@@ -23,8 +24,10 @@ export interface Config {
   rtcMaxPort: number;
   numWorkers: number;
   logLevel: string;
-  /** Folder for the SQLite database (created if missing). */
+  /** Folder for the SQLite database (created if missing); unused when databaseUrl is set. */
   dataDir: string;
+  /** CONFIDE_DATABASE_URL: a postgres:// URL switches the store to PostgreSQL; unset, SQLite in dataDir. Secret (may hold a password): never logged. */
+  databaseUrl: string | undefined;
   /** Mark cookies Secure and send HSTS: served over HTTPS (CONFIDE_COOKIE_SECURE behind a TLS proxy, or built-in TLS). */
   cookieSecure: boolean;
   /** Built-in HTTPS (CONFIDE_TLS_CERT / CONFIDE_TLS_KEY): PEM file paths, read at start (and again on SIGHUP). */
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     numWorkers: int('CONFIDE_WORKERS', os.cpus().length, env),
     logLevel: env.CONFIDE_LOG_LEVEL || 'info',
     dataDir: env.CONFIDE_DATA_DIR || 'data',
+    databaseUrl: env.CONFIDE_DATABASE_URL || undefined,
     tls,
     cookieSecure: env.CONFIDE_COOKIE_SECURE === '1' || tls !== undefined,
     trustProxy: parseTrustProxy(env.CONFIDE_TRUST_PROXY),
@@ -148,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');
   }
   if (cfg.metricsToken !== undefined && cfg.metricsToken.length < 16) throw new Error('CONFIDE_METRICS_TOKEN must be at least 16 characters');
+  databaseTarget(cfg.dataDir, cfg.databaseUrl); // throws for a URL of another kind, at start
   if (cfg.numWorkers < 1) throw new Error('CONFIDE_WORKERS must be >= 1');
   cfg.media = parseMediaListen(env, cfg.numWorkers);
   cfg.turn = parseTurn(env, cfg.media, cfg.tls);

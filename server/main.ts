@@ -4,7 +4,7 @@ import { startConfide } from './app.ts';
 const server = await startConfide(loadConfig());
 server.log.info(`Confide is running at ${server.url}`);
 console.log(`\n  Confide is running: ${server.url}\n`);
-if (server.stores.users.count('admin') === 0) {
+if ((await server.stores.users.count('admin')) === 0) {
   console.log(
     '  No clinic admin yet. Create the first one (in another terminal):\n' +
       '    npm run create-admin -- --email you@clinic.example --name "Your Name"\n' +

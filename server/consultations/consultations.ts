@@ -52,6 +52,8 @@ export class Consultations {
   private readonly checks: SharedBudgets;
   /** When each consultation's 'patient_waiting' was last recorded (ms): entries in between are coalesced. */
   private readonly waitingAudited = new Map<string, number>();
+  /** Per consultation, the tail of its store updates that read room state (see inOrder). */
+  private readonly updates = new Map<string, Promise<unknown>>();
 
   /** `entryRate`: how often one link may enter its waiting room (burst, then per second). */
   constructor(
@@ -70,9 +72,9 @@ export class Consultations {
    * Nothing is recorded and nobody is told. Throws SignallingError
    * 'forbidden', 'ended', 'expired', 'rate-limited'.
    */
-  checkLink(consultationId: string, token: string): void {
-    const c = this.stores.consultations.get(consultationId);
-    const verdict = c ? this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
+  async checkLink(consultationId: string, token: string): Promise<void> {
+    const c = await this.stores.consultations.get(consultationId);
+    const verdict = c ? await this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
     if (!c || verdict === 'invalid') throw new SignallingError('forbidden', 'this link is not valid');
     if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
@@ -86,12 +88,15 @@ export class Consultations {
    * minute however often it enters. Throws SignallingError: 'forbidden' (not
    * a valid link), 'ended', 'expired', 'already-joined', 'rate-limited'.
    */
-  enterWaitingRoom(requestId: string, consultationId: string, token: string, displayName: string, notify: Notify): Consultation {
-    const c = this.stores.consultations.get(consultationId);
-    const verdict = c ? this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
+  async enterWaitingRoom(requestId: string, consultationId: string, token: string, displayName: string, notify: Notify): Promise<Consultation> {
+    const c = await this.stores.consultations.get(consultationId);
+    const verdict = c ? await this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
     if (!c || verdict === 'invalid') throw new SignallingError('forbidden', 'this link is not valid');
     if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
+    if (this.waiting.has(requestId)) throw new SignallingError('already-joined', 'already waiting');
+    // Read before the checks below, which then run without a pause (in-memory state cannot change under them).
+    const credentialHolders = await this.stores.rejoinCredentials.participants(consultationId);
     if (this.waiting.has(requestId)) throw new SignallingError('already-joined', 'already waiting');
     // Counted only for holders of the link, so guesses cannot lock the real patient out.
     if (!this.entries.take(c.id)) throw new SignallingError('rate-limited', 'too many entries with this link; wait a little');
@@ -102,31 +107,37 @@ export class Consultations {
     }
     if (this.waitingList(c.id).length >= MAX_WAITING) throw new SignallingError('rate-limited', 'the waiting room is full');
     const entry: WaitingEntry = { requestId, displayName, consultationId, notify, admitted: false, connected: true };
-    const sameLink = this.sameLink(consultationId);
+    const sameLink = this.sameLink(consultationId, credentialHolders);
     if (sameLink) entry.sameLink = sameLink;
     this.waiting.set(requestId, entry);
-    if (c.status === 'scheduled') this.stores.consultations.setStatus(c.id, 'waiting');
     const now = Date.now();
-    if (now - (this.waitingAudited.get(c.id) ?? -Infinity) >= WAITING_AUDIT_EVERY_MS) {
+    const audit = now - (this.waitingAudited.get(c.id) ?? -Infinity) >= WAITING_AUDIT_EVERY_MS;
+    if (audit) {
       this.waitingAudited.set(c.id, now);
-      this.stores.audit.record(c.id, 'patient_waiting', 'patient', now);
       if (this.waitingAudited.size > 10_000) this.waitingAudited.clear();
     }
     this.rooms.peek(c.id)?.notifyRole('doctor', 'patientWaiting', waitingView(entry));
+    if (c.status === 'scheduled') await this.stores.consultations.setStatus(c.id, 'waiting');
+    if (audit) await this.stores.audit.record(c.id, 'patient_waiting', 'patient', now);
     return c;
   }
 
   /**
    * One link, one patient: a new holder of the link is never a silent second
    * patient. Is someone else with this link in the call, waiting, or admitted
-   * earlier and able to come back (a live rejoin credential)?
+   * earlier and able to come back (`credentialHolders`: who holds a live rejoin credential)?
    */
-  private sameLink(consultationId: string): WaitingPatient['sameLink'] {
+  private sameLink(consultationId: string, credentialHolders: readonly string[]): WaitingPatient['sameLink'] {
     const present = new Set(this.rooms.peek(consultationId)?.peerInfos().filter((p) => p.role === 'patient').map((p) => p.participantId));
     if (present.size) return 'in-call';
     if ([...this.waiting.values()].some((w) => w.consultationId === consultationId && !w.admitted && w.connected)) return 'waiting';
-    if (this.stores.rejoinCredentials.participants(consultationId).some((p) => !present.has(p))) return 'earlier';
+    if (credentialHolders.some((p) => !present.has(p))) return 'earlier';
     return undefined;
+  }
+
+  /** Whether `requestId` is in the waiting room (admitted or not). */
+  isWaiting(requestId: string): boolean {
+    return this.waiting.has(requestId);
   }
 
   /** A waiting patient's connection dropped (held for the grace period) or came back. */
@@ -163,35 +174,40 @@ export class Consultations {
    * the call, who is told it was replaced, or declines the others waiting
    * with the same link; 'add' admits it as one more participant.
    */
-  admit(doctor: User, consultationId: string, requestId: string, as?: 'replace' | 'add'): void {
-    this.ownedBy(doctor, consultationId);
+  async admit(doctor: User, consultationId: string, requestId: string, as?: 'replace' | 'add'): Promise<void> {
+    await this.ownedBy(doctor, consultationId);
     const w = this.waitingIn(consultationId, requestId);
     if ((as ?? (w.sameLink ? 'replace' : 'add')) === 'replace' && w.sameLink) {
       // The device to replace: one whose connection dropped first, else the one in the call.
       const patients = this.rooms.peek(consultationId)?.peerInfos().filter((p) => p.role === 'patient') ?? [];
       const current = patients.find((p) => p.reconnecting) ?? patients[0];
+      // Whoever was admitted earlier and is not here cannot come back with its credential
+      // (one DELETE of all but those present, before the admitted patient can join and get its own).
+      await this.inOrder(consultationId, () =>
+        this.stores.rejoinCredentials.revokeOthers(
+          consultationId,
+          patients.map((p) => p.participantId),
+        ),
+      );
+      // The entry may have gone while the store was busy (its patient left).
+      this.waitingIn(consultationId, requestId);
       if (current) w.takesPlaceOf = current.participantId;
-      // Whoever was admitted earlier and is not here cannot come back with its credential.
-      const present = new Set(patients.map((p) => p.participantId));
-      for (const p of this.stores.rejoinCredentials.participants(consultationId)) {
-        if (!present.has(p)) this.stores.rejoinCredentials.revokeParticipant(consultationId, p);
-      }
       for (const other of [...this.waiting.values()]) {
-        if (other !== w && other.consultationId === consultationId && !other.admitted) this.decline(doctor, consultationId, other.requestId);
+        if (other !== w && other.consultationId === consultationId && !other.admitted) await this.decline(doctor, consultationId, other.requestId);
       }
     }
     w.admitted = true;
-    this.stores.audit.record(consultationId, 'admitted', `doctor:${doctor.id}`);
     w.notify('admitted', {});
+    await this.stores.audit.record(consultationId, 'admitted', `doctor:${doctor.id}`);
   }
 
-  decline(doctor: User, consultationId: string, requestId: string): void {
-    this.ownedBy(doctor, consultationId);
+  async decline(doctor: User, consultationId: string, requestId: string): Promise<void> {
+    await this.ownedBy(doctor, consultationId);
     const w = this.waitingIn(consultationId, requestId);
     this.waiting.delete(requestId);
-    this.stores.audit.record(consultationId, 'declined', `doctor:${doctor.id}`);
     w.notify('declined', {});
     this.rooms.peek(consultationId)?.notifyRole('doctor', 'waitingLeft', { requestId });
+    await this.stores.audit.record(consultationId, 'declined', `doctor:${doctor.id}`);
   }
 
   /**
@@ -200,11 +216,11 @@ export class Consultations {
    * doctor admitted; or a patient presenting a rejoin credential of this
    * consultation (issued to an earlier, admitted connection).
    */
-  authorizeJoin(user: User | undefined, requestId: string, consultationId: string, rejoinToken?: string): JoinGrant {
+  async authorizeJoin(user: User | undefined, requestId: string, consultationId: string, rejoinToken?: string): Promise<JoinGrant> {
     // The credential is checked before anything about the consultation is
     // told (issue 12, item 14): without the right one, an unknown, a live and
     // an ended consultation get the same answer.
-    const c = this.stores.consultations.get(consultationId);
+    const c = await this.stores.consultations.get(consultationId);
     if (user?.role === 'admin') throw new SignallingError('forbidden', 'administrators do not join consultations');
     if (user?.role === 'doctor') {
       if (!c || c.doctorId !== user.id) throw new SignallingError('forbidden', 'not your consultation');
@@ -212,7 +228,7 @@ export class Consultations {
       return { role: 'doctor', name: displayNameOf(user.name, MAX_DISPLAY_NAME), participantId: doctorParticipantId(consultationId, user.id), rejoined: false };
     }
     if (rejoinToken !== undefined) {
-      const cred = this.stores.rejoinCredentials.verify(rejoinToken);
+      const cred = await this.stores.rejoinCredentials.verify(rejoinToken);
       if (!c || !cred || cred.consultationId !== consultationId) {
         throw new SignallingError('unauthenticated', 'this rejoin credential is not valid: wait to be admitted');
       }
@@ -239,8 +255,8 @@ export class Consultations {
   }
 
   /** When `consultationId`'s links stop working (ms since the epoch), if it exists. */
-  linksExpireAt(consultationId: string): number | undefined {
-    return this.stores.consultations.get(consultationId)?.expiresAt;
+  async linksExpireAt(consultationId: string): Promise<number | undefined> {
+    return (await this.stores.consultations.get(consultationId))?.expiresAt;
   }
 
   /** Never two indistinguishable patients: a second "Zoé" in the room is shown as "Zoé (2)" (its own ghost does not count). */
@@ -258,20 +274,22 @@ export class Consultations {
    * Records the join, and for a patient admitted on this connection issues
    * the rejoin credential it keeps for the tab's life (returned once).
    */
-  joined(consultationId: string, grant: JoinGrant, actor: string): string | undefined {
-    const c = this.stores.consultations.get(consultationId);
-    if (!c || c.status === 'ended') return undefined;
-    if (grant.role === 'patient' && c.status !== 'in_progress') this.stores.consultations.setStatus(c.id, 'in_progress');
-    // The room is no longer empty: the console's duration runs again.
-    if (c.emptiedAt !== undefined) this.stores.consultations.setEmptiedAt(c.id, undefined);
-    this.stores.audit.record(consultationId, grant.rejoined ? 'rejoined' : 'joined', actor);
-    if (grant.role !== 'patient' || grant.rejoined) return undefined;
-    if (grant.replaces) this.stores.rejoinCredentials.revokeParticipant(consultationId, grant.participantId);
-    return this.stores.rejoinCredentials.issue({
-      consultationId,
-      participantId: grant.participantId,
-      displayName: grant.name,
-      expiresAt: c.expiresAt,
+  joined(consultationId: string, grant: JoinGrant, actor: string): Promise<string | undefined> {
+    return this.inOrder(consultationId, async () => {
+      const c = await this.stores.consultations.get(consultationId);
+      if (!c || c.status === 'ended') return undefined;
+      if (grant.role === 'patient' && c.status !== 'in_progress') await this.stores.consultations.setStatus(c.id, 'in_progress');
+      // The room is no longer empty: the console's duration runs again.
+      if (c.emptiedAt !== undefined) await this.stores.consultations.setEmptiedAt(c.id, undefined);
+      await this.stores.audit.record(consultationId, grant.rejoined ? 'rejoined' : 'joined', actor);
+      if (grant.role !== 'patient' || grant.rejoined) return undefined;
+      if (grant.replaces) await this.stores.rejoinCredentials.revokeParticipant(consultationId, grant.participantId);
+      return this.stores.rejoinCredentials.issue({
+        consultationId,
+        participantId: grant.participantId,
+        displayName: grant.name,
+        expiresAt: c.expiresAt,
+      });
     });
   }
 
@@ -279,32 +297,36 @@ export class Consultations {
   onConnectionEvent: ((event: 'connection_lost' | 'reconnected' | 'timed_out') => void) | undefined;
 
   /** Metadata-only audit of a participant's connection: dropped, back within the grace period, or gone. */
-  connection(consultationId: string, event: 'connection_lost' | 'reconnected' | 'timed_out', actor: string): void {
+  async connection(consultationId: string, event: 'connection_lost' | 'reconnected' | 'timed_out', actor: string): Promise<void> {
     this.onConnectionEvent?.(event);
-    if (this.stores.consultations.get(consultationId)) this.stores.audit.record(consultationId, event, actor);
+    if (await this.stores.consultations.get(consultationId)) await this.stores.audit.record(consultationId, event, actor);
   }
 
   /** Someone left the room (after the room let them go): the last one out stops the console's duration. */
-  left(consultationId: string, actor: string): void {
-    const c = this.stores.consultations.get(consultationId);
-    if (!c) return;
-    this.stores.audit.record(consultationId, 'left', actor);
-    if (c.status !== 'ended' && this.live(consultationId).connected.length === 0) {
-      this.stores.consultations.setEmptiedAt(consultationId, Date.now());
-    }
+  left(consultationId: string, actor: string): Promise<void> {
+    return this.inOrder(consultationId, async () => {
+      const c = await this.stores.consultations.get(consultationId);
+      if (!c) return;
+      await this.stores.audit.record(consultationId, 'left', actor);
+      if (c.status !== 'ended' && this.live(consultationId).connected.length === 0) {
+        await this.stores.consultations.setEmptiedAt(consultationId, Date.now());
+      }
+    });
   }
 
   /** Ends it for everyone: the room closes, waiting patients are told, links stop working. */
   async end(consultationId: string, actor: string): Promise<void> {
-    const c = this.stores.consultations.get(consultationId);
-    if (!c) throw new SignallingError('not-found', 'no such consultation');
-    if (c.status !== 'ended') {
-      const at = Date.now();
-      this.stores.consultations.setStatus(consultationId, 'ended', at);
-      this.stores.audit.record(consultationId, 'ended', actor, at);
-      this.log.info({ consultationId }, 'consultation ended');
-    }
-    this.stores.rejoinCredentials.revokeConsultation(consultationId);
+    await this.inOrder(consultationId, async () => {
+      const c = await this.stores.consultations.get(consultationId);
+      if (!c) throw new SignallingError('not-found', 'no such consultation');
+      if (c.status !== 'ended') {
+        const at = Date.now();
+        await this.stores.consultations.setStatus(consultationId, 'ended', at);
+        await this.stores.audit.record(consultationId, 'ended', actor, at);
+        this.log.info({ consultationId }, 'consultation ended');
+      }
+      await this.stores.rejoinCredentials.revokeConsultation(consultationId);
+    });
     for (const w of [...this.waiting.values()]) {
       if (w.consultationId !== consultationId) continue;
       this.waiting.delete(w.requestId);
@@ -313,8 +335,8 @@ export class Consultations {
     (await this.rooms.get(consultationId))?.end();
   }
 
-  endAsDoctor(doctor: User, consultationId: string): Promise<void> {
-    this.ownedBy(doctor, consultationId);
+  async endAsDoctor(doctor: User, consultationId: string): Promise<void> {
+    await this.ownedBy(doctor, consultationId);
     return this.end(consultationId, `doctor:${doctor.id}`);
   }
 
@@ -332,9 +354,28 @@ export class Consultations {
     };
   }
 
-  private ownedBy(doctor: User, consultationId: string): void {
-    const c = this.stores.consultations.get(consultationId);
+  private async ownedBy(doctor: User, consultationId: string): Promise<void> {
+    const c = await this.stores.consultations.get(consultationId);
     if (!c || c.doctorId !== doctor.id) throw new SignallingError('forbidden', 'not your consultation');
+  }
+
+  /**
+   * Runs `work` after the consultation's earlier updates, one at a time
+   * (whatever their outcome). The store is async: a join and a leave that
+   * both read the room and then write (emptiedAt, credentials) would
+   * otherwise interleave and leave the later state of the room unrecorded.
+   */
+  private inOrder<T>(consultationId: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.updates.get(consultationId) ?? Promise.resolve()).then(work, work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.updates.set(consultationId, tail);
+    void tail.then(() => {
+      if (this.updates.get(consultationId) === tail) this.updates.delete(consultationId);
+    });
+    return run;
   }
 
   private waitingIn(consultationId: string, requestId: string): WaitingEntry {

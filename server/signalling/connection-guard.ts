@@ -81,9 +81,9 @@ export class ConnectionGuard {
    * Reads the staff session again: still there, not expired, account still
    * enabled. Always true for a patient's connection.
    */
-  authorised(): boolean {
+  async authorised(): Promise<boolean> {
     if (!this.staff) return true;
-    const now = this.sessions.resolveSession(this.staff.token);
+    const now = await this.sessions.resolveSession(this.staff.token);
     if (!now || now.user.id !== this.staff.user.id) return false;
     this.staff = { ...this.staff, user: now.user, expiresAt: now.expiresAt };
     return true;

@@ -110,44 +110,56 @@ export class PeerSession {
     if (this.held.closed) {
       // Server shutdown: nobody left; they will rejoin the restarted server.
       const room = this.room;
-      if (room) this.consultations.connection(room.id, 'connection_lost', this.actor());
+      if (room) this.queue = this.queue.then(() => this.consultations.connection(room.id, 'connection_lost', this.actor())).catch(this.storeFailed);
       return;
     }
     if (RECOVERABLE.has(reason) && this.holdsAPlace) {
       this.held.hold(this.socket.id, this);
       this.consultations.waitingConnection(this.peerId, false);
-      this.queue = this.queue.then(() => {
-        const room = this.room;
-        if (!room) return;
-        room.setReconnecting(this.peerId, true);
-        this.consultations.connection(room.id, 'connection_lost', this.actor());
-      });
+      this.queue = this.queue
+        .then(() => {
+          const room = this.room;
+          if (!room) return;
+          room.setReconnecting(this.peerId, true);
+          return this.consultations.connection(room.id, 'connection_lost', this.actor());
+        })
+        .catch(this.storeFailed);
       return;
     }
-    this.queue = this.queue.then(() => this.leaveRoom('left'));
+    this.queue = this.queue.then(() => this.leaveRoom('left')).catch(this.storeFailed);
   }
+
+  /** A store write behind a connection event failed: logged; the connection's queue goes on. */
+  private readonly storeFailed = (err: unknown): void => {
+    this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'store update failed');
+  };
 
   /** socket.io recovered our connection within the grace period: carry on with the new socket. */
   attach(socket: Socket): void {
     this.socket = socket;
-    // The session may have ended while the connection was down.
-    if (!this.authorised()) return;
+    if (this.ended) return;
     this.consultations.waitingConnection(this.peerId, true);
-    this.queue = this.queue.then(() => {
-      const room = this.room;
-      if (!room) return;
-      room.setReconnecting(this.peerId, false);
-      this.consultations.connection(room.id, 'reconnected', this.actor());
-    });
+    this.queue = this.queue
+      .then(async () => {
+        // The session may have ended while the connection was down (then revoked: it leaves).
+        if (!(await this.authorised())) return;
+        const room = this.room;
+        if (!room) return;
+        room.setReconnecting(this.peerId, false);
+        await this.consultations.connection(room.id, 'reconnected', this.actor());
+      })
+      .catch(this.storeFailed);
   }
 
   /** The grace period ran out (HeldSessions). */
   expire(): void {
-    this.queue = this.queue.then(() => {
-      const room = this.room;
-      if (room) this.consultations.connection(room.id, 'timed_out', this.actor());
-      this.leaveRoom('timeout');
-    });
+    this.queue = this.queue
+      .then(async () => {
+        const room = this.room;
+        if (room) await this.consultations.connection(room.id, 'timed_out', this.actor()).catch(this.storeFailed);
+        await this.leaveRoom('timeout');
+      })
+      .catch(this.storeFailed);
   }
 
   /** Keeps socket.io's recovery offset fresh on quiet connections (see socket-server.ts). */
@@ -166,7 +178,7 @@ export class PeerSession {
     this.log.info({ reason }, 'connection revoked');
     clearTimeout(this.idleTimer);
     this.held.take(this.socket.id);
-    this.queue = this.queue.then(() => this.leaveRoom('removed'));
+    this.queue = this.queue.then(() => this.leaveRoom('removed')).catch(this.storeFailed);
     // After the current tick, so the refusal of the request that found out is delivered first.
     const socket = this.socket;
     setImmediate(() => socket.connected && socket.disconnect(true));
@@ -203,26 +215,37 @@ export class PeerSession {
       reply(failure('rate-limited', 'too many requests'));
       return;
     }
-    if (this.ended || !this.authorised()) {
-      reply(failure('unauthenticated', 'your session has ended: sign in again'));
-      return;
-    }
-    if (!Object.hasOwn(requests, name)) {
-      reply(failure('unknown-request', `unknown request "${String(name).slice(0, 64)}"`));
-      return;
-    }
-    const requestName = name as RequestName;
-    const parsed = requests[requestName].req.safeParse(args.length > 1 ? args[0] : undefined);
-    if (!parsed.success) {
-      reply(failure('bad-request', describeIssue(parsed.error)));
-      return;
-    }
-    this.queue = this.queue.then(() => this.run(requestName, parsed.data, reply));
+    // In the queue: the session is re-read from the store (async), and answers keep their order.
+    this.queue = this.queue.then(async () => {
+      let authorised: boolean;
+      try {
+        authorised = !this.ended && (await this.authorised());
+      } catch (err) {
+        this.storeFailed(err);
+        reply(failure('internal', 'internal error'));
+        return;
+      }
+      if (!authorised) {
+        reply(failure('unauthenticated', 'your session has ended: sign in again'));
+        return;
+      }
+      if (!Object.hasOwn(requests, name)) {
+        reply(failure('unknown-request', `unknown request "${String(name).slice(0, 64)}"`));
+        return;
+      }
+      const requestName = name as RequestName;
+      const parsed = requests[requestName].req.safeParse(args.length > 1 ? args[0] : undefined);
+      if (!parsed.success) {
+        reply(failure('bad-request', describeIssue(parsed.error)));
+        return;
+      }
+      await this.run(requestName, parsed.data, reply);
+    });
   }
 
   /** The staff session still holds (see ConnectionGuard); if not, the connection is revoked. */
-  private authorised(): boolean {
-    if (this.guard.authorised()) return true;
+  private async authorised(): Promise<boolean> {
+    if (await this.guard.authorised()) return true;
     this.revoke('staff session ended');
     return false;
   }
@@ -264,7 +287,7 @@ export class PeerSession {
       const checked = requests[name].res.safeParse(data);
       if (!checked.success) {
         this.log.error({ event: name, issue: describeIssue(checked.error) }, 'answer does not match the protocol');
-        if (name === 'join') this.leaveRoom('left');
+        if (name === 'join') await this.leaveRoom('left');
         reply(failure('internal', 'internal error'));
         return;
       }
@@ -284,7 +307,7 @@ export class PeerSession {
     return this.room;
   }
 
-  private leaveRoom(reason: LeaveReason): void {
+  private async leaveRoom(reason: LeaveReason): Promise<void> {
     this.waiting = false;
     this.guard.noPlace();
     this.consultations.leaveWaitingRoom(this.peerId);
@@ -294,7 +317,7 @@ export class PeerSession {
     if (!this.ended) this.armIdle();
     if (!room.has(this.peerId)) return; // replaced by the same participant's newer connection
     room.leave(this.peerId, reason);
-    this.consultations.left(room.id, this.actor());
+    await this.consultations.left(room.id, this.actor());
   }
 
   private actor(): string {
@@ -313,26 +336,29 @@ export class PeerSession {
   }
 
   private readonly handlers: { [N in RequestName]: Handler<N> } = {
-    enterWaitingRoom: ({ consultationId, token, displayName }) => {
+    enterWaitingRoom: async ({ consultationId, token, displayName }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in the call');
       // Declined, turned away by a new link, or told of the end: it holds no place from then on.
       const notify: Notify = (event, data) => {
         if (event === 'declined' || event === 'consultationEnded') this.turnedAway();
         this.notify(event, data);
       };
-      const c = this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, notify);
-      this.waiting = true;
-      this.guard.waitingFor(c.id);
+      const c = await this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, notify);
+      // Unless turned away already, while the store recorded the entry.
+      if (this.consultations.isWaiting(this.peerId)) {
+        this.waiting = true;
+        this.guard.waitingFor(c.id);
+      }
       return { patientName: c.patientName };
     },
-    admit: ({ requestId, as }) => {
+    admit: async ({ requestId, as }) => {
       const { doctor, room } = this.doctorInRoom();
-      this.consultations.admit(doctor, room.id, requestId, as);
+      await this.consultations.admit(doctor, room.id, requestId, as);
       return {};
     },
-    decline: ({ requestId }) => {
+    decline: async ({ requestId }) => {
       const { doctor, room } = this.doctorInRoom();
-      this.consultations.decline(doctor, room.id, requestId);
+      await this.consultations.decline(doctor, room.id, requestId);
       return {};
     },
     endConsultation: async () => {
@@ -343,7 +369,7 @@ export class PeerSession {
     },
     join: async ({ roomId, rejoinToken }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in a room');
-      const grant = this.consultations.authorizeJoin(this.guard.user, this.peerId, roomId, rejoinToken);
+      const grant = await this.consultations.authorizeJoin(this.guard.user, this.peerId, roomId, rejoinToken);
       let room = await this.rooms.getOrCreate(roomId);
       // The room may have just closed (its last peer left): take the new one.
       if (room.isClosed) room = await this.rooms.getOrCreate(roomId);
@@ -358,8 +384,8 @@ export class PeerSession {
       this.room = room;
       this.waiting = false;
       if (grant.role === 'patient') this.guard.inCall(roomId, grant.participantId);
-      const issued = this.consultations.joined(roomId, grant, this.actor());
-      const linksExpireAt = this.consultations.linksExpireAt(roomId);
+      const issued = await this.consultations.joined(roomId, grant, this.actor());
+      const linksExpireAt = await this.consultations.linksExpireAt(roomId);
       return {
         ...(linksExpireAt === undefined ? {} : { linksExpireAt }),
         ...res,
@@ -402,9 +428,9 @@ export class PeerSession {
       const behind = this.joined().relayChat(this.peerId, req);
       return behind.length > 0 ? { behind } : {};
     },
-    leave: () => {
+    leave: async () => {
       this.joined();
-      this.leaveRoom('left');
+      await this.leaveRoom('left');
       return {};
     },
     resume: () => {
@@ -415,12 +441,12 @@ export class PeerSession {
     rejoinMedia: () => this.joined().media.rejoinMedia(this.peerId),
     startCheck: async ({ consultationId, token }) => {
       if (this.room || this.waiting) throw new SignallingError('already-joined', 'already in a room');
-      this.consultations.checkLink(consultationId, token);
+      await this.consultations.checkLink(consultationId, token);
       const room = await this.rooms.createCheckRoom(`check-${this.peerId}`);
       const { routerRtpCapabilities } = room.join({ peerId: this.peerId, participantId: this.peerId, displayName: 'check', role: 'patient', notify: this.notify });
       this.room = room;
       // A check holds SFU resources: it ends on its own.
-      const timer = setTimeout(() => this.room === room && (this.queue = this.queue.then(() => this.leaveRoom('left'))), CHECK_MS);
+      const timer = setTimeout(() => this.room === room && (this.queue = this.queue.then(() => this.leaveRoom('left')).catch(this.storeFailed)), CHECK_MS);
       room.onEmpty = () => clearTimeout(timer);
       return { peerId: this.peerId, routerRtpCapabilities, checkMs: CHECK_MS, relay: room.media.hasRelay };
     },

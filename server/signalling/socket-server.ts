@@ -11,7 +11,7 @@
 // connections at once, held ones included; one that expires, within a
 // heartbeat. socket.io's recovery buffer is bounded (recovery-adapter.ts).
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import { Server, type ServerOptions } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { MAX_MESSAGE_BYTES } from '../../shared/protocol/signalling.ts';
 import { PeerSession, type SignallingDeps, type StaffSession } from './peer-session.ts';
 import { HeldSessions } from './held-sessions.ts';
@@ -114,35 +114,50 @@ export function attachSignalling(
   const budgets = new SharedBudgets(limits.requests.perPrincipal.burst, limits.requests.perPrincipal.perSecond);
   const full: SignallingDeps = { ...deps, held, budgets, limits };
   const sessions = new Set<PeerSession>();
-  const staffSession = (req: IncomingMessage): StaffSession | undefined => {
+  const staffSession = async (req: IncomingMessage): Promise<StaffSession | undefined> => {
     const token = readSessionToken(req.headers.cookie);
-    const s = token ? deps.sessions.resolveSession(token) : undefined;
+    const s = token ? await deps.sessions.resolveSession(token) : undefined;
     return s && token ? { token, tokenHash: s.tokenHash, user: s.user, expiresAt: s.expiresAt } : undefined;
   };
   const openFor = (userId: string) => [...sessions].filter((s) => s.guard.user?.id === userId && s.connected).length;
 
-  io.on('connection', (socket) => {
+  /** The connection's PeerSession: the one held for it (recovered), or a new one once its cookie's session is read (undefined: refused). */
+  const sessionFor = async (socket: Socket): Promise<PeerSession | undefined> => {
     const recovered = socket.recovered ? held.take(socket.id) : undefined;
-    let session = recovered;
-    if (!session) {
-      const staff = staffSession(socket.request);
-      if (staff && openFor(staff.user.id) >= limits.sockets.perAccount) {
-        deps.log.warn({ userId: staff.user.id }, 'too many connections for one account');
-        socket.disconnect(true);
-        return;
-      }
-      session = new PeerSession(socket, full, staff, clientIp(socket.request, opts.trust));
-    } else {
-      recovered!.attach(socket);
+    if (recovered) {
+      recovered.attach(socket);
+      sessions.add(recovered);
+      return recovered;
     }
-    const s = session;
+    const staff = await staffSession(socket.request);
+    if (!socket.connected) return undefined;
+    if (staff && openFor(staff.user.id) >= limits.sockets.perAccount) {
+      deps.log.warn({ userId: staff.user.id }, 'too many connections for one account');
+      socket.disconnect(true);
+      return undefined;
+    }
+    const s = new PeerSession(socket, full, staff, clientIp(socket.request, opts.trust));
     sessions.add(s);
-    // onAny sees every event, known or not, so unknown names get an error ack too.
-    socket.onAny((event: unknown, ...args: unknown[]) => s.handle(String(event), args));
-    socket.on('disconnect', (reason) => {
-      s.detached(reason);
-      if (!s.holdsAPlace) sessions.delete(s);
+    return s;
+  };
+
+  io.on('connection', (socket) => {
+    // Listeners go on at once (events that arrive while the session is read
+    // wait for it, in order); the session comes from the store, asynchronously.
+    const ready = sessionFor(socket).catch((err: unknown) => {
+      deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'connection refused: session lookup failed');
+      socket.disconnect(true);
+      return undefined;
     });
+    // onAny sees every event, known or not, so unknown names get an error ack too.
+    socket.onAny((event: unknown, ...args: unknown[]) => void ready.then((s) => s?.handle(String(event), args)));
+    socket.on('disconnect', (reason) =>
+      void ready.then((s) => {
+        if (!s) return;
+        s.detached(reason);
+        if (!s.holdsAPlace) sessions.delete(s);
+      }),
+    );
   });
 
   // Logout, a disabled account, a reset: their connections end now, held ones too.

@@ -31,24 +31,25 @@ export interface AuditEntry {
 const ACTOR = /^(?:(?:admin|doctor):[A-Za-z0-9_-]{1,64}|patient|system)$/;
 
 export class AuditLog {
-  private readonly q;
-
-  constructor(db: Database) {
-    this.q = {
-      insert: db.prepare('INSERT INTO audit (consultation_id, event, actor, at) VALUES (?, ?, ?, ?)'),
-      list: db.prepare('SELECT at, event, actor FROM audit WHERE consultation_id = ? ORDER BY at, id'),
-    };
-  }
+  constructor(private readonly db: Database) {}
 
   /** Throws on an unknown event or a malformed actor (so nothing else can be smuggled into the log). */
-  record(consultationId: string, event: AuditEvent, actor: string, at = Date.now()): void {
+  async record(consultationId: string, event: AuditEvent, actor: string, at = Date.now()): Promise<void> {
     if (!(AUDIT_EVENTS as readonly string[]).includes(event)) throw new RangeError(`unknown audit event`);
     if (typeof actor !== 'string' || !ACTOR.test(actor)) throw new RangeError('malformed audit actor');
     if (!Number.isFinite(at)) throw new RangeError('audit time must be a number');
-    this.q.insert.run(consultationId, event, actor, Math.trunc(at));
+    await this.db.kysely.insertInto('audit').values({ consultation_id: consultationId, event, actor, at: Math.trunc(at) }).execute();
   }
 
-  list(consultationId: string): AuditEntry[] {
-    return this.q.list.all(consultationId) as AuditEntry[];
+  /** The consultation's trail, oldest first (`at`: ms since the epoch). */
+  async list(consultationId: string): Promise<AuditEntry[]> {
+    const rows = await this.db.kysely
+      .selectFrom('audit')
+      .select(['at', 'event', 'actor'])
+      .where('consultation_id', '=', consultationId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+    return rows as AuditEntry[];
   }
 }

@@ -1,6 +1,7 @@
 // Consultations: a doctor, a patient's display name, a time. The patient's
 // link token is returned once at creation; only its SHA-256 is stored.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Database } from './database.ts';
 
 export type ConsultationStatus = 'scheduled' | 'waiting' | 'in_progress' | 'ended';
@@ -44,8 +45,19 @@ interface ConsultationRow {
   emptied_at: number | null;
 }
 
-const COLUMNS =
-  'id, doctor_id, patient_name, scheduled_at, status, created_by, created_at, started_at, ended_at, expires_at, emptied_at';
+const COLUMNS = [
+  'id',
+  'doctor_id',
+  'patient_name',
+  'scheduled_at',
+  'status',
+  'created_by',
+  'created_at',
+  'started_at',
+  'ended_at',
+  'expires_at',
+  'emptied_at',
+] as const;
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -80,45 +92,21 @@ function toConsultation(r: ConsultationRow): Consultation {
 }
 
 export class ConsultationStore {
-  private readonly q;
   /** Compared against when the id is unknown, so that case costs the same. */
   private readonly dummyHash = sha256(randomBytes(32).toString('base64url'));
 
-  constructor(db: Database) {
-    this.q = {
-      insert: db.prepare(
-        `INSERT INTO consultations (id, doctor_id, patient_name, scheduled_at, status, created_by, created_at, expires_at, patient_token_hash)
-         VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?)`,
-      ),
-      get: db.prepare(`SELECT ${COLUMNS} FROM consultations WHERE id = ?`),
-      tokenHash: db.prepare('SELECT patient_token_hash AS h, status, expires_at FROM consultations WHERE id = ?'),
-      list: db.prepare(`SELECT ${COLUMNS} FROM consultations ORDER BY scheduled_at DESC, created_at DESC`),
-      listForDoctor: db.prepare(
-        `SELECT ${COLUMNS} FROM consultations
-          WHERE doctor_id = ? AND scheduled_at >= ? AND scheduled_at < ?
-          ORDER BY scheduled_at, created_at`,
-      ),
-      setStatus: db.prepare(
-        `UPDATE consultations SET
-           status = @status,
-           started_at = CASE WHEN @status = 'in_progress' AND started_at IS NULL THEN @at ELSE started_at END,
-           ended_at = CASE WHEN @status = 'ended' THEN @at ELSE ended_at END
-         WHERE id = @id AND status <> 'ended'`,
-      ),
-      setEmptiedAt: db.prepare('UPDATE consultations SET emptied_at = ? WHERE id = ?'),
-      setTokenHash: db.prepare("UPDATE consultations SET patient_token_hash = ? WHERE id = ? AND status <> 'ended'"),
-    };
-  }
+  constructor(private readonly db: Database) {}
 
   /**
    * Creates a consultation with a first patient token, returned here only (the
    * staff API does not pass it on: the doctor's browser asks for its own with
    * newPatientToken, so the clinic admin never holds a patient link).
+   * Throws RangeError for a malformed name or time.
    */
-  create(i: { doctorId: string; patientName: string; scheduledAt: number; createdBy: string }): {
+  async create(i: { doctorId: string; patientName: string; scheduledAt: number; createdBy: string }): Promise<{
     consultation: Consultation;
     patientToken: string;
-  } {
+  }> {
     const patientName = i.patientName.trim();
     if (patientName.length < 1 || patientName.length > 64) throw new RangeError('patient name must be 1–64 characters');
     if (!Number.isSafeInteger(i.scheduledAt)) throw new RangeError('scheduledAt must be a time in ms');
@@ -127,13 +115,23 @@ export class ConsultationStore {
     const expiresAt = i.scheduledAt + LINK_VALIDITY_MS;
     for (;;) {
       const id = newConsultationId();
-      try {
-        this.q.insert.run(id, i.doctorId, patientName, i.scheduledAt, i.createdBy, createdAt, expiresAt, sha256(patientToken).toString('hex'));
-      } catch (err) {
+      const r = await this.db.kysely
+        .insertInto('consultations')
+        .values({
+          id,
+          doctor_id: i.doctorId,
+          patient_name: patientName,
+          scheduled_at: i.scheduledAt,
+          status: 'scheduled',
+          created_by: i.createdBy,
+          created_at: createdAt,
+          expires_at: expiresAt,
+          patient_token_hash: sha256(patientToken).toString('hex'),
+        })
         // 36^16 ids: a collision is astronomically unlikely, but costs nothing to handle.
-        if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') continue;
-        throw err;
-      }
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0n) !== 1) continue;
       return {
         consultation: {
           id,
@@ -153,37 +151,61 @@ export class ConsultationStore {
   /**
    * A new patient token for consultation `id`, returned once; the previous one
    * (and any link built on it) stops working. Undefined for an unknown or
-   * ended consultation.
+   * ended consultation (one conditional UPDATE: an end at the same time wins or loses whole).
    */
-  newPatientToken(id: string): string | undefined {
+  async newPatientToken(id: string): Promise<string | undefined> {
     const token = randomBytes(32).toString('base64url');
-    const changed = this.q.setTokenHash.run(sha256(token).toString('hex'), id).changes;
-    return changed === 1 ? token : undefined;
+    const r = await this.db.kysely
+      .updateTable('consultations')
+      .set({ patient_token_hash: sha256(token).toString('hex') })
+      .where('id', '=', id)
+      .where('status', '<>', 'ended')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? token : undefined;
   }
 
-  get(id: string): Consultation | undefined {
-    const row = this.q.get.get(id) as ConsultationRow | undefined;
+  async get(id: string): Promise<Consultation | undefined> {
+    const row = await this.db.kysely.selectFrom('consultations').select(COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toConsultation(row);
   }
 
   /** All consultations, the latest scheduled first. */
-  list(): Consultation[] {
-    return (this.q.list.all() as ConsultationRow[]).map(toConsultation);
+  async list(): Promise<Consultation[]> {
+    const rows = await this.db.kysely
+      .selectFrom('consultations')
+      .select(COLUMNS)
+      .orderBy('scheduled_at', 'desc')
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map(toConsultation);
   }
 
-  /** A doctor's consultations scheduled in [from, to), in time order. */
-  listForDoctor(doctorId: string, from: number, to: number): Consultation[] {
-    return (this.q.listForDoctor.all(doctorId, from, to) as ConsultationRow[]).map(toConsultation);
+  /** A doctor's consultations scheduled in [from, to) (ms), in time order. */
+  async listForDoctor(doctorId: string, from: number, to: number): Promise<Consultation[]> {
+    const rows = await this.db.kysely
+      .selectFrom('consultations')
+      .select(COLUMNS)
+      .where('doctor_id', '=', doctorId)
+      .where('scheduled_at', '>=', from)
+      .where('scheduled_at', '<', to)
+      .orderBy('scheduled_at')
+      .orderBy('created_at')
+      .execute();
+    return rows.map(toConsultation);
   }
 
   /**
    * Checks a patient link. 'invalid' for an unknown id or a wrong token (the
    * state of the consultation is only revealed to holders of its token).
    */
-  verifyPatientToken(id: string, token: string, now = Date.now()): TokenVerdict {
+  async verifyPatientToken(id: string, token: string, now = Date.now()): Promise<TokenVerdict> {
     const row =
       typeof id === 'string' && id.length <= 64
-        ? (this.q.tokenHash.get(id) as { h: string; status: ConsultationStatus; expires_at: number } | undefined)
+        ? await this.db.kysely
+            .selectFrom('consultations')
+            .select(['patient_token_hash as h', 'status', 'expires_at'])
+            .where('id', '=', id)
+            .executeTakeFirst()
         : undefined;
     const presented = sha256(typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH ? token : '');
     const expected = row ? Buffer.from(row.h, 'hex') : this.dummyHash;
@@ -198,12 +220,23 @@ export class ConsultationStore {
 
   /**
    * Moves a consultation to `status`. Records startedAt on the first
-   * 'in_progress' and endedAt on 'ended'; 'ended' is final (later calls
-   * change nothing). Returns the consultation as it now is.
+   * 'in_progress' and endedAt on 'ended' (`at`, ms); 'ended' is final (later
+   * calls change nothing: one conditional UPDATE). Returns the consultation as
+   * it now is. Throws RangeError for an unknown status.
    */
-  setStatus(id: string, status: ConsultationStatus, at = Date.now()): Consultation | undefined {
+  async setStatus(id: string, status: ConsultationStatus, at = Date.now()): Promise<Consultation | undefined> {
     if (!CONSULTATION_STATUSES.includes(status)) throw new RangeError('unknown consultation status');
-    this.q.setStatus.run({ id, status, at: Math.trunc(at) });
+    const t = Math.trunc(at);
+    await this.db.kysely
+      .updateTable('consultations')
+      .set({
+        status,
+        ...(status === 'in_progress' ? { started_at: sql<number>`coalesce(started_at, ${t})` } : {}),
+        ...(status === 'ended' ? { ended_at: t } : {}),
+      })
+      .where('id', '=', id)
+      .where('status', '<>', 'ended')
+      .execute();
     return this.get(id);
   }
 
@@ -211,7 +244,11 @@ export class ConsultationStore {
    * Records when the consultation's room became empty (`at`, ms), or that
    * someone is in it again (`undefined`). The console's duration stops there.
    */
-  setEmptiedAt(id: string, at: number | undefined): void {
-    this.q.setEmptiedAt.run(at === undefined ? null : Math.trunc(at), id);
+  async setEmptiedAt(id: string, at: number | undefined): Promise<void> {
+    await this.db.kysely
+      .updateTable('consultations')
+      .set({ emptied_at: at === undefined ? null : Math.trunc(at) })
+      .where('id', '=', id)
+      .execute();
   }
 }

@@ -20,56 +20,60 @@ export interface Enrolment {
 }
 
 export class EnrolmentStore {
-  private readonly q;
-
-  constructor(private readonly db: Database) {
-    this.q = {
-      insert: db.prepare('INSERT INTO enrolments (token_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
-      get: db.prepare('SELECT user_id, expires_at FROM enrolments WHERE token_hash = ?'),
-      remove: db.prepare('DELETE FROM enrolments WHERE token_hash = ?'),
-      removeFor: db.prepare('DELETE FROM enrolments WHERE user_id = ?'),
-      prune: db.prepare('DELETE FROM enrolments WHERE expires_at <= ?'),
-    };
-  }
+  constructor(private readonly db: Database) {}
 
   /**
    * A new link for `userId` (made by `createdBy`, e.g. 'admin:<id>'), valid
    * for ENROLMENT_TTL_MS; earlier links of that account stop working.
-   * Returns the token (never stored) and its expiry.
+   * Returns the token (never stored) and its expiry (ms).
    */
-  issue(userId: string, createdBy: string, now = Date.now()): { token: string; expiresAt: number } {
+  async issue(userId: string, createdBy: string, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = now + ENROLMENT_TTL_MS;
-    this.db.transaction(() => {
-      this.q.prune.run(now);
-      this.q.removeFor.run(userId);
-      this.q.insert.run(sha256Hex(token), userId, createdBy, now, expiresAt);
-    })();
+    await this.db.kysely.transaction().execute(async (trx) => {
+      // One link per account even when two are issued at once: on PostgreSQL the
+      // account's row is locked for the transaction (SQLite runs one writer at a time anyway).
+      if (this.db.dialect === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+      await trx.deleteFrom('enrolments').where('expires_at', '<=', now).execute();
+      await trx.deleteFrom('enrolments').where('user_id', '=', userId).execute();
+      await trx
+        .insertInto('enrolments')
+        .values({ token_hash: sha256Hex(token), user_id: userId, created_by: createdBy, created_at: now, expires_at: expiresAt })
+        .execute();
+    });
     return { token, expiresAt };
   }
 
   /** What a well-formed, known, unexpired `token` is for; undefined otherwise. Does not consume it. */
-  peek(token: unknown, now = Date.now()): Enrolment | undefined {
+  async peek(token: unknown, now = Date.now()): Promise<Enrolment | undefined> {
     if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
-    const row = this.q.get.get(sha256Hex(token)) as { user_id: string; expires_at: number } | undefined;
+    const row = await this.db.kysely
+      .selectFrom('enrolments')
+      .select(['user_id', 'expires_at'])
+      .where('token_hash', '=', sha256Hex(token))
+      .executeTakeFirst();
     if (!row || row.expires_at <= now) return undefined;
     return { userId: row.user_id, expiresAt: row.expires_at };
   }
 
   /**
-   * Uses `token` up: returns what it was for and deletes it, in one step (two
-   * concurrent uses cannot both succeed). Undefined if it is not valid.
+   * Uses `token` up: returns what it was for and deletes it, in one statement
+   * (DELETE … RETURNING: of two concurrent uses, on either dialect, only one
+   * gets the row). Undefined if it is not valid.
    */
-  consume(token: unknown, now = Date.now()): Enrolment | undefined {
-    return this.db.transaction(() => {
-      const e = this.peek(token, now);
-      if (e) this.q.remove.run(sha256Hex(token as string));
-      return e;
-    })();
+  async consume(token: unknown, now = Date.now()): Promise<Enrolment | undefined> {
+    if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
+    const row = await this.db.kysely
+      .deleteFrom('enrolments')
+      .where('token_hash', '=', sha256Hex(token))
+      .where('expires_at', '>', now)
+      .returning(['user_id', 'expires_at'])
+      .executeTakeFirst();
+    return row && { userId: row.user_id, expiresAt: row.expires_at };
   }
 
   /** No link of `userId` works any more. */
-  revokeFor(userId: string): void {
-    this.q.removeFor.run(userId);
+  async revokeFor(userId: string): Promise<void> {
+    await this.db.kysely.deleteFrom('enrolments').where('user_id', '=', userId).execute();
   }
 }

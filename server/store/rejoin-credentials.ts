@@ -19,46 +19,37 @@ export interface RejoinCredential {
   expiresAt: number;
 }
 
-interface Row {
-  consultation_id: string;
-  participant_id: string;
-  display_name: string;
-  expires_at: number;
-}
-
 export class RejoinCredentialStore {
-  private readonly q;
-
-  constructor(db: Database) {
-    this.q = {
-      insert: db.prepare(
-        `INSERT INTO rejoin_credentials (token_hash, consultation_id, participant_id, display_name, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
-      get: db.prepare(
-        'SELECT consultation_id, participant_id, display_name, expires_at FROM rejoin_credentials WHERE token_hash = ?',
-      ),
-      revokeConsultation: db.prepare('DELETE FROM rejoin_credentials WHERE consultation_id = ?'),
-      revokeParticipant: db.prepare('DELETE FROM rejoin_credentials WHERE consultation_id = ? AND participant_id = ?'),
-      participants: db.prepare('SELECT DISTINCT participant_id AS p FROM rejoin_credentials WHERE consultation_id = ? AND expires_at > ?'),
-      prune: db.prepare('DELETE FROM rejoin_credentials WHERE expires_at <= ?'),
-    };
-  }
+  constructor(private readonly db: Database) {}
 
   /**
    * Issues a credential for `participantId` in `consultationId`, valid until
    * `expiresAt` (ms since epoch). Returns the token, which is never stored.
    */
-  issue(i: { consultationId: string; participantId: string; displayName: string; expiresAt: number }, now = Date.now()): string {
+  async issue(i: { consultationId: string; participantId: string; displayName: string; expiresAt: number }, now = Date.now()): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    this.q.insert.run(sha256Hex(token), i.consultationId, i.participantId, i.displayName, now, Math.trunc(i.expiresAt));
+    await this.db.kysely
+      .insertInto('rejoin_credentials')
+      .values({
+        token_hash: sha256Hex(token),
+        consultation_id: i.consultationId,
+        participant_id: i.participantId,
+        display_name: i.displayName,
+        created_at: now,
+        expires_at: Math.trunc(i.expiresAt),
+      })
+      .execute();
     return token;
   }
 
   /** The credential `token` names, if it exists, is well-formed and has not expired. */
-  verify(token: unknown, now = Date.now()): RejoinCredential | undefined {
+  async verify(token: unknown, now = Date.now()): Promise<RejoinCredential | undefined> {
     if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
-    const row = this.q.get.get(sha256Hex(token)) as Row | undefined;
+    const row = await this.db.kysely
+      .selectFrom('rejoin_credentials')
+      .select(['consultation_id', 'participant_id', 'display_name', 'expires_at'])
+      .where('token_hash', '=', sha256Hex(token))
+      .executeTakeFirst();
     if (!row || row.expires_at <= now) return undefined;
     return {
       consultationId: row.consultation_id,
@@ -69,22 +60,45 @@ export class RejoinCredentialStore {
   }
 
   /** The participants of `consultationId` who hold a live credential (they may come back). */
-  participants(consultationId: string, now = Date.now()): string[] {
-    return (this.q.participants.all(consultationId, now) as { p: string }[]).map((r) => r.p);
+  async participants(consultationId: string, now = Date.now()): Promise<string[]> {
+    const rows = await this.db.kysely
+      .selectFrom('rejoin_credentials')
+      .select('participant_id')
+      .distinct()
+      .where('consultation_id', '=', consultationId)
+      .where('expires_at', '>', now)
+      .execute();
+    return rows.map((r) => r.participant_id);
   }
 
   /** A participant's place went to another device: its older credentials stop working. */
-  revokeParticipant(consultationId: string, participantId: string): void {
-    this.q.revokeParticipant.run(consultationId, participantId);
+  async revokeParticipant(consultationId: string, participantId: string): Promise<void> {
+    await this.db.kysely
+      .deleteFrom('rejoin_credentials')
+      .where('consultation_id', '=', consultationId)
+      .where('participant_id', '=', participantId)
+      .execute();
+  }
+
+  /**
+   * Revokes the credentials of every participant of `consultationId` except
+   * those in `keep` (one DELETE, so a credential issued meanwhile to someone
+   * kept is untouched). Returns how many credentials went.
+   */
+  async revokeOthers(consultationId: string, keep: readonly string[]): Promise<number> {
+    let q = this.db.kysely.deleteFrom('rejoin_credentials').where('consultation_id', '=', consultationId);
+    if (keep.length > 0) q = q.where('participant_id', 'not in', keep);
+    return Number((await q.executeTakeFirst()).numDeletedRows);
   }
 
   /** Once a consultation ends, nobody comes back into it. */
-  revokeConsultation(consultationId: string): void {
-    this.q.revokeConsultation.run(consultationId);
+  async revokeConsultation(consultationId: string): Promise<void> {
+    await this.db.kysely.deleteFrom('rejoin_credentials').where('consultation_id', '=', consultationId).execute();
   }
 
   /** Deletes expired credentials; returns how many. */
-  prune(now = Date.now()): number {
-    return this.q.prune.run(now).changes;
+  async prune(now = Date.now()): Promise<number> {
+    const r = await this.db.kysely.deleteFrom('rejoin_credentials').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }

@@ -12,10 +12,6 @@ export function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
 }
 
-interface SessionRow extends UserRow {
-  expires_at: number;
-}
-
 /** A session that ended before its time: one (logout, a new login) or all of a user's (disabled, reset). */
 export type Revocation = { kind: 'session'; tokenHash: string } | { kind: 'user'; userId: string };
 
@@ -28,25 +24,13 @@ export interface ResolvedSession {
 }
 
 export class SessionStore {
-  private readonly q;
   private readonly listeners = new Set<(r: Revocation) => void>();
 
+  /** `ttlMs`: how long a session lasts (ms). */
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly ttlMs = SESSION_TTL_MS,
-  ) {
-    this.q = {
-      insert: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
-      resolve: db.prepare(
-        `SELECT s.expires_at, u.id, u.email, u.name, u.role, u.disabled, u.created_at
-           FROM sessions s JOIN users u ON u.id = s.user_id
-          WHERE s.token_hash = ?`,
-      ),
-      revoke: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
-      revokeAllFor: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
-      prune: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
-    };
-  }
+  ) {}
 
   /**
    * Calls `listener` whenever sessions end early (revoke, revokeAllFor), so
@@ -58,27 +42,35 @@ export class SessionStore {
   }
 
   /** A new session for `userId`; returns the token (to put in the cookie), never stored as such. */
-  create(userId: string): string {
+  async create(userId: string): Promise<string> {
     const now = Date.now();
-    this.q.prune.run(now);
+    await this.db.kysely.deleteFrom('sessions').where('expires_at', '<=', now).execute();
     const token = randomBytes(32).toString('base64url');
-    this.q.insert.run(sha256Hex(token), userId, now, now + this.ttlMs);
+    await this.db.kysely
+      .insertInto('sessions')
+      .values({ token_hash: sha256Hex(token), user_id: userId, created_at: now, expires_at: now + this.ttlMs })
+      .execute();
     return token;
   }
 
   /** The signed-in user, or undefined for a missing, malformed, unknown, expired or revoked token or a disabled user. */
-  resolve(token: string | undefined): User | undefined {
-    return this.resolveSession(token)?.user;
+  async resolve(token: string | undefined): Promise<User | undefined> {
+    return (await this.resolveSession(token))?.user;
   }
 
   /** As resolve(), with the session's expiry and hash (for connections that must end with it). */
-  resolveSession(token: string | undefined): ResolvedSession | undefined {
+  async resolveSession(token: string | undefined): Promise<ResolvedSession | undefined> {
     if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
     const tokenHash = sha256Hex(token);
-    const row = this.q.resolve.get(tokenHash) as SessionRow | undefined;
+    const row: (UserRow & { expires_at: number }) | undefined = await this.db.kysely
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .select(['s.expires_at', 'u.id', 'u.email', 'u.name', 'u.role', 'u.disabled', 'u.created_at'])
+      .where('s.token_hash', '=', tokenHash)
+      .executeTakeFirst();
     if (!row) return undefined;
     if (row.expires_at <= Date.now()) {
-      this.q.revoke.run(tokenHash);
+      await this.db.kysely.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
       return undefined;
     }
     if (row.disabled === 1) return undefined;
@@ -87,16 +79,16 @@ export class SessionStore {
   }
 
   /** Ends one session (logout, a new login of the same browser). */
-  revoke(token: string | undefined): void {
+  async revoke(token: string | undefined): Promise<void> {
     if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return;
     const tokenHash = sha256Hex(token);
-    this.q.revoke.run(tokenHash);
+    await this.db.kysely.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
     this.emit({ kind: 'session', tokenHash });
   }
 
   /** Ends every session of `userId` (account disabled, password reset). */
-  revokeAllFor(userId: string): void {
-    this.q.revokeAllFor.run(userId);
+  async revokeAllFor(userId: string): Promise<void> {
+    await this.db.kysely.deleteFrom('sessions').where('user_id', '=', userId).execute();
     this.emit({ kind: 'user', userId });
   }
 

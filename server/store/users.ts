@@ -1,6 +1,7 @@
 // Staff accounts (clinic admins and doctors). Patients have no account.
 // Rows carry a password hash; nothing returned from here ever does.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Database } from './database.ts';
 import type { SessionStore } from './sessions.ts';
 import { normalizeName } from '../../shared/protocol/names.ts';
@@ -34,11 +35,7 @@ export interface UserRow {
   created_at: number;
 }
 
-interface UserRowWithHash extends UserRow {
-  password_hash: string;
-}
-
-const COLUMNS = 'id, email, name, role, disabled, created_at';
+const COLUMNS = ['id', 'email', 'name', 'role', 'disabled', 'created_at'] as const;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -56,33 +53,15 @@ function toUser(row: UserRow): User {
 }
 
 export class UserStore {
-  private readonly q;
-
   /**
    * `sessions`: disabling an account ends them. `hasher`: production cost
    * unless a test passes a cheaper one (in code, never from configuration).
    */
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly sessions: SessionStore,
     readonly hasher = new PasswordHasher(),
   ) {
-    this.q = {
-      insert: db.prepare(
-        'INSERT INTO users (id, email, name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
-      ),
-      get: db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?`),
-      byEmail: db.prepare(`SELECT ${COLUMNS} FROM users WHERE email = ?`),
-      byEmailWithHash: db.prepare(`SELECT ${COLUMNS}, password_hash FROM users WHERE email = ?`),
-      listAll: db.prepare(`SELECT ${COLUMNS} FROM users ORDER BY name COLLATE NOCASE, created_at`),
-      listRole: db.prepare(`SELECT ${COLUMNS} FROM users WHERE role = ? ORDER BY name COLLATE NOCASE, created_at`),
-      countAll: db.prepare('SELECT COUNT(*) AS n FROM users'),
-      countRole: db.prepare('SELECT COUNT(*) AS n FROM users WHERE role = ?'),
-      setDisabled: db.prepare('UPDATE users SET disabled = ? WHERE id = ?'),
-      setHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
-      rehash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?'),
-      hasPassword: db.prepare(`SELECT password_hash != '${NO_PASSWORD}' AS yes FROM users WHERE id = ?`),
-    };
     hasher.warmUp();
   }
 
@@ -99,17 +78,17 @@ export class UserStore {
     if (name === undefined) throw new RangeError('name must be a readable name of 1–128 characters');
     if (i.role !== 'admin' && i.role !== 'doctor') throw new RangeError('unknown role');
     if (i.password !== undefined) assertNewPassword(i.password, { email, name });
-    if (this.byEmail(email)) throw new DuplicateError('email');
+    if (await this.byEmail(email)) throw new DuplicateError('email');
     const hash = i.password === undefined ? NO_PASSWORD : await this.hasher.hash(i.password);
     const id = randomUUID();
     const createdAt = Date.now();
-    try {
-      this.q.insert.run(id, email, name, i.role, hash, createdAt);
-    } catch (err) {
+    const r = await this.db.kysely
+      .insertInto('users')
+      .values({ id, email, name, role: i.role, password_hash: hash, disabled: 0, created_at: createdAt })
       // Lost a race with another create for the same email while hashing.
-      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DuplicateError('email');
-      throw err;
-    }
+      .onConflict((oc) => oc.column('email').doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new DuplicateError('email');
     return { id, email, name, role: i.role, disabled: false, createdAt };
   }
 
@@ -118,50 +97,56 @@ export class UserStore {
    * enrolment link). Throws PasswordPolicyError, or RangeError for an unknown account.
    */
   async setPassword(id: string, password: string): Promise<void> {
-    const user = this.get(id);
+    const user = await this.get(id);
     if (!user) throw new RangeError('unknown account');
     assertNewPassword(password, { email: user.email, name: user.name });
-    this.q.setHash.run(await this.hasher.hash(password), id);
+    const hash = await this.hasher.hash(password);
+    await this.db.kysely.updateTable('users').set({ password_hash: hash }).where('id', '=', id).execute();
   }
 
   /** The account keeps no usable password (a reset): nobody signs in with the old one, and its sessions end. */
-  clearPassword(id: string): void {
-    this.q.setHash.run(NO_PASSWORD, id);
-    this.sessions.revokeAllFor(id);
+  async clearPassword(id: string): Promise<void> {
+    await this.db.kysely.updateTable('users').set({ password_hash: NO_PASSWORD }).where('id', '=', id).execute();
+    await this.sessions.revokeAllFor(id);
   }
 
   /** Whether account `id` has a password set (false before enrolment or after a reset). */
-  hasPassword(id: string): boolean {
-    return (this.q.hasPassword.get(id) as { yes: number } | undefined)?.yes === 1;
+  async hasPassword(id: string): Promise<boolean> {
+    const row = await this.db.kysely.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirst();
+    return row !== undefined && row.password_hash !== NO_PASSWORD;
   }
 
-  get(id: string): User | undefined {
-    const row = this.q.get.get(id) as UserRow | undefined;
+  async get(id: string): Promise<User | undefined> {
+    const row = await this.db.kysely.selectFrom('users').select(COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && toUser(row);
   }
 
-  byEmail(email: string): User | undefined {
-    const row = this.q.byEmail.get(normalizeEmail(email)) as UserRow | undefined;
+  async byEmail(email: string): Promise<User | undefined> {
+    const row = await this.db.kysely.selectFrom('users').select(COLUMNS).where('email', '=', normalizeEmail(email)).executeTakeFirst();
     return row && toUser(row);
   }
 
-  list(role?: Role): User[] {
-    const rows = (role === undefined ? this.q.listAll.all() : this.q.listRole.all(role)) as UserRow[];
+  /** Accounts (of `role`, or all), by name without regard to ASCII case, then age. */
+  async list(role?: Role): Promise<User[]> {
+    let q = this.db.kysely.selectFrom('users').select(COLUMNS);
+    if (role !== undefined) q = q.where('role', '=', role);
+    const rows = await q.orderBy(sql`lower(name)`).orderBy('created_at').execute();
     return rows.map(toUser);
   }
 
-  count(role?: Role): number {
-    const row = (role === undefined ? this.q.countAll.get() : this.q.countRole.get(role)) as { n: number };
-    return row.n;
+  async count(role?: Role): Promise<number> {
+    let q = this.db.kysely.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (role !== undefined) q = q.where('role', '=', role);
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
   /**
    * Disables (or enables) the account. Disabling also ends its sessions
    * (SessionStore.revokeAllFor tells its listeners: open sockets close).
    */
-  setDisabled(id: string, disabled: boolean): void {
-    this.q.setDisabled.run(disabled ? 1 : 0, id);
-    if (disabled) this.sessions.revokeAllFor(id);
+  async setDisabled(id: string, disabled: boolean): Promise<void> {
+    await this.db.kysely.updateTable('users').set({ disabled: disabled ? 1 : 0 }).where('id', '=', id).execute();
+    if (disabled) await this.sessions.revokeAllFor(id);
   }
 
   /**
@@ -173,16 +158,32 @@ export class UserStore {
    */
   async verify(email: string, password: string): Promise<User | undefined> {
     if (typeof email !== 'string' || typeof password !== 'string') return undefined;
-    const row = email.length <= 320 ? (this.q.byEmailWithHash.get(normalizeEmail(email)) as UserRowWithHash | undefined) : undefined;
+    const row =
+      email.length <= 320
+        ? await this.db.kysely
+            .selectFrom('users')
+            .select([...COLUMNS, 'password_hash'])
+            .where('email', '=', normalizeEmail(email))
+            .executeTakeFirst()
+        : undefined;
     if (!row) {
       await this.hasher.verifyDummy(password);
       return undefined;
     }
     const { ok, rehash } = await this.hasher.verify(password, row.password_hash);
     if (!ok || row.disabled === 1) return undefined;
-    if (rehash) this.q.rehash.run(await this.hasher.hash(password), row.id, row.password_hash);
+    if (rehash) {
+      const hash = await this.hasher.hash(password);
+      // Only if nobody changed the password meanwhile (a conditional UPDATE).
+      await this.db.kysely
+        .updateTable('users')
+        .set({ password_hash: hash })
+        .where('id', '=', row.id)
+        .where('password_hash', '=', row.password_hash)
+        .execute();
+    }
     // Re-read: the account may have been disabled while we were hashing.
-    const now = this.get(row.id);
+    const now = await this.get(row.id);
     return now && !now.disabled ? now : undefined;
   }
 }

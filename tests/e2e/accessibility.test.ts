@@ -50,7 +50,7 @@ describe('accessibility (axe-core)', () => {
         role: 'admin',
         password: 'correct horse battery staple',
       });
-      await staff.context.addCookies([{ name: 'confide_session', value: server.stores.sessions.create(admin.id), url: server.url }]);
+      await staff.context.addCookies([{ name: 'confide_session', value: await server.stores.sessions.create(admin.id), url: server.url }]);
       await staff.page.goto('/');
       await staff.page.getByRole('heading', { name: 'Clinic console' }).waitFor();
       await staff.page.getByTestId('doctor-list').getByText('Dr Alice Martin').first().waitFor();

@@ -66,7 +66,7 @@ inOwnNetwork('connection check', import.meta.url, 5 * 60_000, () => {
       expect(waitingSeen).toEqual([]);
       expect(env.server.consultations.waitingList(c.id)).toEqual([]);
       expect(env.server.rooms.peek(c.id)?.peerCount).toBe(1);
-      expect(env.server.stores.audit.list(c.id).map((e) => e.event)).not.toContain('patient_waiting');
+      expect((await env.server.stores.audit.list(c.id)).map((e) => e.event)).not.toContain('patient_waiting');
     });
 
     it('UDP to the media port dropped: UDP fails, TCP works', async () => {

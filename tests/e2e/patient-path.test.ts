@@ -19,7 +19,7 @@ async function toWaitingRoom(page: Page, link: string, name?: string): Promise<v
   await page.getByTestId('waiting-room').waitFor();
 }
 
-const admissions = (c: TestConsultation) => env.server.stores.audit.list(c.id).filter((e) => e.event === 'admitted').length;
+const admissions = async (c: TestConsultation) => (await env.server.stores.audit.list(c.id)).filter((e) => e.event === 'admitted').length;
 const patientsInRoom = (c: TestConsultation) => env.server.rooms.peek(c.id)?.peerInfos().filter((p) => p.role === 'patient') ?? [];
 
 describe('the patient path', () => {
@@ -46,14 +46,14 @@ describe('the patient path', () => {
     await patient.page.getByTestId('waiting-room').waitFor();
     await doctor.page.getByTestId('waiting-list').getByRole('button', { name: 'Admit Zoé' }).click();
     await patient.page.locator('main[data-state="joined"]').waitFor();
-    expect(admissions(c)).toBe(1);
+    expect(await admissions(c)).toBe(1);
 
     await patient.page.getByRole('button', { name: 'Leave' }).click();
     await patient.page.getByTestId('call-over').waitFor();
     await waitFor('the patient out of the room', async () => patientsInRoom(c).length, (n) => n === 0);
     await patient.page.getByTestId('rejoin-after-leave').click();
     await patient.page.locator('main[data-state="joined"]').waitFor();
-    expect(admissions(c)).toBe(1); // back with its credential
+    expect(await admissions(c)).toBe(1); // back with its credential
     expect(patientsInRoom(c)).toHaveLength(1);
     await doctor.context.close();
     await patient.context.close();

@@ -26,7 +26,7 @@ const safetyCode = (page: Page) => page.getByTestId('safety-code').textContent()
 const localKid = (page: Page) =>
   page.evaluate(() => String((window.__confide?.keyAgreement as () => { localKid?: bigint } | undefined)()?.localKid));
 const remoteTiles = (page: Page) => page.locator('[data-testid^="remote-tile-"]').count();
-const admissions = (c: TestConsultation) => rig.server.stores.audit.list(c.id).filter((e) => e.event === 'admitted').length;
+const admissions = async (c: TestConsultation) => (await rig.server.stores.audit.list(c.id)).filter((e) => e.event === 'admitted').length;
 
 /** The room holds two people, each with 2 transports and 2 producers, and the SFU nothing more. */
 async function expectNoOrphans(c: TestConsultation): Promise<void> {
@@ -79,7 +79,7 @@ describe('calls that survive faults', () => {
     expect(await countMessages(patient, 'sent during the drop')).toBe(1);
     expect(await countMessages(doctor, 'during-drop.pdf')).toBe(1);
     await expectNoOrphans(c);
-    const events = rig.server.stores.audit.list(c.id).map((e) => e.event);
+    const events = (await rig.server.stores.audit.list(c.id)).map((e) => e.event);
     expect(events).toContain('reconnected');
     expect(events).not.toContain('rejoined');
     await close();
@@ -105,11 +105,11 @@ describe('calls that survive faults', () => {
       await waitFor('one patient tile', () => remoteTiles(doctor), (n) => n === 1);
       await expectNoOrphans(c);
       expect(rig.server.rooms.peek(c.id)!.peerInfos().filter((p) => p.role === 'patient')).toHaveLength(1);
-      expect(admissions(c)).toBe(1);
+      expect(await admissions(c)).toBe(1);
       await expect.poll(() => safetyCode(doctor)).toBe(await safetyCode(patient));
     }
     // The long one was a full rejoin with the credential, not a second admission.
-    expect(rig.server.stores.audit.list(c.id).map((e) => e.event)).toContain('rejoined');
+    expect((await rig.server.stores.audit.list(c.id)).map((e) => e.event)).toContain('rejoined');
     await close();
   });
 
@@ -133,7 +133,7 @@ describe('calls that survive faults', () => {
     report('(c) 5 reloads', ms);
     await waitFor('one patient tile', () => remoteTiles(doctor), (n) => n === 1);
     await expectNoOrphans(c);
-    expect(admissions(c)).toBe(1);
+    expect(await admissions(c)).toBe(1);
     await patient.getByTestId('waiting-room').waitFor({ state: 'detached' });
     // The transcript survived the reloads: the text and the prescription, byte for byte.
     await received(patient, 'take two tablets a day');
@@ -177,7 +177,7 @@ describe('calls that survive faults', () => {
     report('(d) server restart', ms);
     expect(ms).toBeLessThanOrEqual(5000);
     await expectNoOrphans(c);
-    expect(admissions(c)).toBe(1);
+    expect(await admissions(c)).toBe(1);
     await received(doctor, 'sent while the server was down');
     expect(sha256(await receivedPdf(patient, 'during-restart.pdf'))).toBe(sha256(file));
     expect(await countMessages(doctor, 'sent while the server was down')).toBe(1);

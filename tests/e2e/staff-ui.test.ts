@@ -34,7 +34,7 @@ const person = (locale = 'en-US', session?: string): Promise<Page> =>
     },
   });
 const gumCalls = (page: Page) => page.evaluate(() => (window as unknown as { __gum: string[] }).__gum);
-const adminPage = () => person('en-US', env.server.stores.sessions.create(env.admin.id));
+const adminPage = async () => person('en-US', await env.server.stores.sessions.create(env.admin.id));
 const row = (page: Page, id: string) => page.locator(`tr[data-consultation-id="${id}"]`);
 
 /** Now, to the minute, and how the page should write its time. */
@@ -115,10 +115,10 @@ describe('console', () => {
 
     // Time passed: the patient never came (no-show), or the call was abandoned and its link expired.
     const when = Date.now() - 25 * 3600_000;
-    const noShow = env.server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Never came', scheduledAt: when, createdBy: 'test' });
-    const expired = env.server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Left early', scheduledAt: when, createdBy: 'test' });
-    env.server.stores.consultations.setStatus(expired.consultation.id, 'in_progress', when);
-    env.server.stores.consultations.setEmptiedAt(expired.consultation.id, when + 600_000);
+    const noShow = await env.server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Never came', scheduledAt: when, createdBy: 'test' });
+    const expired = await env.server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'Left early', scheduledAt: when, createdBy: 'test' });
+    await env.server.stores.consultations.setStatus(expired.consultation.id, 'in_progress', when);
+    await env.server.stores.consultations.setEmptiedAt(expired.consultation.id, when + 600_000);
     await expect.poll(() => row(console_, noShow.consultation.id).getAttribute('data-status'), { timeout: 10_000 }).toBe('no_show');
     await expect.poll(() => row(console_, expired.consultation.id).getAttribute('data-status')).toBe('expired');
     for (const id of [noShow.consultation.id, expired.consultation.id]) expect(await row(console_, id).getByRole('button').count()).toBe(0);
@@ -154,7 +154,7 @@ describe('patient link', () => {
   it('is checked before the camera is asked for: with whom and when, then the device check', async () => {
     const time = thisMinute();
     const c = await TestConsultation.create(env.server, 'Dr Martin');
-    env.server.stores.db.prepare('UPDATE consultations SET scheduled_at = ?, expires_at = ? WHERE id = ?').run(time.at, time.at + 24 * 3600_000, c.id);
+    await env.server.stores.db.kysely.updateTable('consultations').set({ scheduled_at: time.at, expires_at: time.at + 24 * 3600_000 }).where('id', '=', c.id).execute();
     const page = await person();
     await page.goto(c.patientLink);
     await page.getByTestId('device-check').waitFor();
@@ -181,7 +181,7 @@ describe('patient link', () => {
     await stopped(c.patientLink.replace(c.id, 'zzzzzzzzzzzzzzzz'), 'invalid', en.linkInvalidHelp);
     await stopped('/join/not-a-link', 'invalid', en.linkInvalidHelp);
     await stopped('/join/', 'invalid', en.linkInvalidHelp);
-    env.server.stores.db.prepare('UPDATE consultations SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, c.id);
+    await env.server.stores.db.kysely.updateTable('consultations').set({ expires_at: Date.now() - 1000 }).where('id', '=', c.id).execute();
     await stopped(c.patientLink, 'expired', en.linkExpiredHelp);
     await env.server.consultations.end(c.id, 'system');
     await stopped(c.patientLink, 'ended', en.linkEndedHelp);
@@ -219,7 +219,7 @@ describe('in French', () => {
   it('the patient link says with whom and when in French', async () => {
     const time = thisMinute();
     const c = await TestConsultation.create(env.server, 'Dr Martin');
-    env.server.stores.db.prepare('UPDATE consultations SET scheduled_at = ?, expires_at = ? WHERE id = ?').run(time.at, time.at + 24 * 3600_000, c.id);
+    await env.server.stores.db.kysely.updateTable('consultations').set({ scheduled_at: time.at, expires_at: time.at + 24 * 3600_000 }).where('id', '=', c.id).execute();
     const page = await person('fr-FR');
     await page.goto(c.patientLink);
     await page.getByRole('heading', { name: 'Vérifiez votre caméra et votre micro' }).waitFor();

@@ -199,7 +199,7 @@ describe('teleconsultation flow', () => {
 
     // The doctor's browser remembers the room secret until the links expire…
     const remembered = () => doctor.page.evaluate((id) => window.localStorage.getItem(`confide.secret.${id}`), consultationId);
-    expect(JSON.parse((await remembered()) ?? '{}')).toMatchObject({ exp: server.stores.consultations.get(consultationId)!.expiresAt });
+    expect(JSON.parse((await remembered()) ?? '{}')).toMatchObject({ exp: (await server.stores.consultations.get(consultationId))!.expiresAt });
 
     // --- The doctor ends it; everyone is told; the patient link stops working ---
     await doctor.page.getByRole('button', { name: 'End consultation' }).click();
@@ -221,7 +221,7 @@ describe('teleconsultation flow', () => {
     await flowShot(again.page, '10-patient-link-after-end');
 
     // The audit trail holds metadata only.
-    const events = server.stores.audit.list(consultationId).map((e) => e.event);
+    const events = (await server.stores.audit.list(consultationId)).map((e) => e.event);
     expect(events).toEqual(expect.arrayContaining(['created', 'patient_waiting', 'admitted', 'joined', 'ended']));
     for (const p of [admin, doctor, patient, again]) await p.context.close();
   });

@@ -63,7 +63,7 @@ describe('consultation access over signalling', () => {
       role: 'admin',
       password: 'correct horse battery staple',
     });
-    const adminSocket = await connect(server.stores.sessions.create(admin.id));
+    const adminSocket = await connect(await server.stores.sessions.create(admin.id));
     expect(await code(adminSocket, 'join', { roomId: mine.id, displayName: 'x' })).toBe('forbidden');
 
     // Waiting but not admitted: cannot join; cannot admit itself.
@@ -96,14 +96,14 @@ describe('consultation access over signalling', () => {
     expect(await code(late, 'enterWaitingRoom', { consultationId: mine.id, token: mine.patientToken, displayName: 'Pat' })).toBe('ended');
     const doctorAgain = await connect(mine.doctorSession);
     expect(await code(doctorAgain, 'join', { roomId: mine.id, displayName: 'x' })).toBe('ended');
-    expect(server.stores.consultations.get(mine.id)!.status).toBe('ended');
-    const events = server.stores.audit.list(mine.id).map((e) => e.event);
+    expect((await server.stores.consultations.get(mine.id))!.status).toBe('ended');
+    const events = (await server.stores.audit.list(mine.id)).map((e) => e.event);
     expect(events).toEqual(expect.arrayContaining(['patient_waiting', 'admitted', 'joined', 'ended']));
   });
 
   it('refuses an expired link', async () => {
     const c = await TestConsultation.create(server);
-    const stale = server.stores.consultations.create({
+    const stale = await server.stores.consultations.create({
       doctorId: c.doctor.id,
       patientName: 'Late',
       scheduledAt: Date.now() - 25 * 3600_000,
@@ -117,13 +117,13 @@ describe('consultation access over signalling', () => {
 
   it('loses nothing across a restart', async () => {
     const c = await TestConsultation.create(server, 'Dr Persistent');
-    server.stores.audit.record(c.id, 'joined', `doctor:${c.doctor.id}`);
+    await server.stores.audit.record(c.id, 'joined', `doctor:${c.doctor.id}`);
     await server.close();
     server = await startTestServer({ CONFIDE_DATA_DIR: dataDir });
 
-    expect(server.stores.users.get(c.doctor.id)?.name).toBe('Dr Persistent');
-    expect(server.stores.consultations.get(c.id)?.status).toBe('scheduled');
-    expect(server.stores.audit.list(c.id).map((e) => e.event)).toContain('joined');
+    expect((await server.stores.users.get(c.doctor.id))?.name).toBe('Dr Persistent');
+    expect((await server.stores.consultations.get(c.id))?.status).toBe('scheduled');
+    expect((await server.stores.audit.list(c.id)).map((e) => e.event)).toContain('joined');
     // The doctor's session and the patient's link still work after the restart.
     const login = await fetch(`${server.url}/api/auth/me`, { headers: { cookie: `confide_session=${c.doctorSession}` } });
     expect(login.status).toBe(200);

@@ -110,7 +110,7 @@ describe('sign-in', () => {
       password: 'gone-doctor-password',
     });
     h.secrets.add('gone-doctor-password');
-    h.stores.users.setDisabled(disabled.id, true);
+    await h.stores.users.setDisabled(disabled.id, true);
     const answers = [];
     for (const [email, password] of [
       ['alice@clinic.test', 'not-the-password'],
@@ -214,7 +214,7 @@ describe('access control', () => {
       expect(asDoctor.statusCode, `${method} ${url}`).toBe(403);
       expect(asDoctor.json().error.code).toBe('forbidden');
     }
-    expect(h.stores.users.byEmail('x@y.z')).toBeUndefined();
+    expect(await h.stores.users.byEmail('x@y.z')).toBeUndefined();
   });
 
   it('doctor endpoints: 401 without a session, 403 for an admin', async () => {
@@ -245,7 +245,7 @@ describe('admin: doctors', () => {
     expect(user).toMatchObject({ email: 'carol@clinic.test', name: 'Dr Carol', role: 'doctor', disabled: false });
     expect(Object.keys(user).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
     expect(enrolment.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(h.stores.users.hasPassword(user.id)).toBe(false);
+    expect(await h.stores.users.hasPassword(user.id)).toBe(false);
 
     const dup = await call('POST', '/api/admin/doctors', {
       cookie: adminCookie,
@@ -260,7 +260,7 @@ describe('admin: doctors', () => {
       body: { email: 'dan@clinic.test', name: 'Dr Dan', password: 'an admin-chosen password' },
     });
     expect(withPassword.statusCode).toBe(400);
-    expect(h.stores.users.byEmail('dan@clinic.test')).toBeUndefined();
+    expect(await h.stores.users.byEmail('dan@clinic.test')).toBeUndefined();
 
     const list = await call('GET', '/api/admin/doctors', { cookie: adminCookie });
     expect(list.statusCode).toBe(200);
@@ -270,7 +270,7 @@ describe('admin: doctors', () => {
   });
 
   it('rejects hostile payloads with 400 (or 413/415) and creates nothing', async () => {
-    const before = h.stores.users.count();
+    const before = await h.stores.users.count();
     const good = { email: 'eve@clinic.test', name: 'Dr Eve' };
     const hostile: unknown[] = [
       { ...good, email: 42 },
@@ -327,7 +327,7 @@ describe('admin: doctors', () => {
     });
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.code).toBe('payload-too-large');
-    expect(h.stores.users.count()).toBe(before);
+    expect(await h.stores.users.count()).toBe(before);
     expect(({} as Record<string, unknown>).role).toBeUndefined();
   });
 
@@ -338,7 +338,7 @@ describe('admin: doctors', () => {
     expect((await call('GET', '/api/doctor/consultations', { cookie })).statusCode).toBe(200);
 
     expect((await call('POST', `/api/admin/doctors/${dave.id}/disable`, { cookie: adminCookie })).statusCode).toBe(204);
-    expect(h.stores.users.get(dave.id)?.disabled).toBe(true);
+    expect((await h.stores.users.get(dave.id))?.disabled).toBe(true);
     expect((await call('GET', '/api/auth/me', { cookie })).statusCode).toBe(401);
     expect((await call('GET', '/api/doctor/consultations', { cookie })).statusCode).toBe(401);
     const refused = await call('POST', '/api/auth/login', { body: { email: 'dave@clinic.test', password: 'quiet harbour lantern' } });
@@ -355,7 +355,7 @@ describe('admin: doctors', () => {
     expect((await call('POST', `/api/admin/doctors/${admin.id}/disable`, { cookie: adminCookie })).statusCode).toBe(404);
     expect((await call('POST', `/api/admin/doctors/${'x'.repeat(70)}/disable`, { cookie: adminCookie })).statusCode).toBe(400);
     expect((await call('POST', `/api/admin/doctors/${'x'.repeat(500)}/disable`, { cookie: adminCookie })).statusCode).toBe(414);
-    expect(h.stores.users.get(admin.id)?.disabled).toBe(false);
+    expect((await h.stores.users.get(admin.id))?.disabled).toBe(false);
   });
 });
 
@@ -367,7 +367,7 @@ describe('admin: consultations', () => {
     const when = new Date(noonToday()).toISOString();
     const frank = await h.stores.users.create({ email: 'frank@clinic.test', name: 'Dr Frank', role: 'doctor', password: 'violet mountain river' });
     h.secrets.add('violet mountain river');
-    h.stores.users.setDisabled(frank.id, true);
+    await h.stores.users.setDisabled(frank.id, true);
     // Validation failures name the field at fault with a code the UI translates.
     const cases: [unknown, number, string, string[]?][] = [
       [{ doctorId: 'no-such-doctor', patientName: 'P', scheduledAt: when }, 404, 'not-found'],
@@ -388,7 +388,7 @@ describe('admin: consultations', () => {
       expect(res.json().error.code).toBe(code);
       if (fields) expect((res.json().error.fields ?? []).sort(), JSON.stringify(body)).toEqual(fields);
     }
-    expect(h.stores.consultations.list()).toHaveLength(0);
+    expect(await h.stores.consultations.list()).toHaveLength(0);
   });
 
   it('creates a consultation with no patient link in the answer; the doctor makes it (createInvitation)', async () => {
@@ -413,7 +413,7 @@ describe('admin: consultations', () => {
       createdAt: expect.any(Number),
       expiresAt: scheduledAt + 24 * 3600 * 1000,
     });
-    expect(h.stores.audit.list(consultationId)).toEqual([{ at: expect.any(Number), event: 'created', actor: `admin:${admin.id}` }]);
+    expect(await h.stores.audit.list(consultationId)).toEqual([{ at: expect.any(Number), event: 'created', actor: `admin:${admin.id}` }]);
     // The doctor's browser asks for the patient token; the admin may not.
     expect((await call('POST', `/api/doctor/consultations/${consultationId}/invitation`, { cookie: adminCookie })).statusCode).toBe(403);
     const invitation = await call('POST', `/api/doctor/consultations/${consultationId}/invitation`, { cookie: doctorCookie });
@@ -421,15 +421,15 @@ describe('admin: consultations', () => {
     patientToken = invitation.json().patientToken;
     h.secrets.add(patientToken);
     expect(patientToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(h.stores.consultations.verifyPatientToken(consultationId, patientToken)).toBe('ok');
+    expect(await h.stores.consultations.verifyPatientToken(consultationId, patientToken)).toBe('ok');
   });
 
   it('lists consultations with doctor name and live status, never the token', async () => {
-    const second = h.stores.consultations.create({ doctorId: doctor2.id, patientName: 'Zoe', scheduledAt: noonToday(1), createdBy: admin.id });
+    const second = await h.stores.consultations.create({ doctorId: doctor2.id, patientName: 'Zoe', scheduledAt: noonToday(1), createdBy: admin.id });
     h.secrets.add(second.patientToken);
     h.live.set(consultationId, { connected: [{ role: 'doctor', name: 'Dr Alice' }], waiting: 1 });
     const started = Date.now() - 60_000;
-    h.stores.consultations.setStatus(consultationId, 'in_progress', started);
+    await h.stores.consultations.setStatus(consultationId, 'in_progress', started);
     const res = await call('GET', '/api/admin/consultations', { cookie: adminCookie });
     expect(res.statusCode).toBe(200);
     const list = res.json().consultations as Record<string, unknown>[];
@@ -455,21 +455,21 @@ describe('admin: consultations', () => {
     const res = await call('POST', `/api/admin/consultations/${consultationId}/end`, { cookie: adminCookie });
     expect(res.statusCode).toBe(204);
     expect(h.ended).toEqual([{ id: consultationId, actor: `admin:${admin.id}` }]);
-    const c = h.stores.consultations.get(consultationId)!;
+    const c = (await h.stores.consultations.get(consultationId))!;
     expect(c.status).toBe('ended');
     expect(c.endedAt).toBeGreaterThan(0);
     const again = await call('POST', `/api/admin/consultations/${consultationId}/end`, { cookie: adminCookie });
     expect(again.statusCode).toBe(204);
     expect(h.ended).toHaveLength(1);
-    expect(h.stores.audit.list(consultationId).filter((e) => e.event === 'ended')).toEqual([
+    expect((await h.stores.audit.list(consultationId)).filter((e) => e.event === 'ended')).toEqual([
       { at: c.endedAt, event: 'ended', actor: `admin:${admin.id}` },
     ]);
-    expect(h.stores.consultations.get(consultationId)!.endedAt).toBe(c.endedAt);
+    expect((await h.stores.consultations.get(consultationId))!.endedAt).toBe(c.endedAt);
     expect((await call('POST', '/api/admin/consultations/zzzzzzzzzzzzzzzz/end', { cookie: adminCookie })).statusCode).toBe(404);
     expect((await call('POST', '/api/admin/consultations/../../etc/end', { cookie: adminCookie })).statusCode).toBe(404);
     expect((await call('POST', '/api/admin/consultations/NOT-AN-ID/end', { cookie: adminCookie })).statusCode).toBe(400);
     // Ended: the patient link no longer works.
-    expect(h.stores.consultations.verifyPatientToken(consultationId, patientToken)).toBe('ended');
+    expect(await h.stores.consultations.verifyPatientToken(consultationId, patientToken)).toBe('ended');
   });
 
   it('end: when endConsultation does the bookkeeping itself, it is not doubled', async () => {
@@ -477,12 +477,12 @@ describe('admin: consultations', () => {
     try {
       const a = await h2.stores.users.create({ email: 'a@c.test', name: 'A', role: 'admin', password: 'amber orchard window' });
       const d = await h2.stores.users.create({ email: 'd@c.test', name: 'D', role: 'doctor', password: 'dusty copper kettle' });
-      const token = h2.stores.sessions.create(a.id);
-      const { consultation } = h2.stores.consultations.create({ doctorId: d.id, patientName: 'P', scheduledAt: Date.now(), createdBy: a.id });
+      const token = await h2.stores.sessions.create(a.id);
+      const { consultation } = await h2.stores.consultations.create({ doctorId: d.id, patientName: 'P', scheduledAt: Date.now(), createdBy: a.id });
       const res = await h2.app.inject({ method: 'POST', url: `/api/admin/consultations/${consultation.id}/end`, headers: { cookie: `confide_session=${token}` } });
       expect(res.statusCode).toBe(204);
       expect(h2.ended).toHaveLength(1);
-      expect(h2.stores.audit.list(consultation.id).map((e) => e.event)).toEqual(['ended']);
+      expect((await h2.stores.audit.list(consultation.id)).map((e) => e.event)).toEqual(['ended']);
     } finally {
       await h2.close();
     }
@@ -493,16 +493,16 @@ describe('doctor dashboard', () => {
   let todayA: string;
   let otherDoctors: string;
 
-  beforeAll(() => {
-    const make = (doctorId: string, at: number) => {
-      const r = h.stores.consultations.create({ doctorId, patientName: 'Pat', scheduledAt: at, createdBy: admin.id });
+  beforeAll(async () => {
+    const make = async (doctorId: string, at: number) => {
+      const r = await h.stores.consultations.create({ doctorId, patientName: 'Pat', scheduledAt: at, createdBy: admin.id });
       h.secrets.add(r.patientToken);
       return r.consultation.id;
     };
-    make(doctor.id, noonToday(-1));
-    todayA = make(doctor.id, noonToday() + 3600_000);
-    make(doctor.id, noonToday(1));
-    otherDoctors = make(doctor2.id, noonToday());
+    await make(doctor.id, noonToday(-1));
+    todayA = await make(doctor.id, noonToday() + 3600_000);
+    await make(doctor.id, noonToday(1));
+    otherDoctors = await make(doctor2.id, noonToday());
   });
 
   it("lists the doctor's own consultations of today only, with live status", async () => {
@@ -545,27 +545,27 @@ describe('doctor dashboard', () => {
 });
 
 describe('patient links', () => {
-  it('verifies: ok / wrong token / other consultation’s token / ended / expired', () => {
+  it('verifies: ok / wrong token / other consultation’s token / ended / expired', async () => {
     const c = h.stores.consultations;
-    const a = c.create({ doctorId: doctor.id, patientName: 'A', scheduledAt: Date.now(), createdBy: admin.id });
-    const b = c.create({ doctorId: doctor.id, patientName: 'B', scheduledAt: Date.now(), createdBy: admin.id });
-    const old = c.create({ doctorId: doctor.id, patientName: 'Old', scheduledAt: Date.now() - 25 * 3600_000, createdBy: admin.id });
+    const a = await c.create({ doctorId: doctor.id, patientName: 'A', scheduledAt: Date.now(), createdBy: admin.id });
+    const b = await c.create({ doctorId: doctor.id, patientName: 'B', scheduledAt: Date.now(), createdBy: admin.id });
+    const old = await c.create({ doctorId: doctor.id, patientName: 'Old', scheduledAt: Date.now() - 25 * 3600_000, createdBy: admin.id });
     for (const t of [a.patientToken, b.patientToken, old.patientToken]) h.secrets.add(t);
-    expect(c.verifyPatientToken(a.consultation.id, a.patientToken)).toBe('ok');
-    expect(c.verifyPatientToken(a.consultation.id, b.patientToken)).toBe('invalid');
-    expect(c.verifyPatientToken(b.consultation.id, a.patientToken)).toBe('invalid');
+    expect(await c.verifyPatientToken(a.consultation.id, a.patientToken)).toBe('ok');
+    expect(await c.verifyPatientToken(a.consultation.id, b.patientToken)).toBe('invalid');
+    expect(await c.verifyPatientToken(b.consultation.id, a.patientToken)).toBe('invalid');
     const last = a.patientToken.slice(-1);
-    expect(c.verifyPatientToken(a.consultation.id, `${a.patientToken.slice(0, -1)}${last === 'A' ? 'B' : 'A'}`)).toBe('invalid');
-    expect(c.verifyPatientToken(a.consultation.id, '')).toBe('invalid');
-    expect(c.verifyPatientToken(a.consultation.id, 'x'.repeat(10_000))).toBe('invalid');
-    expect(c.verifyPatientToken(a.consultation.id, 42 as unknown as string)).toBe('invalid');
-    expect(c.verifyPatientToken('zzzzzzzzzzzzzzzz', a.patientToken)).toBe('invalid');
-    expect(c.verifyPatientToken(old.consultation.id, old.patientToken)).toBe('expired');
-    expect(c.verifyPatientToken(old.consultation.id, a.patientToken)).toBe('invalid'); // state not revealed
-    c.setStatus(b.consultation.id, 'ended');
-    expect(c.verifyPatientToken(b.consultation.id, b.patientToken)).toBe('ended');
-    c.setStatus(b.consultation.id, 'in_progress');
-    expect(c.get(b.consultation.id)?.status).toBe('ended'); // final
+    expect(await c.verifyPatientToken(a.consultation.id, `${a.patientToken.slice(0, -1)}${last === 'A' ? 'B' : 'A'}`)).toBe('invalid');
+    expect(await c.verifyPatientToken(a.consultation.id, '')).toBe('invalid');
+    expect(await c.verifyPatientToken(a.consultation.id, 'x'.repeat(10_000))).toBe('invalid');
+    expect(await c.verifyPatientToken(a.consultation.id, 42 as unknown as string)).toBe('invalid');
+    expect(await c.verifyPatientToken('zzzzzzzzzzzzzzzz', a.patientToken)).toBe('invalid');
+    expect(await c.verifyPatientToken(old.consultation.id, old.patientToken)).toBe('expired');
+    expect(await c.verifyPatientToken(old.consultation.id, a.patientToken)).toBe('invalid'); // state not revealed
+    await c.setStatus(b.consultation.id, 'ended');
+    expect(await c.verifyPatientToken(b.consultation.id, b.patientToken)).toBe('ended');
+    await c.setStatus(b.consultation.id, 'in_progress');
+    expect((await c.get(b.consultation.id))?.status).toBe('ended'); // final
   });
 });
 

@@ -28,7 +28,7 @@ function ws(url: string, headers: Record<string, string>): Promise<'connected' |
 beforeAll(async () => {
   server = await startTestServer();
   const admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Admin', role: 'admin', password: 'console admin passphrase' });
-  adminCookie = `confide_session=${server.stores.sessions.create(admin.id)}`;
+  adminCookie = `confide_session=${await server.stores.sessions.create(admin.id)}`;
 });
 afterAll(async () => {
   for (const s of sockets) s.close();
@@ -50,10 +50,10 @@ describe('state-changing HTTP requests', () => {
     // From the right origin, a form's content type is still refused: JSON only.
     expect((await end({ origin: server.url, 'content-type': 'text/plain' }, 'x=1')).status).toBe(415);
     expect((await end({ origin: server.url, 'content-type': 'application/x-www-form-urlencoded' }, 'x=1')).status).toBe(415);
-    expect(server.stores.consultations.get(c.id)?.status).not.toBe('ended');
+    expect((await server.stores.consultations.get(c.id))?.status).not.toBe('ended');
     // The console itself (same origin; or a non-browser client, which sends no Origin) may.
     expect((await end({ origin: server.url, 'sec-fetch-site': 'same-origin' })).status).toBe(204);
-    expect(server.stores.consultations.get(c.id)?.status).toBe('ended');
+    expect((await server.stores.consultations.get(c.id))?.status).toBe('ended');
   });
 
   it('sign-in from another origin is refused too (no login CSRF); reads are not affected', async () => {

@@ -63,7 +63,7 @@ describe('enrolment links', () => {
     link = res.json().enrolment.token;
     expect(res.json().enrolment.expiresAt).toBeGreaterThan(Date.now() + 71 * 3600_000);
     // Only the link's hash is stored.
-    const row = h.stores.db.prepare('SELECT token_hash FROM enrolments WHERE user_id = ?').get(doctorId) as { token_hash: string };
+    const row = await h.stores.db.kysely.selectFrom('enrolments').select('token_hash').where('user_id', '=', doctorId).executeTakeFirstOrThrow();
     expect(row.token_hash).toBe(createHash('sha256').update(link).digest('hex'));
     // No password yet: nothing signs in, not even an empty or "!" one.
     for (const guess of ['!', ' ', 'x'.repeat(12), ADMIN_PASSWORD]) expect((await login('claire@clinic.test', guess)).statusCode).toBe(401);
@@ -89,7 +89,7 @@ describe('enrolment links', () => {
       expect(res.statusCode, password).toBe(400);
       expect(res.json().error, password).toMatchObject({ code, fields: [field] });
     }
-    expect(h.stores.enrolments.peek(link)?.userId).toBe(doctorId);
+    expect((await h.stores.enrolments.peek(link))?.userId).toBe(doctorId);
   });
 
   it('sets the doctor’s own password once, signs them in; the admin never sees it', async () => {
@@ -107,7 +107,7 @@ describe('enrolment links', () => {
     // Nothing the admin can read carries it: no answer, no log line, and the database holds a scrypt hash.
     const adminView = await call('GET', '/api/admin/doctors', { cookie: adminCookie });
     for (const text of [adminView.body, ...h.logs]) expect(text).not.toContain(DOCTOR_PASSWORD);
-    const stored = h.stores.db.prepare('SELECT password_hash AS p FROM users WHERE id = ?').get(doctorId) as { p: string };
+    const stored = await h.stores.db.kysely.selectFrom('users').select('password_hash as p').where('id', '=', doctorId).executeTakeFirstOrThrow();
     expect(stored.p).toMatch(/^scrypt\$\d+\$8\$1\$/);
     expect(stored.p).not.toContain(DOCTOR_PASSWORD);
   });
@@ -148,7 +148,7 @@ describe('enrolment links', () => {
     const userId = res.json().user.id as string;
     const second = (await call('POST', `/api/admin/doctors/${userId}/reset`, { cookie: adminCookie })).json().enrolment.token as string;
     expect((await call('POST', '/api/auth/enrolment', { body: { token: first, password: DOCTOR_PASSWORD } })).statusCode).toBe(410);
-    h.stores.db.prepare('UPDATE enrolments SET expires_at = ? WHERE user_id = ?').run(Date.now() - 1, userId);
+    await h.stores.db.kysely.updateTable('enrolments').set({ expires_at: Date.now() - 1 }).where('user_id', '=', userId).execute();
     expect((await call('POST', '/api/auth/enrolment', { body: { token: second, password: DOCTOR_PASSWORD } })).statusCode).toBe(410);
   });
 
@@ -172,7 +172,7 @@ describe('enrolment links', () => {
 
   it('a disabled doctor’s link does not work', async () => {
     const res = await call('POST', '/api/admin/doctors', { cookie: adminCookie, body: { email: 'off@clinic.test', name: 'Dr Off' } });
-    h.stores.users.setDisabled(res.json().user.id, true);
+    await h.stores.users.setDisabled(res.json().user.id, true);
     const token = res.json().enrolment.token as string;
     expect((await call('POST', '/api/auth/enrolment/check', { body: { token } })).json()).toEqual({ state: 'invalid' });
     expect((await call('POST', '/api/auth/enrolment', { body: { token, password: DOCTOR_PASSWORD } })).statusCode).toBe(410);
@@ -181,7 +181,7 @@ describe('enrolment links', () => {
 
 describe('the patient link is the doctor’s to make', () => {
   it('the admin schedules without a token; the doctor gets one, and a new one replaces it', async () => {
-    const doctor = h.stores.users.byEmail('claire@clinic.test')!;
+    const doctor = (await h.stores.users.byEmail('claire@clinic.test'))!;
     const doctorCookie = cookieOf(await login('claire@clinic.test', 'a brand new passphrase'));
     const created = await call('POST', '/api/admin/consultations', {
       cookie: adminCookie,
@@ -193,23 +193,23 @@ describe('the patient link is the doctor’s to make', () => {
     const url = `/api/doctor/consultations/${id}/invitation`;
 
     const first = (await call('POST', url, { cookie: doctorCookie })).json().patientToken as string;
-    expect(h.stores.consultations.verifyPatientToken(id, first)).toBe('ok');
+    expect(await h.stores.consultations.verifyPatientToken(id, first)).toBe('ok');
     const second = (await call('POST', url, { cookie: doctorCookie })).json().patientToken as string;
-    expect(h.stores.consultations.verifyPatientToken(id, first)).toBe('invalid');
-    expect(h.stores.consultations.verifyPatientToken(id, second)).toBe('ok');
-    expect(h.stores.audit.list(id).filter((e) => e.event === 'invited')).toHaveLength(2);
+    expect(await h.stores.consultations.verifyPatientToken(id, first)).toBe('invalid');
+    expect(await h.stores.consultations.verifyPatientToken(id, second)).toBe('ok');
+    expect((await h.stores.audit.list(id)).filter((e) => e.event === 'invited')).toHaveLength(2);
 
     // Not the admin, not another doctor, not an ended consultation.
     expect((await call('POST', url, { cookie: adminCookie })).statusCode).toBe(403);
     const other = await h.stores.users.create({ email: 'other@clinic.test', name: 'Dr Other', role: 'doctor', password: 'other doctor passphrase' });
-    const otherCookie = `confide_session=${h.stores.sessions.create(other.id)}`;
+    const otherCookie = `confide_session=${await h.stores.sessions.create(other.id)}`;
     expect((await call('POST', url, { cookie: otherCookie })).statusCode).toBe(403);
     expect((await call('POST', '/api/doctor/consultations/zzzzzzzzzzzzzzzz/invitation', { cookie: doctorCookie })).statusCode).toBe(404);
-    h.stores.consultations.setStatus(id, 'ended');
+    await h.stores.consultations.setStatus(id, 'ended');
     const closed = await call('POST', url, { cookie: doctorCookie });
     expect(closed.statusCode).toBe(409);
     expect(closed.json().error.code).toBe('consultation-closed');
-    expect(h.stores.consultations.verifyPatientToken(id, second)).toBe('ended');
+    expect(await h.stores.consultations.verifyPatientToken(id, second)).toBe('ended');
     // The admin's answers never carried a patient token.
     const adminList = await call('GET', '/api/admin/consultations', { cookie: adminCookie });
     for (const t of [first, second]) expect(adminList.body).not.toContain(t);

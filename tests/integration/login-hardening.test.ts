@@ -84,20 +84,21 @@ describe('sign-in under concurrent guessing (production hashing)', () => {
 
   it('a hash made with older, weaker parameters is replaced at the next sign-in', async () => {
     const weak = new PasswordHasher({ N: 2 ** 10, r: 8, p: 1 });
-    const stores = openStores(':memory:', { passwordHasher: weak });
+    const stores = await openStores(':memory:', { passwordHasher: weak });
     try {
       const u = await stores.users.create({ email: 'old@clinic.test', name: 'Old', role: 'doctor', password: PASSWORD });
-      const stored = () => (stores.db.prepare('SELECT password_hash AS h FROM users WHERE id = ?').get(u.id) as { h: string }).h;
-      expect(stored()).toMatch(/^scrypt\$1024\$8\$1\$/);
+      const stored = async () =>
+        (await stores.db.kysely.selectFrom('users').select('password_hash').where('id', '=', u.id).executeTakeFirstOrThrow()).password_hash;
+      expect(await stored()).toMatch(/^scrypt\$1024\$8\$1\$/);
       const today = new UserStore(stores.db, stores.sessions, new PasswordHasher({ N: 2 ** 12, r: 8, p: 1 }));
       expect(await today.verify('old@clinic.test', 'wrong password!!')).toBeUndefined();
-      expect(stored()).toMatch(/^scrypt\$1024\$/); // a wrong password changes nothing
+      expect(await stored()).toMatch(/^scrypt\$1024\$/); // a wrong password changes nothing
       expect((await today.verify('old@clinic.test', PASSWORD))?.id).toBe(u.id);
-      expect(stored()).toMatch(/^scrypt\$4096\$8\$1\$/);
+      expect(await stored()).toMatch(/^scrypt\$4096\$8\$1\$/);
       expect((await today.verify('old@clinic.test', PASSWORD))?.id).toBe(u.id);
       expect(new PasswordHasher().params).toEqual({ N: 2 ** 17, r: 8, p: 1 }); // production: OWASP's scrypt
     } finally {
-      stores.db.close();
+      await stores.db.close();
     }
   });
 });

@@ -53,7 +53,7 @@ describe('/metrics', () => {
     const patient = await connect();
     expect((await send(patient, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
     const entry = server.consultations.waitingList(c.id)[0]!;
-    server.consultations.admit(c.doctor, c.id, entry.requestId);
+    await server.consultations.admit(c.doctor, c.id, entry.requestId);
     expect((await send(patient, 'join', { roomId: c.id, displayName: 'Zoé' })).ok).toBe(true);
     for (const s of [doctor, patient]) {
       for (const direction of ['send', 'recv']) expect((await send(s, 'createTransport', { direction })).ok).toBe(true);

@@ -41,7 +41,7 @@ async function patientIn(c: TestConsultation, name = 'Zoé'): Promise<{ socket: 
   const waiting = await send(socket, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: name });
   expect(waiting.ok).toBe(true);
   const entry = server.consultations.waitingList(c.id).find((w) => w.displayName === name)!;
-  server.consultations.admit(c.doctor, c.id, entry.requestId);
+  await server.consultations.admit(c.doctor, c.id, entry.requestId);
   const ack = await send(socket, 'join', { roomId: c.id, displayName: name });
   expect(ack.ok).toBe(true);
   return { socket, join: ack.data as { peerId: string; participantId: string; rejoinToken?: string } };
@@ -92,7 +92,7 @@ describe('a dropped connection', () => {
     expect(states[1]).toEqual({ peerId: patient.join.peerId, state: 'connected' });
     expect(left).toEqual([]);
     expect(server.rooms.peek(c.id)?.peerCount).toBe(2);
-    const events = server.stores.audit.list(c.id).map((e) => e.event);
+    const events = (await server.stores.audit.list(c.id)).map((e) => e.event);
     expect(events).toContain('connection_lost');
     expect(events).toContain('reconnected');
   });
@@ -108,7 +108,7 @@ describe('a dropped connection', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(GRACE_MS);
     // socket.io may still recover the socket, but the place is gone: the client must rejoin in full.
     expect((await send(patient.socket, 'resume', {})).data).toEqual({ joined: false });
-    expect(server.stores.audit.list(c.id).map((e) => e.event)).toContain('timed_out');
+    expect((await server.stores.audit.list(c.id)).map((e) => e.event)).toContain('timed_out');
     expect(server.rooms.peek(c.id)?.peerCount).toBe(1);
   });
 
@@ -149,7 +149,7 @@ describe('the rejoin credential', () => {
     await waitFor('the old connection told', async () => replaced.length, (n) => n === 1);
     expect(server.rooms.peek(c.id)?.peerInfos().filter((p) => p.role === 'patient')).toHaveLength(1);
     expect(server.consultations.waitingList(c.id)).toEqual([]);
-    expect(server.stores.audit.list(c.id).map((e) => e.event)).toContain('rejoined');
+    expect((await server.stores.audit.list(c.id)).map((e) => e.event)).toContain('rejoined');
     // The doctor's own rejoin (cookie) replaces the doctor's ghost the same way.
     const doctorAgain = await connect(c.doctorSession);
     expect((await send(doctorAgain, 'join', { roomId: c.id, displayName: 'Dr' })).ok).toBe(true);
@@ -168,7 +168,7 @@ describe('the rejoin credential', () => {
     expect(await code({ roomId: b.id, displayName: 'x', rejoinToken: token })).toBe('unauthenticated');
     expect(await code({ roomId: a.id, displayName: 'x', rejoinToken: 'short' })).toBe('bad-request');
     // Only its hash is stored.
-    const rows = server.stores.db.prepare('SELECT * FROM rejoin_credentials').all() as Record<string, unknown>[];
+    const rows = await server.stores.db.kysely.selectFrom('rejoin_credentials').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(token);
     await server.consultations.end(a.id, 'system');
     // The end deleted it: the same answer as a forged one (no oracle, issue 12 #14); the patient's

@@ -74,7 +74,7 @@ describe('the waiting room (patient link holders)', () => {
     }
     expect(codes.filter((x) => x === undefined).length).toBeLessThanOrEqual(11);
     expect(codes).toContain('rate-limited');
-    const rows = server.stores.audit.list(c.id).filter((e) => e.event === 'patient_waiting');
+    const rows = (await server.stores.audit.list(c.id)).filter((e) => e.event === 'patient_waiting');
     expect(rows).toHaveLength(1);
     // Guesses (wrong token) do not spend the real patient's entries.
     const other = await TestConsultation.create(server);

@@ -54,7 +54,7 @@ async function inCall(): Promise<{ c: TestConsultation; doctor: Socket; patient:
 beforeAll(async () => {
   server = await startTestServer({ CONFIDE_GRACE_MS: '5000' });
   const admin = await server.stores.users.create({ email: 'admin@clinic.test', name: 'Admin', role: 'admin', password: 'console admin passphrase' });
-  adminCookie = `confide_session=${server.stores.sessions.create(admin.id)}`;
+  adminCookie = `confide_session=${await server.stores.sessions.create(admin.id)}`;
 });
 afterAll(async () => {
   for (const s of sockets) s.close();
@@ -84,7 +84,7 @@ describe('a staff socket after its session ends', () => {
 
   it('password reset: every session and socket of the doctor ends', async () => {
     const { c, doctor } = await inCall();
-    const second = await connect(server.stores.sessions.create(c.doctor.id)); // another browser of the same doctor
+    const second = await connect(await server.stores.sessions.create(c.doctor.id)); // another browser of the same doctor
     const both = Promise.all([disconnected(doctor), disconnected(second)]);
     expect((await api(`/api/admin/doctors/${c.doctor.id}/reset`, adminCookie)).status).toBe(200);
     await both;
@@ -93,8 +93,8 @@ describe('a staff socket after its session ends', () => {
   it('expiry: the next request is refused and the socket closed; nothing privileged runs', async () => {
     const { c, doctor } = await inCall();
     // The same doctor's second consultation: joining it after expiry must fail too.
-    const second = server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'P2', scheduledAt: Date.now(), createdBy: 'test' });
-    server.stores.db.prepare('UPDATE sessions SET expires_at = ? WHERE user_id = ?').run(Date.now() - 1, c.doctor.id);
+    const second = await server.stores.consultations.create({ doctorId: c.doctor.id, patientName: 'P2', scheduledAt: Date.now(), createdBy: 'test' });
+    await server.stores.db.kysely.updateTable('sessions').set({ expires_at: Date.now() - 1 }).where('user_id', '=', c.doctor.id).execute();
     const gone = disconnected(doctor);
     const [end, join] = await Promise.all([
       send(doctor, 'endConsultation', {}),
@@ -103,7 +103,7 @@ describe('a staff socket after its session ends', () => {
     expect(end.error?.code).toBe('unauthenticated');
     expect(join?.ok ?? false).toBe(false);
     await gone;
-    expect(server.stores.consultations.get(c.id)?.status).not.toBe('ended');
+    expect((await server.stores.consultations.get(c.id))?.status).not.toBe('ended');
     expect(server.rooms.peek(second.consultation.id)).toBeUndefined();
   });
 

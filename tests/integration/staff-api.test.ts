@@ -44,8 +44,8 @@ beforeAll(async () => {
   consultations = new Consultations(h.stores, rooms, pino({ level: 'silent' }));
   admin = await h.stores.users.create({ email: 'admin@c.test', name: 'Admin', role: 'admin', password: 'admin console sunrise' });
   doctor = await h.stores.users.create({ email: 'martin@c.test', name: 'Dr Martin', role: 'doctor', password: 'quiet waiting room plant' });
-  adminCookie = `confide_session=${h.stores.sessions.create(admin.id)}`;
-  doctorCookie = `confide_session=${h.stores.sessions.create(doctor.id)}`;
+  adminCookie = `confide_session=${await h.stores.sessions.create(admin.id)}`;
+  doctorCookie = `confide_session=${await h.stores.sessions.create(doctor.id)}`;
 });
 afterAll(async () => {
   await h?.close();
@@ -62,16 +62,16 @@ async function get(url: string, cookie: string): Promise<LightMyRequestResponse>
   h.bodies.push(res.body);
   return res;
 }
-const make = (scheduledAt: number, patientName = 'Camille') =>
-  h.stores.consultations.create({ doctorId: doctor.id, patientName, scheduledAt, createdBy: admin.id });
+const make = async (scheduledAt: number, patientName = 'Camille') =>
+  await h.stores.consultations.create({ doctorId: doctor.id, patientName, scheduledAt, createdBy: admin.id });
 const row = async (id: string) =>
   ((await get('/api/admin/consultations', adminCookie)).json().consultations as Record<string, unknown>[]).find((c) => c.id === id)!;
 
 describe('patient link check', () => {
   it('tells a working link with whom and when; nothing for a wrong token or an unknown id but one same "invalid"', async () => {
     const scheduledAt = Date.now() + HOUR;
-    const { consultation, patientToken } = make(scheduledAt);
-    const other = make(scheduledAt);
+    const { consultation, patientToken } = await make(scheduledAt);
+    const other = await make(scheduledAt);
     h.secrets.add(patientToken).add(other.patientToken);
     const ok = await post('/api/patient/link-check', { consultationId: consultation.id, token: patientToken });
     expect(ok.statusCode).toBe(200);
@@ -95,8 +95,8 @@ describe('patient link check', () => {
   });
 
   it('says "expired" and "ended" to the holder of the token only', async () => {
-    const old = make(Date.now() - 25 * HOUR);
-    const done = make(Date.now());
+    const old = await make(Date.now() - 25 * HOUR);
+    const done = await make(Date.now());
     h.secrets.add(old.patientToken).add(done.patientToken);
     await consultations.end(done.consultation.id, `admin:${admin.id}`);
     const check = async (id: string, token: string) => (await post('/api/patient/link-check', { consultationId: id, token })).json();
@@ -125,28 +125,28 @@ describe('patient link check', () => {
 
 describe('console statuses', () => {
   it('in progress while someone is connected; interrupted once everybody left, with a duration that stopped', async () => {
-    const { consultation } = make(Date.now());
+    const { consultation } = await make(Date.now());
     const id = consultation.id;
     const doctorPeer: PeerInfo = { peerId: 'd', participantId: 'pd', displayName: 'Dr Martin', role: 'doctor', slot: 0 };
     const patientPeer: PeerInfo = { peerId: 'p', participantId: 'pp', displayName: 'Camille', role: 'patient', slot: 1 };
     const grant = (p: PeerInfo) => ({ role: p.role, name: p.displayName, participantId: p.participantId, rejoined: false });
     peers.set(id, [doctorPeer]);
-    consultations.joined(id, grant(doctorPeer), `doctor:${doctor.id}`);
+    await consultations.joined(id, grant(doctorPeer), `doctor:${doctor.id}`);
     expect(await row(id)).toMatchObject({ status: 'scheduled', endable: true }); // the doctor alone has not started it
     peers.set(id, [doctorPeer, patientPeer]);
-    consultations.joined(id, grant(patientPeer), 'patient');
+    await consultations.joined(id, grant(patientPeer), 'patient');
     await sleep(30);
     const live = await row(id);
     expect(live).toMatchObject({ status: 'in_progress', endable: true, live: { connected: [{ name: 'Dr Martin' }, { name: 'Camille' }] } });
     expect(live.durationMs).toBeGreaterThanOrEqual(30);
 
     peers.set(id, [doctorPeer]);
-    consultations.left(id, 'patient');
+    await consultations.left(id, 'patient');
     expect((await row(id)).status).toBe('in_progress'); // the doctor is still there
     peers.set(id, [{ ...doctorPeer, reconnecting: true }]);
     expect(await row(id)).toMatchObject({ status: 'in_progress', live: { connected: [{ name: 'Dr Martin', reconnecting: true }] } });
     peers.delete(id);
-    consultations.left(id, `doctor:${doctor.id}`);
+    await consultations.left(id, `doctor:${doctor.id}`);
     const stopped = await row(id);
     expect(stopped).toMatchObject({ status: 'interrupted', endable: true, live: { connected: [] } });
     await sleep(40);
@@ -154,28 +154,28 @@ describe('console statuses', () => {
 
     // Someone comes back: in progress again, the duration runs again.
     peers.set(id, [{ ...patientPeer, peerId: 'p2' }]);
-    consultations.joined(id, { ...grant(patientPeer), rejoined: true }, 'patient');
+    await consultations.joined(id, { ...grant(patientPeer), rejoined: true }, 'patient');
     await sleep(20);
     const again = await row(id);
     expect(again.status).toBe('in_progress');
     expect(again.durationMs as number).toBeGreaterThan(stopped.durationMs as number);
     peers.delete(id);
-    consultations.left(id, 'patient');
+    await consultations.left(id, 'patient');
     expect((await row(id)).status).toBe('interrupted');
   });
 
   it('no-show and expired once the time has passed, without End; ended is final', async () => {
-    const late = make(Date.now() - NO_SHOW_AFTER_MS - 1000);
+    const late = await make(Date.now() - NO_SHOW_AFTER_MS - 1000);
     expect(await row(late.consultation.id)).toMatchObject({ status: 'no_show', endable: true });
-    const past = make(Date.now() - 25 * HOUR);
+    const past = await make(Date.now() - 25 * HOUR);
     expect(await row(past.consultation.id)).toMatchObject({ status: 'no_show', endable: false });
     const now = Date.now();
-    const abandoned = make(now - 25 * HOUR);
-    h.stores.consultations.setStatus(abandoned.consultation.id, 'in_progress', now - 25 * HOUR);
-    h.stores.consultations.setEmptiedAt(abandoned.consultation.id, now - 24.5 * HOUR);
+    const abandoned = await make(now - 25 * HOUR);
+    await h.stores.consultations.setStatus(abandoned.consultation.id, 'in_progress', now - 25 * HOUR);
+    await h.stores.consultations.setEmptiedAt(abandoned.consultation.id, now - 24.5 * HOUR);
     expect(await row(abandoned.consultation.id)).toMatchObject({ status: 'expired', endable: false, durationMs: 0.5 * HOUR });
 
-    const ended = make(Date.now());
+    const ended = await make(Date.now());
     expect((await post(`/api/admin/consultations/${ended.consultation.id}/end`, undefined)).statusCode).toBe(401);
     const res = await h.app.inject({ method: 'POST', url: `/api/admin/consultations/${ended.consultation.id}/end`, headers: { cookie: adminCookie } });
     expect(res.statusCode).toBe(204);
@@ -188,7 +188,7 @@ describe('console statuses', () => {
 
 describe('answers', () => {
   it('carry only what their schema declares', async () => {
-    const { consultation } = make(Date.now());
+    const { consultation } = await make(Date.now());
     smuggle = true;
     try {
       const list = await get('/api/admin/consultations', adminCookie);

@@ -1,147 +1,136 @@
-// Everything Confide stores survives closing and reopening the SQLite file,
-// and the schema migrations are idempotent and atomic.
+// What only the SQLite dialect has: its file (created with its folders,
+// owner-only, WAL, foreign keys on, no secret in clear), and the files made
+// before Kysely, whose PRAGMA user_version history is baselined into the
+// migration history with their data. (The behaviour both dialects share is
+// tested on both in store.test.ts.)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStores, databasePath } from '../../server/store/index.ts';
-import { SessionStore } from '../../server/store/sessions.ts';
-import { migrate, MIGRATIONS, openDatabase, schemaVersion, SCHEMA_VERSION } from '../../server/store/database.ts';
+import { appliedMigrations, openDatabase, type Database } from '../../server/store/database.ts';
+import { LEGACY_USER_VERSIONS, migrations } from '../../server/store/migrations.ts';
+import { FAST_HASHER } from '../e2e/support/server.ts';
+import { createLegacySqlite } from '../support/legacy-sqlite.ts';
 
 let dir: string;
-let file: string;
+let n = 0;
+const newFile = () => path.join(dir, `legacy-${++n}.sqlite`);
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-store-'));
-  file = databasePath(path.join(dir, 'nested', 'data'));
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('store persistence', () => {
-  it('keeps users, sessions, consultations and audit across a restart', async () => {
-    const s1 = openStores(file);
+/** Each table's columns (name, type, not null, default, primary key), indexes and foreign keys, as SQLite reports them. */
+async function shape(db: Database): Promise<unknown> {
+  const q = async <T,>(text: string) => (await sql<T>`${sql.raw(text)}`.execute(db.kysely)).rows;
+  const names = (await q<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'kysely%' AND name NOT LIKE 'sqlite%' ORDER BY name")).map((r) => r.name);
+  const out: Record<string, unknown> = {};
+  for (const t of names) {
+    out[t] = {
+      columns: (await q<Record<string, unknown>>(`PRAGMA table_info(${t})`)).map((c) => ({ ...c, type: String(c.type).toUpperCase() })),
+      indexes: (await q<{ name: string; unique: number }>(`PRAGMA index_list(${t})`)).map((i) => ({ name: i.name.startsWith('sqlite_autoindex') ? 'auto' : i.name, unique: i.unique })).sort((a, b) => a.name.localeCompare(b.name)),
+      foreignKeys: (await q<Record<string, unknown>>(`PRAGMA foreign_key_list(${t})`)).map(({ id: _id, seq: _seq, ...fk }) => fk),
+      strict: ((await q<{ strict: number }>(`SELECT strict FROM pragma_table_list WHERE name = '${t}'`))[0]?.strict ?? 0) === 1,
+    };
+  }
+  return out;
+}
+
+describe('SQLite file', () => {
+  it('is created with its folders, owner-only, in WAL mode with foreign keys on, and holds no secret in clear', async () => {
+    const file = databasePath(path.join(dir, 'nested', 'data'));
+    const s = await openStores(file, { passwordHasher: FAST_HASHER });
     expect(fs.existsSync(file)).toBe(true);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    expect(s1.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(s1.db.pragma('foreign_keys', { simple: true })).toBe(1);
-
-    const admin = await s1.users.create({ email: 'Root@Clinic.test', name: 'Root', role: 'admin', password: 'root passphrase one' });
-    const doctor = await s1.users.create({ email: 'doc@clinic.test', name: 'Dr Doc', role: 'doctor', password: 'doctor passphrase one' });
-    const gone = await s1.users.create({ email: 'gone@clinic.test', name: 'Dr Gone', role: 'doctor', password: 'leaving passphrase one' });
-    const goneSession = s1.sessions.create(gone.id);
-    s1.users.setDisabled(gone.id, true);
-    const session = s1.sessions.create(doctor.id);
-    const revoked = s1.sessions.create(doctor.id);
-    s1.sessions.revoke(revoked);
-    const { consultation, patientToken } = s1.consultations.create({
-      doctorId: doctor.id,
-      patientName: 'Pat',
-      scheduledAt: Date.now(),
-      createdBy: admin.id,
-    });
-    const t0 = Date.now();
-    s1.audit.record(consultation.id, 'created', `admin:${admin.id}`, t0);
-    s1.audit.record(consultation.id, 'patient_waiting', 'patient', t0 + 1);
-    s1.audit.record(consultation.id, 'admitted', `doctor:${doctor.id}`, t0 + 2);
-    s1.consultations.setStatus(consultation.id, 'in_progress', t0 + 3);
-    s1.consultations.setStatus(consultation.id, 'in_progress', t0 + 99); // startedAt stays the first
-    const before = {
-      users: s1.users.list(),
-      consultation: s1.consultations.get(consultation.id),
-      audit: s1.audit.list(consultation.id),
-    };
-    expect(before.consultation?.startedAt).toBe(t0 + 3);
-    s1.db.close();
-
-    const s2 = openStores(file);
-    expect(schemaVersion(s2.db)).toBe(SCHEMA_VERSION);
-    expect(s2.users.list()).toEqual(before.users);
-    expect(s2.users.count()).toBe(3);
-    expect(s2.users.count('doctor')).toBe(2);
-    expect(s2.users.list('admin').map((u) => u.email)).toEqual(['root@clinic.test']);
-    expect(admin.email).toBe('root@clinic.test');
-    expect(await s2.users.verify('ROOT@clinic.test', 'root passphrase one')).toEqual(admin);
-    expect(await s2.users.verify('doc@clinic.test', 'doctor passphrase one')).toEqual(doctor);
-    expect(await s2.users.verify('doc@clinic.test', 'doctor passphrase two')).toBeUndefined();
-    expect(await s2.users.verify('gone@clinic.test', 'leaving passphrase one')).toBeUndefined();
-    expect(s2.sessions.resolve(session)).toEqual(doctor);
-    expect(s2.sessions.resolve(revoked)).toBeUndefined();
-    expect(s2.sessions.resolve(goneSession)).toBeUndefined();
-    expect(s2.consultations.get(consultation.id)).toEqual(before.consultation);
-    expect(s2.consultations.verifyPatientToken(consultation.id, patientToken)).toBe('ok');
-    expect(s2.audit.list(consultation.id)).toEqual(before.audit);
-    expect(s2.audit.list(consultation.id).map((e) => e.event)).toEqual(['created', 'patient_waiting', 'admitted']);
-
-    // Still writable after the restart; ended is final and survives too.
-    s2.consultations.setStatus(consultation.id, 'ended', t0 + 10);
-    s2.audit.record(consultation.id, 'ended', `doctor:${doctor.id}`, t0 + 10);
-    s2.db.close();
-    const s3 = openStores(file);
-    expect(s3.consultations.get(consultation.id)).toMatchObject({ status: 'ended', startedAt: t0 + 3, endedAt: t0 + 10 });
-    expect(s3.consultations.verifyPatientToken(consultation.id, patientToken)).toBe('ended');
-    expect(s3.audit.list(consultation.id)).toHaveLength(4);
-    // Nothing secret in clear: no token, no password in the file.
-    s3.db.pragma('wal_checkpoint(TRUNCATE)');
-    s3.db.close();
+    expect((await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(s.db.kysely)).rows[0]?.journal_mode).toBe('wal');
+    expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(s.db.kysely)).rows[0]?.foreign_keys).toBe(1);
+    const doctor = await s.users.create({ email: 'doc@clinic.test', name: 'Dr Doc', role: 'doctor', password: 'doctor passphrase one' });
+    const session = await s.sessions.create(doctor.id);
+    const { consultation, patientToken } = await s.consultations.create({ doctorId: doctor.id, patientName: 'Pat', scheduledAt: Date.now(), createdBy: 'admin:x' });
+    const rejoin = await s.rejoinCredentials.issue({ consultationId: consultation.id, participantId: 'p', displayName: 'Pat', expiresAt: Date.now() + 60_000 });
+    const { token: enrolment } = await s.enrolments.issue(doctor.id, 'admin:x');
+    // A consultation of an unknown doctor is refused (foreign keys are on).
+    await expect(s.consultations.create({ doctorId: 'nobody', patientName: 'P', scheduledAt: Date.now(), createdBy: 'admin:x' })).rejects.toThrow(/FOREIGN KEY/);
+    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(s.db.kysely);
+    await s.db.close();
     const raw = fs.readFileSync(file).toString('latin1');
-    for (const secret of [session, patientToken, 'root passphrase one', 'doctor passphrase one']) expect(raw).not.toContain(secret);
+    for (const secret of [session, patientToken, rejoin, enrolment, 'doctor passphrase one']) expect(raw).not.toContain(secret);
   });
 
-  it('migrations are idempotent, atomic, and refuse a newer schema', () => {
-    const a = openDatabase(file);
-    const tables = () =>
-      (a.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    const before = tables();
-    expect(before).toEqual(expect.arrayContaining(['audit', 'consultations', 'sessions', 'users']));
-    migrate(a);
-    migrate(a);
-    expect(schemaVersion(a)).toBe(SCHEMA_VERSION);
-    expect(tables()).toEqual(before);
+  it('works in memory', async () => {
+    const s = await openStores(':memory:');
+    expect(await s.users.count()).toBe(0);
+    expect(await appliedMigrations(s.db)).toEqual(Object.keys(migrations('sqlite')));
+    await s.db.close();
+  });
+});
 
-    // A failing migration changes nothing, not even partly.
-    expect(() => migrate(a, [...MIGRATIONS, 'CREATE TABLE half_done (x INTEGER); SELECT no_such_function();'])).toThrow();
-    expect(schemaVersion(a)).toBe(SCHEMA_VERSION);
-    expect(tables()).toEqual(before);
+describe('a SQLite file made before Kysely (PRAGMA user_version)', () => {
+  it('is baselined at version 4: its data stays, nothing is re-run, and its schema is the one the history makes', async () => {
+    const file = newFile();
+    const old = createLegacySqlite(file);
+    const t0 = Date.now();
+    // Rows as the old code wrote them (its own SQL).
+    old.prepare('INSERT INTO users (id, email, name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)').run('u1', 'doc@clinic.test', 'Dr Old', 'doctor', '!', t0);
+    old.prepare(
+      `INSERT INTO consultations (id, doctor_id, patient_name, scheduled_at, status, created_by, created_at, started_at, expires_at, patient_token_hash, emptied_at)
+       VALUES ('abcdefghijklmnop', 'u1', 'Pat', ?, 'in_progress', 'admin:a', ?, ?, ?, ?, ?)`,
+    ).run(t0, t0, t0 + 5, t0 + 86_400_000, 'ab'.repeat(32), t0 + 9);
+    old.prepare("INSERT INTO audit (consultation_id, event, actor, at) VALUES ('abcdefghijklmnop', 'created', 'admin:a', ?)").run(t0);
+    old.prepare("INSERT INTO enrolments (token_hash, user_id, created_by, created_at, expires_at) VALUES ('h', 'u1', 'admin:a', ?, ?)").run(t0, t0 + 1000);
+    old.close();
 
-    // Several pending steps all apply, in order, each once.
-    const fresh = new BetterSqlite3(':memory:');
-    migrate(fresh, ['CREATE TABLE a (x INTEGER)', 'CREATE TABLE b (x INTEGER)', 'ALTER TABLE b ADD COLUMN y INTEGER']);
-    expect(schemaVersion(fresh)).toBe(3);
-    expect(fresh.prepare("SELECT name FROM sqlite_master WHERE name IN ('a', 'b') ORDER BY name").all()).toEqual([{ name: 'a' }, { name: 'b' }]);
-    migrate(fresh, ['CREATE TABLE a (x INTEGER)', 'CREATE TABLE b (x INTEGER)', 'ALTER TABLE b ADD COLUMN y INTEGER']);
-    expect(schemaVersion(fresh)).toBe(3);
-    fresh.close();
+    const s = await openStores(file, { passwordHasher: FAST_HASHER });
+    expect(await appliedMigrations(s.db)).toEqual([...LEGACY_USER_VERSIONS]);
+    expect(await s.users.get('u1')).toEqual({ id: 'u1', email: 'doc@clinic.test', name: 'Dr Old', role: 'doctor', disabled: false, createdAt: t0 });
+    expect(await s.consultations.get('abcdefghijklmnop')).toMatchObject({ status: 'in_progress', startedAt: t0 + 5, emptiedAt: t0 + 9 });
+    expect(await s.audit.list('abcdefghijklmnop')).toEqual([{ at: t0, event: 'created', actor: 'admin:a' }]);
+    // Writable through the new code, and a second open changes nothing.
+    await s.audit.record('abcdefghijklmnop', 'ended', 'system', t0 + 20);
+    const { token } = await s.enrolments.issue('u1', 'admin:a');
+    expect(await s.enrolments.consume(token)).toMatchObject({ userId: 'u1' });
+    const legacyShape = await shape(s.db);
+    await s.db.close();
+    const again = await openDatabase({ dialect: 'sqlite', file });
+    expect(await appliedMigrations(again)).toEqual([...LEGACY_USER_VERSIONS]);
+    await again.close();
 
-    // A new migration applies once.
-    migrate(a, [...MIGRATIONS, 'CREATE TABLE extra (x INTEGER);']);
-    migrate(a, [...MIGRATIONS, 'CREATE TABLE extra (x INTEGER);']);
-    expect(schemaVersion(a)).toBe(SCHEMA_VERSION + 1);
-    // ...and an older server refuses the newer file rather than misreading it.
-    a.close();
-    expect(() => openDatabase(file)).toThrow(/newer/);
+    // The history, run from scratch, makes the same tables, columns, indexes and keys.
+    const fresh = await openDatabase({ dialect: 'sqlite', file: newFile() });
+    expect(await shape(fresh)).toEqual(legacyShape);
+    await fresh.close();
   });
 
-  it('works in memory; sessions expire after their TTL', async () => {
-    const s = openStores(':memory:');
-    expect(schemaVersion(s.db)).toBe(SCHEMA_VERSION);
-    expect(s.users.count()).toBe(0);
-    const u = await s.users.create({ email: 'x@y.test', name: 'X', role: 'doctor', password: 'x passphrase 123' });
-    const short = new SessionStore(s.db, 60_000);
-    vi.useFakeTimers({ toFake: ['Date'] });
-    try {
-      const token = short.create(u.id);
-      expect(short.resolve(token)).toEqual(u);
-      vi.setSystemTime(Date.now() + 59_000);
-      expect(short.resolve(token)).toEqual(u);
-      vi.setSystemTime(Date.now() + 2_000);
-      expect(short.resolve(token)).toBeUndefined();
-      expect(s.db.prepare('SELECT COUNT(*) AS n FROM sessions').get()).toEqual({ n: 0 }); // pruned
-    } finally {
-      vi.useRealTimers();
-      s.db.close();
-    }
+  it('at an earlier version, runs only the migrations it lacked', async () => {
+    const file = newFile();
+    const old = createLegacySqlite(file, 2);
+    old.prepare("INSERT INTO users (id, email, name, role, password_hash, disabled, created_at) VALUES ('u1', 'a@b.c', 'A', 'admin', '!', 0, 1)").run();
+    old.close();
+    const s = await openStores(file);
+    expect(await appliedMigrations(s.db)).toEqual([...LEGACY_USER_VERSIONS]);
+    expect(await s.users.count()).toBe(1);
+    // 3 and 4 really ran: emptied_at and enrolments exist now.
+    const d = await s.users.create({ email: 'd@b.c', name: 'D', role: 'doctor' });
+    const { consultation } = await s.consultations.create({ doctorId: d.id, patientName: 'P', scheduledAt: 5, createdBy: 'admin:u1' });
+    await s.consultations.setEmptiedAt(consultation.id, 7);
+    expect((await s.consultations.get(consultation.id))?.emptiedAt).toBe(7);
+    expect(await s.enrolments.issue(d.id, 'admin:u1')).toMatchObject({ token: expect.any(String) });
+    await s.db.close();
+  });
+
+  it('from a version this server never knew, is refused and left as it was', async () => {
+    const file = newFile();
+    createLegacySqlite(file, 9).close();
+    await expect(openStores(file)).rejects.toThrow(/newer than this server knows/);
+    const raw = new BetterSqlite3(file);
+    expect(raw.pragma('user_version', { simple: true })).toBe(9);
+    expect(raw.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'kysely%'").all()).toEqual([]);
+    raw.close();
   });
 });

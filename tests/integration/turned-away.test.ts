@@ -47,7 +47,7 @@ describe('a link holder the doctor turned away', () => {
     const stays = await waiting(c, 'Stays');
     await send(doctor, 'decline', { requestId: server.consultations.waitingList(c.id).find((w) => w.displayName === 'Declined')!.requestId });
     // A new patient link turns away whoever waits with the old one.
-    server.stores.consultations.newPatientToken(c.id);
+    await server.stores.consultations.newPatientToken(c.id);
     server.consultations.dropWaiting(c.id);
     const other = await TestConsultation.create(server);
     const ended = await waiting(other, 'Ended');

@@ -43,18 +43,18 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   // Stricter than production: request logging stays on, at trace level.
   // (Cast as in server/http/http-app.ts: a pino Logger-typed instance vs FastifyBaseLogger.)
   const app = Fastify({ loggerInstance: pino({ level: 'trace' }, stream), bodyLimit: 64 * 1024 }) as unknown as FastifyInstance;
-  const stores = openStores(':memory:', { passwordHasher: FAST_HASHER });
+  const stores = await openStores(':memory:', { passwordHasher: FAST_HASHER });
   const ended: Harness['ended'] = [];
   const live = new Map<string, LiveStatus>();
   await registerApi(app, {
     stores,
     cookieSecure: false,
     live: opts.live ?? ((id) => live.get(id) ?? { connected: [], waiting: 0 }),
-    endConsultation: (id, actor) => {
+    endConsultation: async (id, actor) => {
       ended.push({ id, actor });
       if (opts.endDoesBookkeeping) {
-        stores.consultations.setStatus(id, 'ended');
-        stores.audit.record(id, 'ended', actor);
+        await stores.consultations.setStatus(id, 'ended');
+        await stores.audit.record(id, 'ended', actor);
       }
     },
     loginThrottle: new LoginThrottle(),
@@ -72,7 +72,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     secrets: new Set(),
     async close() {
       await app.close();
-      stores.db.close();
+      await stores.db.close();
     },
   };
 }

@@ -33,24 +33,24 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     attempt.succeeded();
     // A previous session of this browser ends here.
-    sessions.revoke(readSessionToken(req.headers.cookie));
-    const token = sessions.create(user.id);
+    await sessions.revoke(readSessionToken(req.headers.cookie));
+    const token = await sessions.create(user.id);
     req.log.info({ userId: user.id, role: user.role }, 'signed in');
     reply.header('Set-Cookie', sessionCookie(token, cookie));
     return { user };
   });
 
   route(app, deps.stores, 'enrolmentCheck', async ({ body: { token } }) => {
-    const e = enrolments.peek(token);
-    const user = e && users.get(e.userId);
+    const e = await enrolments.peek(token);
+    const user = e && (await users.get(e.userId));
     if (!e || !user || user.disabled) return { state: 'invalid' as const };
     return { state: 'ok' as const, email: user.email, name: user.name, expiresAt: e.expiresAt };
   });
 
   // The doctor's own password, through a one-time link; then signed in.
   route(app, deps.stores, 'enrol', async ({ body: { token, password } }, req, reply) => {
-    const e = enrolments.peek(token);
-    const target = e && users.get(e.userId);
+    const e = await enrolments.peek(token);
+    const target = e && (await users.get(e.userId));
     if (!e || !target || target.disabled) throw new ApiError(410, 'invalid-link', 'this link does not work any more');
     try {
       assertNewPassword(password, { email: target.email, name: target.name });
@@ -60,19 +60,19 @@ export function authRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     // Consumed only once a hashing slot is ours (a weak password, or a 429 while sign-ins
     // fill the slots, does not use the link up), and atomically: one use wins.
-    await hashing(deps, req.ip, () => {
-      if (!enrolments.consume(token)) throw new ApiError(410, 'invalid-link', 'this link does not work any more');
+    await hashing(deps, req.ip, async () => {
+      if (!(await enrolments.consume(token))) throw new ApiError(410, 'invalid-link', 'this link does not work any more');
       return users.setPassword(target.id, password);
     });
-    sessions.revoke(readSessionToken(req.headers.cookie));
-    const user = users.get(target.id)!;
-    reply.header('Set-Cookie', sessionCookie(sessions.create(user.id), cookie));
+    await sessions.revoke(readSessionToken(req.headers.cookie));
+    const user = (await users.get(target.id))!;
+    reply.header('Set-Cookie', sessionCookie(await sessions.create(user.id), cookie));
     req.log.info({ userId: user.id }, 'password set through an enrolment link; signed in');
     return { user };
   });
 
   route(app, deps.stores, 'logout', async (_input, req, reply) => {
-    sessions.revoke(readSessionToken(req.headers.cookie));
+    await sessions.revoke(readSessionToken(req.headers.cookie));
     reply.header('Set-Cookie', clearSessionCookie(cookie));
   });
 

@@ -26,9 +26,10 @@ export interface ApiDeps {
   /**
    * Ends a consultation for everyone (closes its room, tells waiting
    * patients). May set the status and record the audit event itself; the API
-   * does both after the call if it did not. Only called while not yet ended.
+   * does both after the call (and after the promise, if one is returned) if
+   * it did not. Only called while not yet ended.
    */
-  endConsultation(id: string, actor: string): void;
+  endConsultation(id: string, actor: string): Promise<void> | void;
   /** Optional: a preconfigured login throttle (tests); one is created otherwise. */
   loginThrottle?: LoginThrottle;
   /** Bounds the password hashes in flight (login, enrolment); registerApi creates one if absent. */
@@ -80,7 +81,7 @@ const signedIn = new WeakMap<FastifyRequest, User>();
 /** onRequest hook factory: only signed-in users (with `role`, if given) get through (401, else 403). */
 export function requireRole(stores: Stores, role?: Role) {
   return async (req: FastifyRequest): Promise<void> => {
-    const user = stores.sessions.resolve(readSessionToken(req.headers.cookie));
+    const user = await stores.sessions.resolve(readSessionToken(req.headers.cookie));
     if (!user) throw new ApiError(401, 'unauthenticated', 'sign in first');
     if (role !== undefined && user.role !== role) throw new ApiError(403, 'forbidden', `only for ${role}s`);
     signedIn.set(req, user);

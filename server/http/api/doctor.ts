@@ -21,30 +21,30 @@ export function doctorRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return {
       from,
       to,
-      consultations: consultations.listForDoctor(userOf(req).id, from, to).map((c) => consultationView(c, deps, now)),
+      consultations: (await consultations.listForDoctor(userOf(req).id, from, to)).map((c) => consultationView(c, deps, now)),
     };
   });
 
-  const own = (id: string, req: FastifyRequest) => {
-    const c = consultations.get(id);
+  const own = async (id: string, req: FastifyRequest) => {
+    const c = await consultations.get(id);
     if (!c) throw new ApiError(404, 'not-found', 'no such consultation');
     if (c.doctorId !== userOf(req).id) throw new ApiError(403, 'forbidden', 'not your consultation');
     return c;
   };
 
-  route(app, deps.stores, 'myConsultation', async ({ params: { id } }, req) => ({ consultation: consultationView(own(id, req), deps) }));
+  route(app, deps.stores, 'myConsultation', async ({ params: { id } }, req) => ({ consultation: consultationView(await own(id, req), deps) }));
 
   // The patient link is the doctor's to make: a new token here, the room
   // secret drawn by the doctor's browser. Neither the admin nor the server
   // ever holds both.
   route(app, deps.stores, 'createInvitation', async ({ params: { id } }, req) => {
-    const c = own(id, req);
+    const c = await own(id, req);
     if (c.status === 'ended' || Date.now() >= c.expiresAt) {
       throw new ApiError(409, 'consultation-closed', 'this consultation has ended or its time has passed');
     }
-    const patientToken = consultations.newPatientToken(c.id);
+    const patientToken = await consultations.newPatientToken(c.id);
     if (!patientToken) throw new ApiError(409, 'consultation-closed', 'this consultation has ended');
-    deps.stores.audit.record(c.id, 'invited', `doctor:${userOf(req).id}`);
+    await deps.stores.audit.record(c.id, 'invited', `doctor:${userOf(req).id}`);
     deps.linkReplaced?.(c.id);
     return { patientToken };
   });

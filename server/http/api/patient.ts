@@ -15,10 +15,10 @@ export function patientRoutes(app: FastifyInstance, deps: ApiDeps): void {
     deps.stores,
     'linkCheck',
     async ({ body: { consultationId, token } }) => {
-      const verdict = consultations.verifyPatientToken(consultationId, token);
-      const c = verdict === 'invalid' ? undefined : consultations.get(consultationId);
+      const verdict = await consultations.verifyPatientToken(consultationId, token);
+      const c = verdict === 'invalid' ? undefined : await consultations.get(consultationId);
       if (!c || verdict === 'invalid') return { state: 'invalid' as const };
-      return { state: verdict, doctorName: users.get(c.doctorId)?.name ?? '', scheduledAt: c.scheduledAt };
+      return { state: verdict, doctorName: (await users.get(c.doctorId))?.name ?? '', scheduledAt: c.scheduledAt };
     },
     deps.linkCheckPerMinute === undefined ? {} : { perMinute: deps.linkCheckPerMinute },
   );

@@ -30,13 +30,13 @@ export class TestConsultation {
       role: 'doctor',
       password: 'correct horse battery staple',
     });
-    const { consultation, patientToken } = server.stores.consultations.create({
+    const { consultation, patientToken } = await server.stores.consultations.create({
       doctorId: doctor.id,
       patientName: 'Patient',
       scheduledAt: Date.now(),
       createdBy: 'test',
     });
-    return new TestConsultation(server, consultation.id, doctor, server.stores.sessions.create(doctor.id), patientToken, generateRoomSecret());
+    return new TestConsultation(server, consultation.id, doctor, await server.stores.sessions.create(doctor.id), patientToken, generateRoomSecret());
   }
 
   get doctorLink(): string {
@@ -68,7 +68,7 @@ export class TestConsultation {
     );
     this.admittedAt = Date.now();
     // One more participant, even on the same link (the 3-person tests); replacing is tested on its own.
-    this.server.consultations.admit(this.doctor, this.id, entry!.requestId, 'add');
+    await this.server.consultations.admit(this.doctor, this.id, entry!.requestId, 'add');
     return joined(page);
   }
 

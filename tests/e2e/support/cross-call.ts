@@ -55,7 +55,7 @@ export async function joinAsPatient(c: TestConsultation, patient: Person): Promi
     async () => c.server.consultations.waitingList(c.id).find((w) => w.displayName === patient.name),
     (w) => w !== undefined,
   );
-  c.server.consultations.admit(c.doctor, c.id, entry!.requestId);
+  await c.server.consultations.admit(c.doctor, c.id, entry!.requestId);
   return joined(patient.page);
 }
 
