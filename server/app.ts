@@ -141,7 +141,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   } catch (err) {
     pool.close();
     await turn?.close();
-    stores.db.close();
+    await stores.db.close();
     throw err;
   }
   consultations.onConnectionEvent = (event) => metrics.connection(event);
