@@ -31,7 +31,8 @@ export async function protectFrame(sender: SFrameSender, kind: FrameKind, frame:
   }
   const prefix = frame.subarray(0, n);
   // The prefix is both the AAD's metadata and the first bytes out: written once, no second copy of the frame.
-  return sender.encrypt(prefix, frame.subarray(n), prefix);
+  // (`return await`: V8 settles it in fewer microtasks than returning the promise.)
+  return await sender.encrypt(prefix, frame.subarray(n), prefix);
 }
 
 /** The SFrame part of a protected frame (after the clear prefix). */
