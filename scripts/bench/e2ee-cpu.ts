@@ -10,8 +10,13 @@
  * round to round, so slow drift on the shared machine and the position in a
  * round hit every mode alike; differences are taken within a round (paired)
  * and reported with a Student-t 95 % confidence interval.
- * CPU comes from /proc (scripts/bench/proc.ts), as % of one core.
+ * CPU comes from /proc (scripts/bench/proc.ts), as % of one core. On a
+ * shared machine other work can take every idle cycle; then Chromium gets
+ * less CPU than it asks for and its figure says nothing about its needs. A
+ * round with a window where the machine had under SATURATED_IDLE % of a
+ * core idle is left out of the statistics (and counted in the report).
  */
+import os from 'node:os';
 import type { Page } from 'playwright-core';
 import type { BrowserRig, BenchE2ee } from './browser-rig.ts';
 import { cpuMs, fmt, machineBusyMs, threadsCpuByName } from './proc.ts';
@@ -19,6 +24,9 @@ import { ci95, mean, stddev } from './stats.ts';
 import { videoFrames } from '../../tests/e2e/support/faults.ts';
 
 export const MODES: readonly BenchE2ee[] = ['off', 'pass', 'on'];
+
+/** Below this much idle CPU on the machine (% of one core) during a window, Chromium was starved: its round is left out. */
+export const SATURATED_IDLE = 15;
 
 /** One measured window (all CPU figures in % of one core over the window). */
 export interface CpuWindow {
@@ -35,6 +43,8 @@ export interface CpuWindow {
   rendererThreads: Record<string, number>;
   /** Everything else the machine ran meanwhile (server, SFU, other users), % of one core. */
   rest: number;
+  /** Idle CPU of the whole machine over the window, % of one core (100 × cores − busy). */
+  idle: number;
   /** Decoded video, per page (doctor, patient): frames per second and size. */
   fps: number[];
   size: string[];
@@ -82,6 +92,7 @@ export async function measureWindow(rig: BrowserRig, mode: BenchE2ee, round: num
       byType,
       rendererThreads,
       rest: busy - chromium,
+      idle: 100 * os.availableParallelism() - busy,
       fps: framesAfter.map((f, i) => ((f - framesBefore[i]!) * 1000) / wall),
       size: await Promise.all([remoteSize(call.doctor), remoteSize(call.patient)]),
     };
@@ -127,9 +138,29 @@ function threadRows(ws: CpuWindow[]): string[] {
   return names.filter((n) => n.startsWith('DedicatedWorker') || top(n) >= 1).sort((a, b) => top(b) - top(a));
 }
 
-/** Prints the CPU tables of the windows: three modes side by side, the paired differences, the verdict. */
-export function printCpu(ws: CpuWindow[], rampMs: number): void {
+/** Rounds none of whose windows found the machine saturated (see SATURATED_IDLE). */
+function unsaturated(ws: CpuWindow[]): CpuWindow[] {
+  const starved = new Set(ws.filter((w) => w.idle < SATURATED_IDLE).map((w) => w.round));
+  return ws.filter((w) => !starved.has(w.round));
+}
+
+/**
+ * Prints the CPU tables of the windows: three modes side by side, the paired
+ * differences, the verdict. Rounds with a starved window are left out, unless
+ * fewer than two would remain (then all are used, and the report says so).
+ */
+export function printCpu(all: CpuWindow[], rampMs: number): void {
+  const kept = unsaturated(all);
+  const keptRounds = new Set(kept.map((w) => w.round)).size;
+  const allRounds = new Set(all.map((w) => w.round)).size;
+  const ws = keptRounds >= 2 || keptRounds === allRounds ? kept : all;
   const rounds = new Set(ws.map((w) => w.round)).size;
+  console.log(
+    ws === kept
+      ? `${allRounds - keptRounds} of ${allRounds} round(s) left out: the machine had under ${SATURATED_IDLE} % of a core idle in one of their windows.`
+      : `${allRounds - keptRounds} of ${allRounds} round(s) had a window with under ${SATURATED_IDLE} % of a core idle on the machine; ` +
+          `fewer than two would remain, so all are kept: these figures are disturbed by other load.`,
+  );
   const secs = mean(ws.map((w) => w.seconds));
   console.log(
     `CPU of Chromium during one 1:1 call (two pages of one browser), % of one core. ${rounds} round(s) of one ${fmt(secs, 0)} s window per mode, ` +
@@ -153,6 +184,7 @@ export function printCpu(ws: CpuWindow[], rampMs: number): void {
   const types = [...new Set(ws.flatMap((w) => Object.keys(w.byType)))].filter((t) => t !== 'renderer').sort();
   for (const t of types) row(`${t} process`, (w) => w.byType[t] ?? 0);
   row('rest of the machine (server, SFU, others)', (w) => w.rest);
+  row('idle on the machine', (w) => w.idle);
   const video = (m: BenchE2ee) => {
     const xs = ws.filter((w) => w.mode === m);
     return `${[0, 1].map((i) => fmt(mean(xs.map((w) => w.fps[i] ?? NaN)), 0)).join('; ')} fps, ${xs[0]?.size.join('; ') ?? '?'}`;
@@ -160,14 +192,15 @@ export function printCpu(ws: CpuWindow[], rampMs: number): void {
   console.log(`| decoded video (doctor; patient) | ${MODES.map(video).join(' | ')} | | | |`);
 
   // Relative to the no-transform call: the goal's measure, with its interval.
-  const all: Metric = (w) => w.chromium;
-  const base = mean(of(ws, 'off', all));
+  const total: Metric = (w) => w.chromium;
+  const base = mean(of(ws, 'off', total));
   const pct = (ds: number[]) => `${fmt((100 * mean(ds)) / base, 1)} %${ds.length > 1 ? ` ± ${fmt((100 * ci95(ds)) / base, 1)} %` : ''}`;
   console.log(
-    `\nAgainst the no-transform call (${fmt(base)} % of a core): E2EE adds ${pct(paired(ws, 'on', 'off', all))} ` +
-      `(plumbing ${pct(paired(ws, 'pass', 'off', all))}, crypto ${pct(paired(ws, 'on', 'pass', all))}); ` +
+    `\nAgainst the no-transform call (${fmt(base)} % of a core): E2EE adds ${pct(paired(ws, 'on', 'off', total))} ` +
+      `(plumbing ${pct(paired(ws, 'pass', 'off', total))}, crypto ${pct(paired(ws, 'on', 'pass', total))}); ` +
       `the frame Workers' own threads: ${fmt((100 * mean(of(ws, 'on', (w) => w.rendererThreads.DedicatedWorker ?? 0))) / base, 1)} % (on), ` +
       `${fmt((100 * mean(of(ws, 'pass', (w) => w.rendererThreads.DedicatedWorker ?? 0))) / base, 1)} % (pass-through).`,
   );
-  console.log(`Windows, all Chromium: ${MODES.map((m) => `${m} ${of(ws, m, all).map((x) => fmt(x, 0)).join(', ')}`).join('; ')}.`);
+  const list = (m: BenchE2ee) => all.filter((w) => w.mode === m).map((w) => `${fmt(w.chromium, 0)}${w.idle < SATURATED_IDLE ? '*' : ''}`);
+  console.log(`Windows, all Chromium (* = machine saturated): ${MODES.map((m) => `${m} ${list(m).join(', ')}`).join('; ')}.`);
 }
