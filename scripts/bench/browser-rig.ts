@@ -48,9 +48,13 @@ export class BrowserRig {
   server!: ConfideServer;
   browser!: Browser;
 
+  /** `clientDir`: serve this (already built) bench client instead of building and serving dist/client-bench. */
+  constructor(private readonly clientDir?: string) {}
+
   async start(): Promise<void> {
-    buildBenchClient();
-    this.server = await startTestServer({ CONFIDE_WORKERS: '1', CONFIDE_HOST: '127.0.0.1', CONFIDE_RTC_LISTEN_IP: '127.0.0.1' }, { clientDir: BENCH_CLIENT_DIR });
+    if (!this.clientDir) buildBenchClient();
+    const clientDir = this.clientDir ?? BENCH_CLIENT_DIR;
+    this.server = await startTestServer({ CONFIDE_WORKERS: '1', CONFIDE_HOST: '127.0.0.1', CONFIDE_RTC_LISTEN_IP: '127.0.0.1' }, { clientDir });
     // No mDNS names for host candidates: Chromium would announce them by multicast on the
     // machine's real interfaces. The server's only candidate is 127.0.0.1, so ICE stays on loopback.
     this.browser = await launchChromium(['--use-fake-device-for-media-stream=fps=30', '--disable-features=WebRtcHideLocalIpsWithMdns']);
