@@ -118,23 +118,6 @@ export function cmdline(pid: number): string[] {
   }
 }
 
-/** CPU time (ms) of the threads of `pid` whose name (/proc/<pid>/task/<tid>/comm) starts with `prefix`. */
-export function threadsCpuMs(pid: number, prefix: string): number {
-  let sum = 0;
-  try {
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      if (!comm.startsWith(prefix)) continue;
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      sum += ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-    }
-  } catch {
-    // gone
-  }
-  return sum;
-}
-
 /**
  * CPU time (ms) of each thread name of `pid` (/proc/<pid>/task/<tid>/comm,
  * at most 15 characters), summed over the threads that share a name; empty
