@@ -57,7 +57,7 @@ export async function benchMemory(seconds = SECONDS): Promise<MemoryResult> {
     const serverBefore = process.memoryUsage().rss;
     const heapBefore = process.memoryUsage().heapUsed;
     const workersBefore = workersRss();
-    const call = await rig.call(true);
+    const call = await rig.call('on');
     try {
       const cdp = await Promise.all([call.doctor, call.patient].map((p: Page) => p.context().newCDPSession(p)));
       const pdf = makePdf('bench', 256 * 1024);

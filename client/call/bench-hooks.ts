@@ -4,15 +4,21 @@
 import type { CryptoTiming } from '../e2ee/bench-crypto.ts';
 
 /**
- * The E2EE-off baseline of `npm run bench` (scripts/bench-browser.ts): with
- * localStorage `confide.benchE2ee` = 'off', the call attaches no frame
- * transform, so media flows as plain WebRTC would. Key agreement still runs.
+ * How a call of `npm run bench` treats media frames (scripts/bench-browser.ts),
+ * from localStorage `confide.benchE2ee`:
+ * - 'off': the baseline without any frame transform, media flows as plain
+ *   WebRTC would;
+ * - 'pass': the pass-through baseline: the same frame Worker and encoded
+ *   transforms as E2EE, but frames go through unchanged (no crypto);
+ * - 'on' (anything else): the shipped E2EE.
+ * Key agreement runs in all three. Never throws (storage may be refused).
  */
-export function benchE2eeOff(): boolean {
+export function benchE2eeMode(): 'on' | 'off' | 'pass' {
   try {
-    return window.localStorage.getItem('confide.benchE2ee') === 'off';
+    const v = window.localStorage.getItem('confide.benchE2ee');
+    return v === 'off' || v === 'pass' ? v : 'on';
   } catch {
-    return false;
+    return 'on';
   }
 }
 

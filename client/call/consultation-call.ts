@@ -18,7 +18,7 @@ import { RequestError, SignallingClient } from './signalling-client.ts';
 import { CallConnection } from './connection/call-connection.ts';
 import { defaultReconnectPolicy } from './connection/reconnect-policy.ts';
 import { exposeTestHooks, inboundStats, keyHookMode } from './test-hooks.ts';
-import { benchCryptoInWorker, benchE2eeOff } from './bench-hooks.ts';
+import { benchCryptoInWorker, benchE2eeMode } from './bench-hooks.ts';
 import { E2eeManager } from '../e2ee/e2ee-manager.ts';
 import { KeyAgreementClient } from '../e2ee/key-agreement-client.ts';
 import type { ResponseOf, WaitingPatient } from '../../shared/protocol/signalling.ts';
@@ -32,7 +32,9 @@ export type Admission = 'admitted' | 'declined' | 'ended';
 
 export class ConsultationCall {
   readonly signalling = new SignallingClient();
-  readonly e2ee = new E2eeManager();
+  // Bench build only: the pass-through baseline (bench-hooks.ts). Elsewhere the
+  // condition is the constant false and the minifier drops the option's literal.
+  readonly e2ee = new E2eeManager(__CONFIDE_BENCH__ && benchE2eeMode() === 'pass' ? { benchPassThrough: true } : {});
   readonly session: CallSession;
   readonly keys: KeyAgreementClient | undefined;
   readonly connection: CallConnection;
@@ -62,7 +64,7 @@ export class ConsultationCall {
     private readonly role: 'doctor' | 'patient',
   ) {
     // Bench build only: the E2EE-off baseline attaches no frame transform (bench-hooks.ts).
-    this.e2eeOff = __CONFIDE_BENCH__ && benchE2eeOff();
+    this.e2eeOff = __CONFIDE_BENCH__ && benchE2eeMode() === 'off';
     this.session = new CallSession(this.e2eeOff ? undefined : this.e2ee, this.signalling);
     this.transcript = new BrowserTranscriptStore(roomId);
     // Test build only (vite --mode test): in production this is the constant 'off'

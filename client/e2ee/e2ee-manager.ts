@@ -31,7 +31,12 @@ export class E2eeManager implements FrameTransformer, KeySink {
   onCounterHigh: (() => void) | undefined;
   onRecovered: ((peerId: string) => void) | undefined;
 
-  constructor() {
+  /**
+   * `bench.benchPassThrough` (bench build only, `__CONFIDE_BENCH__`): every
+   * transform is attached as usual but tells the Worker to pass frames
+   * through unchanged, the pass-through baseline of `npm run bench`.
+   */
+  constructor(private readonly bench: { benchPassThrough?: true } = {}) {
     this.worker = this.startWorker();
   }
 
@@ -111,7 +116,8 @@ export class E2eeManager implements FrameTransformer, KeySink {
   }
 
   /** Throws when the browser has no frame-encryption API (the UI refuses such browsers before this). */
-  private attach(endpoint: RTCRtpSender | RTCRtpReceiver, options: StreamOptions): void {
+  private attach(endpoint: RTCRtpSender | RTCRtpReceiver, streamOptions: StreamOptions): void {
+    const options = __CONFIDE_BENCH__ && this.bench.benchPassThrough ? { ...streamOptions, benchPassThrough: true as const } : streamOptions;
     const api = frameEncryptionApi();
     if (api === 'script-transform') {
       endpoint.transform = new RTCRtpScriptTransform(this.worker, options);

@@ -111,6 +111,10 @@ async function decryptFrame(kind: FrameKind, peerId: string, frame: EncodedFrame
 }
 
 function transform(options: StreamOptions): TransformStream<EncodedFrame, EncodedFrame> {
+  // Bench build only: the pass-through baseline, same streams and Worker, no crypto.
+  if (__CONFIDE_BENCH__ && options.benchPassThrough) {
+    return new TransformStream({ transform: (frame, controller) => controller.enqueue(frame) });
+  }
   const { role, kind } = options;
   const peerId = options.peerId ?? '';
   return new TransformStream({

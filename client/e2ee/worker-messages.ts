@@ -10,6 +10,12 @@ export interface StreamOptions {
   kind: FrameKind;
   /** For receivers: the participant the SFU says this stream comes from. */
   peerId?: string;
+  /**
+   * Bench build only (`__CONFIDE_BENCH__`): pass frames through unchanged, no
+   * crypto, the pass-through baseline of `npm run bench`. The production
+   * Worker has no code that reads it (tests/integration/production-build.test.ts).
+   */
+  benchPassThrough?: true;
 }
 
 export type ToWorker =

@@ -2,9 +2,10 @@
  * One Confide server (serving the bench build, dist/client-bench) and one
  * Chromium with a 640×480, 30 fps fake camera, for the browser sections of
  * `npm run bench`. Everything listens on 127.0.0.1 (the server's defaults),
- * so the browsers' media and signalling stay on loopback. A call can run
- * with E2EE on (the shipped client) or off (the bench-only baseline: no
- * frame transform, client/call/bench-hooks.ts).
+ * so the browsers' media and signalling stay on loopback. A call runs in
+ * one of three modes (BenchE2ee): E2EE on (the shipped client), or one of
+ * the bench-only baselines of client/call/bench-hooks.ts: off (no frame
+ * transform) or pass (the frame Worker passes frames through, no crypto).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,9 @@ import { launchChromium, newPerson } from '../../tests/e2e/support/browser.ts';
 import { TestConsultation } from '../../tests/e2e/support/consultation.ts';
 import { buildBenchClient } from '../../tests/e2e/support/global-setup.ts';
 import { cmdline, descendants } from './proc.ts';
+
+/** E2EE on, no transform at all, or the pass-through transform (client/call/bench-hooks.ts). */
+export type BenchE2ee = 'on' | 'off' | 'pass';
 
 const BENCH_CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/client-bench');
 
@@ -44,9 +48,13 @@ export class BrowserRig {
   server!: ConfideServer;
   browser!: Browser;
 
+  /** `clientDir`: serve this (already built) bench client instead of building and serving dist/client-bench. */
+  constructor(private readonly clientDir?: string) {}
+
   async start(): Promise<void> {
-    buildBenchClient();
-    this.server = await startTestServer({ CONFIDE_WORKERS: '1', CONFIDE_HOST: '127.0.0.1', CONFIDE_RTC_LISTEN_IP: '127.0.0.1' }, { clientDir: BENCH_CLIENT_DIR });
+    if (!this.clientDir) buildBenchClient();
+    const clientDir = this.clientDir ?? BENCH_CLIENT_DIR;
+    this.server = await startTestServer({ CONFIDE_WORKERS: '1', CONFIDE_HOST: '127.0.0.1', CONFIDE_RTC_LISTEN_IP: '127.0.0.1' }, { clientDir });
     // No mDNS names for host candidates: Chromium would announce them by multicast on the
     // machine's real interfaces. The server's only candidate is 127.0.0.1, so ICE stays on loopback.
     this.browser = await launchChromium(['--use-fake-device-for-media-stream=fps=30', '--disable-features=WebRtcHideLocalIpsWithMdns']);
@@ -57,9 +65,9 @@ export class BrowserRig {
     await this.server?.close();
   }
 
-  private async person(e2ee: boolean): Promise<{ context: BrowserContext; page: Page }> {
+  private async person(mode: BenchE2ee): Promise<{ context: BrowserContext; page: Page }> {
     const p = await newPerson(this.browser, this.server.url);
-    if (!e2ee) await p.context.addInitScript(() => window.localStorage.setItem('confide.benchE2ee', 'off'));
+    if (mode !== 'on') await p.context.addInitScript((m) => window.localStorage.setItem('confide.benchE2ee', m), mode);
     return p;
   }
 
@@ -68,10 +76,10 @@ export class BrowserRig {
    * Admit click (timed in the page, as the click happens) and the wait for
    * the first remote frame on both pages.
    */
-  async call(e2ee: boolean, name = 'Zoé'): Promise<BenchCall> {
+  async call(mode: BenchE2ee, name = 'Zoé'): Promise<BenchCall> {
     const c = await TestConsultation.create(this.server);
-    const d = await this.person(e2ee);
-    const p = await this.person(e2ee);
+    const d = await this.person(mode);
+    const p = await this.person(mode);
     const close = async () => {
       await d.context.close().catch(() => undefined);
       await p.context.close().catch(() => undefined);

@@ -118,19 +118,34 @@ export function cmdline(pid: number): string[] {
   }
 }
 
-/** CPU time (ms) of the threads of `pid` whose name (/proc/<pid>/task/<tid>/comm) starts with `prefix`. */
-export function threadsCpuMs(pid: number, prefix: string): number {
-  let sum = 0;
+/**
+ * CPU time (ms) of each thread name of `pid` (/proc/<pid>/task/<tid>/comm,
+ * at most 15 characters), summed over the threads that share a name; empty
+ * when the process is gone.
+ */
+export function threadsCpuByName(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
   try {
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      if (!comm.startsWith(prefix)) continue;
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      sum += ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+      try {
+        const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(comm, (out.get(comm) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK);
+      } catch {
+        // the thread ended meanwhile
+      }
     }
   } catch {
     // gone
   }
-  return sum;
+  return out;
+}
+
+/** CPU time (ms) the whole machine spent busy so far, all cores (/proc/stat's "cpu" line, minus idle and iowait). */
+export function machineBusyMs(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const busy = f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+  return (busy * 1000) / CLK_TCK;
 }

@@ -30,8 +30,9 @@ export async function protectFrame(sender: SFrameSender, kind: FrameKind, frame:
     throw new SFrameError('malformed', 'frame shorter than its clear prefix');
   }
   const prefix = frame.subarray(0, n);
-  const sealed = await sender.encrypt(prefix, frame.subarray(n));
-  return n === 0 ? sealed : concatBytes(prefix, sealed);
+  // The prefix is both the AAD's metadata and the first bytes out: written once, no second copy of the frame.
+  // (`return await`: V8 settles it in fewer microtasks than returning the promise.)
+  return await sender.encrypt(prefix, frame.subarray(n), prefix);
 }
 
 /** The SFrame part of a protected frame (after the clear prefix). */

@@ -168,8 +168,11 @@ export class SFrameSender {
     this.#cur = undefined;
   }
 
-  /** Returns header || ciphertext || tag for the next CTR. */
-  async encrypt(metadata: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Returns `lead` || header || ciphertext || tag for the next CTR (`lead`
+   * defaults to empty: the RFC's output; see sealFrame).
+   */
+  async encrypt(metadata: Uint8Array, plaintext: Uint8Array, lead?: Uint8Array): Promise<Uint8Array> {
     // Everything up to sealFrame()'s first await runs synchronously: the CTR
     // is taken, and nonce/header built, before any other call can run.
     const cur = this.#cur;
@@ -178,6 +181,6 @@ export class SFrameSender {
     if (ctr > U64_MAX) throw new SFrameError('counter-exhausted', 'CTR space exhausted; rotate the key');
     // Consume the CTR before encrypting: even if encryption throws, it is never reused.
     cur.ctr = ctr + 1n;
-    return sealFrame(this.suite, cur.aesKey, cur.salt, cur.kid, ctr, metadata, plaintext);
+    return sealFrame(this.suite, cur.aesKey, cur.salt, cur.kid, ctr, metadata, plaintext, lead);
   }
 }

@@ -271,7 +271,10 @@ export function decryptWithKey(
  * import of deriveKeyAndSalt(suite, …, kid).key and `salt` its salt.
  * Header, nonce and AAD are built synchronously, before the first await, so
  * the caller may wipe `salt` as soon as this returns its promise.
- * Same output as encryptWithKey, byte for byte.
+ * Returns `lead` || header || ciphertext || tag: `lead` (default empty) is
+ * copied in front so that a caller framing the result (media-frame.ts puts
+ * the clear codec prefix there) needs no second copy of the whole frame.
+ * With an empty `lead`, the same output as encryptWithKey, byte for byte.
  */
 export async function sealFrame(
   suite: number,
@@ -280,12 +283,13 @@ export async function sealFrame(
   kid: bigint,
   ctr: bigint,
   metadata: Uint8Array,
-  plaintext: Uint8Array
+  plaintext: Uint8Array,
+  lead: Uint8Array = EMPTY
 ): Promise<Uint8Array> {
   const p = suiteParams(suite);
   checkSalt(p, salt);
   const { header, nonce, aad } = sealInputs(salt, kid, ctr, metadata);
-  return concatBytes(header, await aesKey.seal(nonce, aad, plaintext));
+  return concatBytes(lead, header, await aesKey.seal(nonce, aad, plaintext));
 }
 
 /**

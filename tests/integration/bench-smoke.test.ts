@@ -66,11 +66,12 @@ describe('npm run bench at a reduced size', () => {
     expect(setup!.map((r) => r[0])).toEqual(['doctor sees the patient', 'patient sees the doctor', 'both see each other']);
     for (const r of setup!) for (const c of [1, 3, 5]) expect(r[c], `${r[0]} col ${c}`).toMatch(num);
 
-    // E2EE cost: CPU on/off with a ratio, the frame Workers, decoded video; crypto in the Worker and in Node per size.
+    // E2EE cost: CPU with no transform, pass-through and E2EE on, their differences, the frame Workers, decoded
+    // video; crypto in the Worker and in Node per size. One round here: no spread, so plain numbers.
     const [cpu, crypto] = t(SECTIONS[1]!);
-    for (const first of ['all (', 'renderers', 'Worker threads']) for (const c of [1, 2]) expect(cell(cpu!, first, c), `${first} col ${c}`).toMatch(num);
-    expect(cell(cpu!, 'all (', 4)).toMatch(num);
-    expect(cell(cpu!, 'decoded video', 1)).toMatch(/\d+; \d+ fps, \d+×\d+/);
+    for (const first of ['all (', 'renderers', '· Worker threads']) for (const c of [1, 2, 3, 4, 5, 6]) expect(cell(cpu!, first, c), `${first} col ${c}`).toMatch(num);
+    for (const c of [1, 2, 3]) expect(cell(cpu!, 'decoded video', c)).toMatch(/\d+; \d+ fps, \d+×\d+/);
+    expect(parts.get(SECTIONS[1]!)).toMatch(/E2EE adds -?\d+\.\d % \(plumbing -?\d+\.\d %, crypto -?\d+\.\d %\)/);
     expect(crypto!.map((r) => r[0])).toEqual(['100 B', '6 KB', '100 KB']);
     for (const r of crypto!) for (const c of [1, 2, 3, 4]) expect(r[c], `${r[0]} col ${c}`).toMatch(/^\d+\.\d+ \/ \d+\.\d+$/);
 

@@ -61,11 +61,14 @@ describe('the React the builds ship', () => {
   });
 });
 
-/** Strings only the bench build has: the E2EE-off switch, the in-Worker crypto timer, the flag. */
-const BENCH_MARKERS = ['confide.benchE2ee', 'benchCrypto', 'bench-crypto-worker', 'timeFrameCrypto', '__CONFIDE_BENCH__'];
+/**
+ * Strings only the bench build has: the E2EE-off / pass-through switch, the
+ * pass-through option of the frame Worker, the in-Worker crypto timer, the flag.
+ */
+const BENCH_MARKERS = ['confide.benchE2ee', 'benchPassThrough', 'benchCrypto', 'bench-crypto-worker', 'timeFrameCrypto', '__CONFIDE_BENCH__'];
 
-describe('the E2EE-off baseline of npm run bench', () => {
-  it('is absent from the production and test builds (the bench build has it)', () => {
+describe('the E2EE-off and pass-through baselines of npm run bench', () => {
+  it('are absent from the production and test builds (the bench build has them)', () => {
     buildBenchClient();
     // The test build's source maps quote the sources (where the guarded calls are written): its code is what counts.
     for (const dir of [PRODUCTION, TEST]) {
@@ -78,6 +81,10 @@ describe('the E2EE-off baseline of npm run bench', () => {
     const all = bench.map(([, t]) => t).join('\n');
     expect(all).toContain('confide.benchE2ee');
     expect(bench.some(([f]) => f.includes('bench-crypto-worker'))).toBe(true);
+    // Both ends of the pass-through: the page asks for it, the frame Worker obeys it.
+    for (const side of ['index-', 'frame-worker-']) {
+      expect(bench.some(([f, t]) => path.basename(f).startsWith(side) && t.includes('benchPassThrough')), side).toBe(true);
+    }
   });
 });
 

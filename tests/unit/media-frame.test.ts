@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SFrameSender } from '../../shared/crypto/sframe-sender.ts';
 import { SFrameReceiver } from '../../shared/crypto/sframe-receiver.ts';
-import { decodeHeader } from '../../shared/crypto/sframe.ts';
+import { decodeHeader, deriveKeyAndSalt, encryptWithKey } from '../../shared/crypto/sframe.ts';
 import { CLEAR_PREFIX, protectFrame, sframeOf, unprotectFrame } from '../../shared/crypto/media-frame.ts';
 import { SUITE } from '../../shared/crypto/media-suite.ts';
 
@@ -41,6 +41,19 @@ describe('media frame layout', () => {
     expect(h.kid).toBe(KID);
     expect(out.length).toBe(opus.length + h.length + 16);
     expect((await unprotectFrame(receiver, 'audio', out)).frame).toEqual(opus);
+  });
+
+  it('is byte for byte the clear prefix followed by the RFC 9605 reference SFrame (noble), for video and audio', async () => {
+    // protectFrame writes prefix, header and ciphertext in one buffer (sealFrame's lead): same bytes as framing afterwards.
+    const { sender } = await pair();
+    const k = deriveKeyAndSalt(SUITE, KEY, KID);
+    const video = vp8Delta();
+    const opus = new Uint8Array(90).map((_, i) => i);
+    const v = await protectFrame(sender, 'video', video);
+    const a = await protectFrame(sender, 'audio', opus);
+    expect(v).toEqual(new Uint8Array([video[0]!, ...encryptWithKey(SUITE, k, KID, 0n, video.subarray(0, 1), video.subarray(1))]));
+    expect(a).toEqual(encryptWithKey(SUITE, k, KID, 1n, new Uint8Array(0), opus));
+    expect(v.byteOffset === 0 && v.byteLength === v.buffer.byteLength).toBe(true); // the Worker hands it on without a copy
   });
 
   it('round-trips video frames', async () => {
