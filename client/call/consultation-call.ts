@@ -16,7 +16,7 @@
 import { CallSession } from './call-session.ts';
 import { RequestError, SignallingClient } from './signalling-client.ts';
 import { CallConnection } from './connection/call-connection.ts';
-import { defaultReconnectPolicy } from './connection/reconnect-policy.ts';
+import { WaitingRoomLink } from './connection/waiting-room-link.ts';
 import { exposeTestHooks, inboundStats, keyHookMode } from './test-hooks.ts';
 import { benchCryptoInWorker, benchE2eeMode } from './bench-hooks.ts';
 import { E2eeManager } from '../e2ee/e2ee-manager.ts';
@@ -131,34 +131,17 @@ export class ConsultationCall {
     });
     await enter();
     // Keep our place through a drop: reconnect on the same schedule as in the
-    // call; a session socket.io recovered still holds the entry ('already-joined'),
-    // otherwise we wait again (the doctor sees one entry: the server drops the stale one).
-    const policy = defaultReconnectPolicy();
-    let attempt = 0;
-    let since = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const retry = () => {
-      const delay = policy.nextDelayMs({ attempt: attempt++, elapsedMs: Date.now() - since });
-      if (delay !== null) timer = setTimeout(() => this.signalling.connect(), delay);
-    };
-    const off = this.signalling.onConnection((e) => {
-      if (e.type === 'disconnect' && e.reason !== 'io client disconnect') {
-        since = Date.now();
-        attempt = 0;
-        retry();
-      } else if (e.type === 'connect_error') retry();
-      else if (e.type === 'connect') {
-        enter().catch((err: unknown) => {
-          const code = err instanceof RequestError ? err.code : '';
-          if (code === 'forbidden' || code === 'ended' || code === 'expired') fail(err);
-        });
-      }
-    });
+    // call and enter again; a session socket.io recovered still holds the entry
+    // ('already-joined'), otherwise we wait again (the doctor sees one entry: the
+    // server drops the stale one). A refused re-entry is asked again (WaitingRoomLink).
+    const link = new WaitingRoomLink(this.signalling, enter, (err) => fail(err));
+    const onOnline = () => link.networkOnline();
+    window.addEventListener('online', onOnline);
     try {
       return await decided;
     } finally {
-      off();
-      if (timer) clearTimeout(timer);
+      link.close();
+      window.removeEventListener('online', onOnline);
     }
   }
 

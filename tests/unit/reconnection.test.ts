@@ -236,6 +236,40 @@ describe('CallConnection', () => {
     expect(conn.snapshot().recoveredBy).toBe('media');
   });
 
+  it('a resume whose ICE restart finds no transport (the SFU worker died during the drop) rejoins instead of giving up', async () => {
+    // The room moved to a new worker while we were away: restartIce on our old transport answers 'not-found'.
+    const r = recovery({ resume: async () => Promise.reject(err('not-found')) });
+    const { port, conn } = setup(r, 'doctor');
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    port.emit({ type: 'connect', recovered: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual(['rejoin']);
+    expect(conn.snapshot()).toMatchObject({ phase: 'connected', recoveredBy: 'rejoined' });
+  });
+
+  it('a media repair refused with a transport error rejoins in full, never "could not reconnect"', async () => {
+    const r = recovery({ repairMedia: async () => Promise.reject(err('not-found')) });
+    const { conn } = setup(r);
+    conn.mediaState('failed');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(r.calls).toEqual(['rejoin']);
+    expect(conn.snapshot()).toMatchObject({ phase: 'connected', recoveredBy: 'rejoined' });
+  });
+
+  it('keeps a mediaReset that arrives while a recovery runs, and rebuilds media after it', async () => {
+    // socket.io hands the missed mediaReset over right after 'connect', while resume() runs.
+    let resolveResume: (ok: boolean) => void = () => undefined;
+    const r = recovery({ resume: () => new Promise<boolean>((res) => (resolveResume = res)) });
+    const { port, conn } = setup(r);
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    port.emit({ type: 'connect', recovered: true });
+    conn.mediaReset();
+    resolveResume(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual(['media:reset']);
+    expect(conn.snapshot()).toMatchObject({ phase: 'connected', recoveredBy: 'media' });
+  });
+
   it('does not reconnect after we closed the socket ourselves (leave, end)', async () => {
     const r = recovery();
     const { port, conn } = setup(r);

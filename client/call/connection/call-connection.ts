@@ -12,8 +12,11 @@
  *   its rejoin credential instead of being admitted again.
  * - Media breaks while signalling is fine (ICE 'failed', or 'disconnected'
  *   for 2 s) → 'media': ICE restart; the SFU moved our room → rebuild media.
- * - A refusal decides by its error code (classifyFailure): try again later,
- *   go back to the waiting room, or stop ('lost', with a Rejoin button).
+ * - A refusal of a rejoin decides by its error code (classifyFailure): try
+ *   again later, go back to the waiting room, or stop ('lost', with a Rejoin
+ *   button). A failed resume or media repair falls back to a rejoin instead
+ *   (its 'not-found' is a transport a dead SFU worker took, not our place).
+ * - A mediaReset during a recovery is kept and acted on once it is done.
  *
  * It never touches media, keys or the UI itself: ConsultationCall passes it
  * the Recovery actions.
@@ -73,6 +76,8 @@ export class CallConnection {
   private faultAt = 0;
   private attempt = 0;
   private running = false;
+  /** A mediaReset came while a recovery ran: rebuild media once it is done (the old transports are gone). */
+  private resetPending = false;
   private closed = false;
   private started = false;
   private readonly unsubscribe: () => void;
@@ -119,7 +124,10 @@ export class CallConnection {
 
   /** The SFU moved our room to another worker: rebuild media (signalling and keys stay). */
   mediaReset(): void {
-    if (!this.closed) this.repair('reset');
+    if (this.closed) return;
+    // socket.io hands a missed mediaReset over right after 'connect', while resume() runs: keep it for later.
+    if (this.running) this.resetPending = true;
+    else this.repair('reset');
   }
 
   /** The browser says the network is back: try at once rather than at the next scheduled attempt. */
@@ -167,16 +175,36 @@ export class CallConnection {
     try {
       if (recovered) {
         this.set({ step: 'resuming' });
-        if (await this.recovery.resume()) return this.recovered('resumed');
+        let resumed = false;
+        try {
+          resumed = await this.recovery.resume();
+        } catch {
+          // Lost the socket again: the disconnect handler has taken over. Otherwise our
+          // place could not be resumed in place (e.g. 'not-found': the SFU worker died
+          // meanwhile and took our transports): a full rejoin decides, not this refusal.
+          if (this.closed || !this.port.connected) return;
+        }
+        if (resumed) return this.recovered('resumed');
       }
       this.set({ step: 'rejoining' });
+      // A rejoin rebuilds media anyway.
+      this.resetPending = false;
       await this.recovery.rejoin();
       this.recovered('rejoined');
     } catch (err) {
       this.failed(err, () => void this.recover(false));
     } finally {
       this.running = false;
+      this.afterRecovery();
     }
+  }
+
+  /** Runs the mediaReset that arrived while a recovery ran, once we are connected again. */
+  private afterRecovery(): void {
+    if (!this.resetPending || this.closed || this.running) return;
+    if (this.current.phase !== 'connected' || !this.port.connected) return;
+    this.resetPending = false;
+    this.repair('reset');
   }
 
   private repair(kind: 'ice' | 'reset'): void {
@@ -184,21 +212,27 @@ export class CallConnection {
     this.running = true;
     if (this.current.phase !== 'reconnecting') this.beginFault('media');
     else this.set({ step: 'media' });
+    if (kind === 'reset') this.resetPending = false;
     this.recovery
       .repairMedia(kind)
       .then(
         () => this.recovered(kind === 'reset' ? 'media' : 'resumed'),
-        // Media could not be repaired in place: rejoin in full.
-        (err: unknown) => this.failed(err, () => void this.recover(false)),
+        // Media could not be repaired in place: rejoin in full. Its error says nothing
+        // about our place ('not-found' is a transport a dead worker took along), so the
+        // rejoin's own answer decides whether to stop, not this one.
+        (err: unknown) => this.failed(err, () => void this.recover(false), 'retry'),
       )
-      .finally(() => (this.running = false));
+      .finally(() => {
+        this.running = false;
+        this.afterRecovery();
+      });
   }
 
-  private failed(err: unknown, retry: () => void): void {
+  /** `verdict` overrides classifyFailure (a media error is never a final refusal). */
+  private failed(err: unknown, retry: () => void, verdict = classifyFailure(errorCode(err), this.opts.role())): void {
     if (this.closed) return;
     // Lost the socket meanwhile: the disconnect handler has taken over.
     if (!this.port.connected) return;
-    const verdict = classifyFailure(errorCode(err), this.opts.role());
     if (verdict === 'final') return this.set({ phase: 'lost', step: undefined, lostReason: 'refused', lostCode: errorCode(err) });
     if (verdict === 'readmit') {
       this.set({ phase: 'lost', step: undefined, lostReason: 'refused', lostCode: 'unauthenticated' });
