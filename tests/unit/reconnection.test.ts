@@ -4,7 +4,7 @@
 // server's grace-period registry.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { classifyFailure, defaultReconnectPolicy, RETRY_TIERS } from '../../client/call/connection/reconnect-policy.ts';
-import { CallConnection, LOST_PROBE_MS, type ConnectionPort, type Recovery } from '../../client/call/connection/call-connection.ts';
+import { CallConnection, FLAP_WINDOW_MS, LOST_PROBE_MS, type ConnectionPort, type Recovery } from '../../client/call/connection/call-connection.ts';
 import type { ConnectionEvent } from '../../client/call/signalling-client.ts';
 import { Participants, AWAY_SHOWN_MS } from '../../client/call/media/participants.ts';
 import { StallDetector } from '../../client/call/media/video-health.ts';
@@ -177,6 +177,55 @@ describe('CallConnection', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(r.readmit).toHaveBeenCalledTimes(1);
     expect(conn.snapshot().lostCode).toBe('unauthenticated');
+  });
+
+  it('backs off a server that drops every connection right after accepting it (no full rejoin every half second)', async () => {
+    // A crash loop, or a proxy cutting sockets: connect and rejoin succeed, then the socket drops at once.
+    let joins = 0;
+    const r = recovery({
+      resume: vi.fn(async () => false),
+      rejoin: vi.fn(async () => {
+        joins++;
+        setTimeout(() => port.emit({ type: 'disconnect', reason: 'io server disconnect' }), 10);
+      }),
+    });
+    const port = new FakePort();
+    const conn = new CallConnection(port, r, { role: () => 'patient', policy: defaultReconnectPolicy({ random: () => 0.5 }) });
+    conn.joined();
+    const connectsOk = port.connect.bind(port);
+    port.connect = () => {
+      connectsOk();
+      queueMicrotask(() => port.emit({ type: 'connect', recovered: true }));
+    };
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    // Without the carried-over back-off: ~120 rejoins a minute (each new keys for everyone).
+    // With it: the policy's schedule, as for one long fault (10 s at 0.5 s, then 1 s).
+    expect(joins).toBeLessThanOrEqual(20 + 50);
+    expect(joins).toBeGreaterThan(10);
+    await vi.advanceTimersByTimeAsync(60_000);
+    // Past the policy's limit: one try per LOST_PROBE_MS, as for a server that stays down.
+    const late = joins;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(joins - late).toBeLessThanOrEqual(60_000 / LOST_PROBE_MS + 1);
+    // A user's Rejoin click starts afresh.
+    conn.retryNow();
+    expect(conn.snapshot().phase).toBe('reconnecting');
+  });
+
+  it('a fault long after the last recovery starts a fresh back-off', async () => {
+    const r = recovery();
+    const { port, conn } = setup(r);
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    await vi.advanceTimersByTimeAsync(0);
+    port.emit({ type: 'connect', recovered: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(conn.snapshot().phase).toBe('connected');
+    await vi.advanceTimersByTimeAsync(FLAP_WINDOW_MS + 1);
+    const before = port.attempts;
+    port.emit({ type: 'disconnect', reason: 'transport close' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(port.attempts).toBe(before + 1); // attempt 0 is immediate again
   });
 
   it('gives up on an unreachable server after the time limit (bounded, no tight loop), probes slowly, and Rejoin starts over', async () => {

@@ -58,6 +58,14 @@ export interface CallConnectionOptions {
 
 /** After giving up, how often the page still looks for the server (ms). */
 export const LOST_PROBE_MS = 10_000;
+/**
+ * A fault that starts this soon after a recovery (ms) continues the previous
+ * fault's back-off instead of starting over: a server that drops every
+ * connection right after accepting it (crash loop, a proxy cutting sockets)
+ * would otherwise get a full rejoin, with new keys for everyone, every
+ * half second for ever.
+ */
+export const FLAP_WINDOW_MS = 10_000;
 
 const errorCode = (err: unknown): string =>
   typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
@@ -74,6 +82,7 @@ export class CallConnection {
   private timer: unknown;
   private mediaTimer: unknown;
   private faultAt = 0;
+  private recoveredAt: number | undefined;
   private attempt = 0;
   private running = false;
   /** A mediaReset came while a recovery ran: rebuild media once it is done (the old transports are gone). */
@@ -141,7 +150,7 @@ export class CallConnection {
   retryNow(): void {
     if (this.closed) return;
     this.cancelTimer();
-    this.beginFault(this.port.connected ? 'rejoining' : 'signalling');
+    this.beginFault(this.port.connected ? 'rejoining' : 'signalling', { fresh: true });
     if (this.port.connected) void this.recover(false);
     else this.port.connect();
   }
@@ -244,6 +253,7 @@ export class CallConnection {
   private recovered(by: 'resumed' | 'rejoined' | 'media'): void {
     if (this.closed) return;
     const at = this.now();
+    this.recoveredAt = at;
     this.set({
       phase: 'connected',
       step: undefined,
@@ -257,10 +267,21 @@ export class CallConnection {
     });
   }
 
-  private beginFault(step: ReconnectStep): void {
-    this.faultAt = this.now();
-    this.attempt = 0;
-    this.set({ phase: 'reconnecting', step, attempt: 0, since: this.faultAt, lostReason: undefined, lostCode: undefined });
+  /**
+   * A new fault. Within FLAP_WINDOW_MS of the last recovery, or out of the
+   * 'lost' state (a probe got through), it carries on the previous fault's
+   * back-off; `fresh` (the user pressed Rejoin) starts over.
+   */
+  private beginFault(step: ReconnectStep, opts: { fresh?: boolean } = {}): void {
+    const now = this.now();
+    const flapping = this.recoveredAt !== undefined && now - this.recoveredAt < FLAP_WINDOW_MS;
+    // A probe that reached the server after the page gave up continues the same outage.
+    const continued = flapping || this.current.phase === 'lost';
+    if (opts.fresh || !continued) {
+      this.faultAt = now;
+      this.attempt = 0;
+    }
+    this.set({ phase: 'reconnecting', step, attempt: this.attempt, since: this.faultAt, lostReason: undefined, lostCode: undefined });
   }
 
   /**
