@@ -4,8 +4,8 @@
 // server's grace-period registry.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { classifyFailure, defaultReconnectPolicy, RETRY_TIERS } from '../../client/call/connection/reconnect-policy.ts';
-import { CallConnection, FLAP_WINDOW_MS, LOST_PROBE_MS, type ConnectionPort, type Recovery } from '../../client/call/connection/call-connection.ts';
-import type { ConnectionEvent } from '../../client/call/signalling-client.ts';
+import { CallConnection, FLAP_WINDOW_MS, LOST_PROBE_MS, type Recovery } from '../../client/call/connection/call-connection.ts';
+import { FakePort } from './support/fake-connection-port.ts';
 import { Participants, AWAY_SHOWN_MS } from '../../client/call/media/participants.ts';
 import { StallDetector } from '../../client/call/media/video-health.ts';
 import { HeldSessions } from '../../server/signalling/held-sessions.ts';
@@ -62,27 +62,6 @@ describe('reconnect policy', () => {
     }
   });
 });
-
-/** A socket the test drives: connect() records attempts; the test says how each ends. */
-class FakePort implements ConnectionPort {
-  connected = true;
-  attempts = 0;
-  /** Every connect() fails (an unreachable server). */
-  unreachable = false;
-  private listener: ((e: ConnectionEvent) => void) | undefined;
-  connect(): void {
-    this.attempts++;
-    if (this.unreachable) queueMicrotask(() => this.emit({ type: 'connect_error' }));
-  }
-  onConnection(l: (e: ConnectionEvent) => void): () => void {
-    this.listener = l;
-    return () => (this.listener = undefined);
-  }
-  emit(e: ConnectionEvent): void {
-    this.connected = e.type === 'connect';
-    this.listener?.(e);
-  }
-}
 
 function recovery(overrides: Partial<Recovery> = {}): Recovery & { calls: string[] } {
   const calls: string[] = [];
@@ -231,7 +210,7 @@ describe('CallConnection', () => {
   it('gives up on an unreachable server after the time limit (bounded, no tight loop), probes slowly, and Rejoin starts over', async () => {
     const r = recovery();
     const { port, conn } = setup(r);
-    port.unreachable = true;
+    port.mode = 'down';
     port.emit({ type: 'disconnect', reason: 'transport close' });
     await vi.advanceTimersByTimeAsync(7000);
     expect(conn.snapshot()).toMatchObject({ phase: 'lost', lostReason: 'unreachable' });
@@ -252,11 +231,11 @@ describe('CallConnection', () => {
   it('finds a server that came back after the page gave up, without a click', async () => {
     const r = recovery();
     const { port, conn } = setup(r);
-    port.unreachable = true;
+    port.mode = 'down';
     port.emit({ type: 'disconnect', reason: 'transport close' });
     await vi.advanceTimersByTimeAsync(7000);
     expect(conn.snapshot().phase).toBe('lost');
-    port.unreachable = false;
+    port.mode = 'manual';
     const attempts = port.attempts;
     await vi.advanceTimersByTimeAsync(LOST_PROBE_MS);
     expect(port.attempts).toBe(attempts + 1);

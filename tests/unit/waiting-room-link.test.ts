@@ -3,31 +3,11 @@
 // never stops looking for the server.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultReconnectPolicy } from '../../client/call/connection/reconnect-policy.ts';
-import { LOST_PROBE_MS, type ConnectionPort } from '../../client/call/connection/call-connection.ts';
+import { LOST_PROBE_MS } from '../../client/call/connection/call-connection.ts';
 import { WaitingRoomLink } from '../../client/call/connection/waiting-room-link.ts';
-import type { ConnectionEvent } from '../../client/call/signalling-client.ts';
+import { FakePort } from './support/fake-connection-port.ts';
 
 const err = (code: string) => Object.assign(new Error(code), { code });
-
-/** connect() succeeds (next tick) while `up`, else fails. */
-class Port implements ConnectionPort {
-  connected = true;
-  attempts = 0;
-  up = true;
-  private l: ((e: ConnectionEvent) => void) | undefined;
-  connect(): void {
-    this.attempts++;
-    setTimeout(() => this.emit(this.up ? { type: 'connect', recovered: false } : { type: 'connect_error' }), 0);
-  }
-  onConnection(l: (e: ConnectionEvent) => void) {
-    this.l = l;
-    return () => (this.l = undefined);
-  }
-  emit(e: ConnectionEvent) {
-    this.connected = e.type === 'connect';
-    this.l?.(e);
-  }
-}
 
 describe('WaitingRoomLink', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -35,7 +15,7 @@ describe('WaitingRoomLink', () => {
   const policy = () => defaultReconnectPolicy({ random: () => 0.5, maxElapsedMs: 5000 });
 
   it('enters again after a drop; an entry that was kept (already-joined) is fine', async () => {
-    const port = new Port();
+    const port = Object.assign(new FakePort(), { mode: 'up' as const });
     const enter = vi.fn(async () => Promise.reject(err('already-joined')));
     const refused = vi.fn();
     new WaitingRoomLink(port, enter, refused, { policy: policy() });
@@ -46,7 +26,7 @@ describe('WaitingRoomLink', () => {
   });
 
   it("asks again, on the back-off, when a re-entry is refused with a passing code ('rate-limited': too many entries with this link)", async () => {
-    const port = new Port();
+    const port = Object.assign(new FakePort(), { mode: 'up' as const });
     const times: number[] = [];
     let refusals = 8;
     const enter = vi.fn(async () => {
@@ -62,7 +42,7 @@ describe('WaitingRoomLink', () => {
   });
 
   it('stops on a final refusal', async () => {
-    const port = new Port();
+    const port = Object.assign(new FakePort(), { mode: 'up' as const });
     const refused = vi.fn();
     const enter = vi.fn(async () => Promise.reject(err('ended')));
     new WaitingRoomLink(port, enter, refused, { policy: policy() });
@@ -73,23 +53,23 @@ describe('WaitingRoomLink', () => {
   });
 
   it('after the time limit, still looks for the server every LOST_PROBE_MS, and enters when it is back', async () => {
-    const port = new Port();
+    const port = Object.assign(new FakePort(), { mode: 'up' as const });
     const enter = vi.fn(async () => undefined);
     new WaitingRoomLink(port, enter, vi.fn(), { policy: policy() });
-    port.up = false;
+    port.mode = 'down';
     port.emit({ type: 'disconnect', reason: 'transport close' });
     await vi.advanceTimersByTimeAsync(10_000);
     const before = port.attempts;
     await vi.advanceTimersByTimeAsync(6 * LOST_PROBE_MS);
     expect(port.attempts - before).toBeGreaterThanOrEqual(5);
     expect(port.attempts - before).toBeLessThanOrEqual(7);
-    port.up = true;
+    port.mode = 'up';
     await vi.advanceTimersByTimeAsync(LOST_PROBE_MS);
     expect(enter).toHaveBeenCalledTimes(1);
   });
 
   it('does nothing after we closed the socket ourselves, or after close()', async () => {
-    const port = new Port();
+    const port = Object.assign(new FakePort(), { mode: 'up' as const });
     const link = new WaitingRoomLink(port, vi.fn(async () => undefined), vi.fn(), { policy: policy() });
     port.emit({ type: 'disconnect', reason: 'io client disconnect' });
     await vi.advanceTimersByTimeAsync(5000);
