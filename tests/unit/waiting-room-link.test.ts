@@ -9,13 +9,20 @@ import { FakePort } from './support/fake-connection-port.ts';
 
 const err = (code: string) => Object.assign(new Error(code), { code });
 
+/** A socket that connects whenever asked, until the test says otherwise. */
+function upPort(): FakePort {
+  const port = new FakePort();
+  port.mode = 'up';
+  return port;
+}
+
 describe('WaitingRoomLink', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
   const policy = () => defaultReconnectPolicy({ random: () => 0.5, maxElapsedMs: 5000 });
 
   it('enters again after a drop; an entry that was kept (already-joined) is fine', async () => {
-    const port = Object.assign(new FakePort(), { mode: 'up' as const });
+    const port = upPort();
     const enter = vi.fn(async () => Promise.reject(err('already-joined')));
     const refused = vi.fn();
     new WaitingRoomLink(port, enter, refused, { policy: policy() });
@@ -26,7 +33,7 @@ describe('WaitingRoomLink', () => {
   });
 
   it("asks again, on the back-off, when a re-entry is refused with a passing code ('rate-limited': too many entries with this link)", async () => {
-    const port = Object.assign(new FakePort(), { mode: 'up' as const });
+    const port = upPort();
     const times: number[] = [];
     let refusals = 8;
     const enter = vi.fn(async () => {
@@ -42,7 +49,7 @@ describe('WaitingRoomLink', () => {
   });
 
   it('stops on a final refusal', async () => {
-    const port = Object.assign(new FakePort(), { mode: 'up' as const });
+    const port = upPort();
     const refused = vi.fn();
     const enter = vi.fn(async () => Promise.reject(err('ended')));
     new WaitingRoomLink(port, enter, refused, { policy: policy() });
@@ -53,7 +60,7 @@ describe('WaitingRoomLink', () => {
   });
 
   it('after the time limit, still looks for the server every LOST_PROBE_MS, and enters when it is back', async () => {
-    const port = Object.assign(new FakePort(), { mode: 'up' as const });
+    const port = upPort();
     const enter = vi.fn(async () => undefined);
     new WaitingRoomLink(port, enter, vi.fn(), { policy: policy() });
     port.mode = 'down';
@@ -69,7 +76,7 @@ describe('WaitingRoomLink', () => {
   });
 
   it('does nothing after we closed the socket ourselves, or after close()', async () => {
-    const port = Object.assign(new FakePort(), { mode: 'up' as const });
+    const port = upPort();
     const link = new WaitingRoomLink(port, vi.fn(async () => undefined), vi.fn(), { policy: policy() });
     port.emit({ type: 'disconnect', reason: 'io client disconnect' });
     await vi.advanceTimersByTimeAsync(5000);
