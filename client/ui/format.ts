@@ -19,7 +19,7 @@ export function formatDuration(ms: number): string {
 /**
  * When something is, for a sentence: `day` is "today" / "tomorrow" /
  * "yesterday" (relative, local calendar days) or a weekday and date; `time`
- * the local time ("14:30", "2:30 PM"), both in `lang`.
+ * the local time ("09:30", "2:30 PM"), both in `lang`.
  */
 export function dayAndTime(lang: Lang, ms: number, now = Date.now()): { day: string; time: string } {
   const intl = intlFor(lang);
@@ -30,7 +30,8 @@ export function dayAndTime(lang: Lang, ms: number, now = Date.now()): { day: str
     Math.abs(days) <= 1
       ? intl.formatRelativeTime(days, 'day', { numeric: 'auto' })
       : intl.formatDate(ms, { weekday: 'long', day: 'numeric', month: 'long', ...(sameYear ? {} : { year: 'numeric' }) });
-  return { day, time: intl.formatTime(ms, { hour: 'numeric', minute: '2-digit' }) };
+  // The locale's own short time: "00:04" / "09:04" in French, "9:04 AM" in US English (hour: 'numeric' gave "0:04" in French).
+  return { day, time: intl.formatTime(ms, { timeStyle: 'short' }) };
 }
 
 /** A consultation's status in words (`status_<status>` keys). */

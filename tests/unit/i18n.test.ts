@@ -12,6 +12,7 @@ import { dictionaries, LANGS, translate, type StringKey } from '../../client/ui/
 import { en } from '../../client/ui/strings-en.ts';
 import { chatStrings } from '../../client/ui/call/chat-strings.ts';
 import { API_CLIENT_CODES, CALL_CLIENT_CODES, apiErrorText, callErrorText, errorText } from '../../client/ui/errors.ts';
+import { dayAndTime } from '../../client/ui/format.ts';
 import { ApiError, callApi } from '../../client/api/api-client.ts';
 import { RequestError } from '../../client/call/signalling-client.ts';
 import { ApiErrorCode, FieldError } from '../../shared/protocol/staff-api.ts';
@@ -63,6 +64,15 @@ describe('dictionaries', () => {
     expect(translate('fr', 'linkWith', { doctor: 'Dr Martin', day: 'aujourd’hui', time: '14:30' })).toBe(
       'Consultation avec Dr Martin, aujourd’hui à 14:30',
     );
+  });
+
+  it('gives a time of day as the language writes it, before 10 a.m. too', () => {
+    const now = new Date(2026, 10, 30, 12, 0).getTime();
+    for (const [h, fr] of [[0, '00:04'], [9, '09:04'], [14, '14:04']] as const) {
+      const at = new Date(2026, 10, 30, h, 4).getTime();
+      expect(dayAndTime('fr', at, now).time).toBe(fr);
+      expect(dayAndTime('en', at, now).time).toMatch(new RegExp(`^${h % 12 || 12}:04\\s?[AP]M$`));
+    }
   });
 });
 
