@@ -67,7 +67,8 @@ export const LOST_PROBE_MS = 10_000;
  */
 export const FLAP_WINDOW_MS = 10_000;
 
-const errorCode = (err: unknown): string =>
+/** The `code` of a refusal (RequestError), or 'internal' for anything else thrown. */
+export const errorCode = (err: unknown): string =>
   typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
     ? (err as { code: string }).code
     : 'internal';

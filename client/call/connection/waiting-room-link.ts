@@ -10,13 +10,10 @@
  * @module
  */
 import { defaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.ts';
-import { LOST_PROBE_MS, type ConnectionPort } from './call-connection.ts';
+import { errorCode, LOST_PROBE_MS, type ConnectionPort } from './call-connection.ts';
 
 /** Codes that end the wait for good: the link does not work any more. */
 const FINAL = new Set(['forbidden', 'ended', 'expired']);
-
-const codeOf = (err: unknown): string =>
-  typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
 
 export interface WaitingRoomLinkOptions {
   policy?: ReconnectPolicy;
@@ -92,7 +89,7 @@ export class WaitingRoomLink {
       this.faultAt = undefined;
     } catch (err) {
       if (this.closed) return;
-      const code = codeOf(err);
+      const code = errorCode(err);
       if (code === 'already-joined') {
         this.faultAt = undefined;
         return;
