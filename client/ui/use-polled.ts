@@ -10,12 +10,15 @@ import { latestOnly } from './latest-only.ts';
  * between renders without restarting the timer.
  */
 export function usePolled<T>(load: () => Promise<T>, onValue: (v: T) => void, onError: (err: unknown) => void, everyMs: number): () => Promise<void> {
-  const latest = useRef(latestOnly(() => current.current.load()));
+  // Made by the effect (one per mount): nothing is built on every render.
+  const latest = useRef<ReturnType<typeof latestOnly<T>>>(undefined);
   const current = useRef({ load, onValue, onError });
   current.current = { load, onValue, onError };
   const refresh = useCallback(async () => {
+    const guard = latest.current;
+    if (!guard) return; // not mounted yet
     try {
-      const r = await latest.current.run();
+      const r = await guard.run();
       if (!r.stale) current.current.onValue(r.value);
     } catch (err) {
       current.current.onError(err);
