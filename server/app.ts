@@ -25,6 +25,7 @@ import { Coturn } from './turn/coturn.ts';
 import { turnIceServers } from './turn/turn-credentials.ts';
 import { startClusterNode, type ClusterNode } from './cluster/cluster-node.ts';
 import type { RegistryTimings } from './cluster/room-registry.ts';
+import { clusterEvents, type ClusterEvents } from './cluster/cluster-events.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -122,14 +123,17 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   const consultations = new Consultations(stores, rooms, log, limits.requests.waitingRoomEntries);
   const metrics = new Metrics(rooms, pool);
   let cluster: ClusterNode | undefined;
+  let events: ClusterEvents | undefined;
   try {
     cluster = cfg.cluster
       ? await startClusterNode(cfg.cluster, {
           log,
           load: () => rooms.all().reduce((n, r) => n + r.peerCount, 0),
           streamMaxLen: limits.recoveryStreamEntries,
-          // Until joins follow the registry (redirect, failover), a room hosted elsewhere is only reported.
+          // Taken over while this node was frozen or cut off from Redis: its participants were
+          // (or will be) redirected to the new owner by their next join; the local copy is stale.
           onLost: (roomId, owner) => log.warn({ roomId, owner }, 'a room of this node is hosted by another node in the registry'),
+          inUse: (roomId) => consultations.inUseHere(roomId),
           ...opts.cluster,
         })
       : undefined;
@@ -153,21 +157,38 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     hsts: cfg.cookieSecure,
     limits: limits.http,
     healthy: () => pool.pids.length > 0,
+    // Several nodes: a page may follow a redirect to any origin of the deployment.
+    ...(cluster && cfg.allowedOrigins ? { nodeOrigins: [...cfg.allowedOrigins] } : {}),
     api: (app) => {
       registerOps(app, { metrics, metricsToken: cfg.metricsToken });
       return registerApi(app, {
         stores,
         cookieSecure: cfg.cookieSecure,
         allowedOrigins: cfg.allowedOrigins,
-        linkReplaced: (id) => consultations.dropWaiting(id),
+        linkReplaced: (id) => {
+          consultations.dropWaiting(id);
+          events?.waitingDropped(id);
+        },
         live: (id) => consultations.live(id),
-        endConsultation: (id, actor) => consultations.end(id, actor).catch((err: unknown) => log.error({ err: String(err) }, 'end failed')),
+        endConsultation: (id, actor) =>
+          consultations
+            .end(id, actor)
+            .then(() => events?.ended(id))
+            .catch((err: unknown) => log.error({ err: String(err) }, 'end failed')),
       });
     },
   });
   const signalling = attachSignalling(
     http.server,
-    { rooms, consultations, log, sessions: stores.sessions, metrics, ...(opts.tamper ? { tamper: opts.tamper } : {}) },
+    {
+      rooms,
+      consultations,
+      log,
+      sessions: stores.sessions,
+      metrics,
+      ...(opts.tamper ? { tamper: opts.tamper } : {}),
+      ...(cluster ? { placement: cluster.placement, tickets: { redeem: (t: unknown) => cluster.tickets.redeem(t, cluster.nodeId) } } : {}),
+    },
     {
       graceMs: cfg.graceMs,
       limits,
@@ -177,6 +198,24 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     },
   );
   const io = signalling.io;
+  // Several nodes: staff actions and live status reach the other nodes (cluster-events.ts).
+  events = cluster
+    ? clusterEvents(
+        io,
+        {
+          ended: (id) => void consultations.endHere(id).catch((err: unknown) => log.error({ err: String(err) }, 'end failed')),
+          waitingDropped: (id) => consultations.dropWaiting(id),
+          revoked: (r) => signalling.revoke(r),
+        },
+        () => consultations.liveHere(),
+      )
+    : undefined;
+  if (events) {
+    const board = events.board;
+    consultations.remoteLive = (id) => board.get(id);
+    const tell = events;
+    stores.sessions.onRevoked((r) => tell.revoked(r));
+  }
   await http.listen({ host: cfg.host, port: cfg.port });
   const { port } = http.server.address() as AddressInfo;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
@@ -198,6 +237,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     log,
     cluster,
     async close() {
+      events?.close();
       signalling.close();
       await cluster?.close();
       await rooms.closeAll();

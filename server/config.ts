@@ -152,6 +152,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error('CONFIDE_RTC_MIN_PORT/CONFIDE_RTC_MAX_PORT must form a range within 1..65535');
   }
   if (cfg.metricsToken !== undefined && cfg.metricsToken.length < 16) throw new Error('CONFIDE_METRICS_TOKEN must be at least 16 characters');
+  // Several nodes: a page of the clinic origin opens its socket on another node's origin
+  // after a redirect; each node must accept the others' pages, and the pages' CSP must list them.
+  if (cfg.cluster && !cfg.allowedOrigins?.has(cfg.cluster.publicUrl)) {
+    throw new Error('CONFIDE_REDIS_URL needs CONFIDE_ORIGINS: the clinic origin and every node\'s CONFIDE_PUBLIC_URL, this node\'s included');
+  }
   databaseTarget(cfg.dataDir, cfg.databaseUrl); // throws for a URL of another kind, at start
   if (cfg.numWorkers < 1) throw new Error('CONFIDE_WORKERS must be >= 1');
   cfg.media = parseMediaListen(env, cfg.numWorkers);

@@ -234,6 +234,8 @@ export class ConsultationCall {
     await this.signalling.request('leave', {}).catch((err: unknown) => {
       if (err instanceof RequestError && err.code === 'disconnected') throw err;
     });
+    // Several nodes: start over at home, which knows where the room is now (a staff ticket was single-use).
+    await this.signalling.goHome();
     this.keys?.reset();
     this.e2ee.reset();
     this.session.prepareRejoin(this.e2eeOff ? undefined : this.e2ee);

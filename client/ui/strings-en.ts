@@ -173,6 +173,7 @@ export const en = {
   "callError.ended": "This consultation has ended.",
   "callError.expired": "This link has expired.",
   "callError.rate-limited": "Too many requests. Wait a moment, then try again.",
+  "callError.elsewhere": "The call moved to another server and could not follow it. Try again in a moment.",
   "callError.internal": "Something went wrong on the server. Try again.",
   "callError.timeout": "The server did not answer in time. Check your connection and try again.",
   "callError.bad-response": "The server sent an unexpected answer. Reload the page.",

@@ -176,6 +176,7 @@ export const fr: Record<keyof typeof en, string> = {
   "callError.ended": "Cette consultation est terminée.",
   "callError.expired": "Ce lien a expiré.",
   "callError.rate-limited": "Trop de requêtes. Attendez un instant, puis réessayez.",
+  "callError.elsewhere": "L’appel est passé sur un autre serveur et n’a pas pu le suivre. Réessayez dans un instant.",
   "callError.internal": "Une erreur s’est produite sur le serveur. Réessayez.",
   "callError.timeout": "Le serveur n’a pas répondu à temps. Vérifiez votre connexion, puis réessayez.",
   "callError.bad-response": "Le serveur a envoyé une réponse inattendue. Rechargez la page.",

@@ -10,6 +10,8 @@ import { connectRedis } from './redis-client.ts';
 import { ClusterRegistry, type RegistryTimings } from './room-registry.ts';
 import { redisStreamsAdapter } from './socket-adapter.ts';
 import { RoomHosting } from './room-hosting.ts';
+import { StaffTickets } from './staff-tickets.ts';
+import { ClusterPlacement, type RoomPlacement } from './room-placement.ts';
 
 export interface ClusterNode {
   readonly nodeId: string;
@@ -17,6 +19,10 @@ export interface ClusterNode {
   readonly registry: ClusterRegistry;
   /** The entries of the rooms this node hosts: tell it as rooms open and close. */
   readonly hosting: RoomHosting;
+  /** Where a consultation's room goes: here, or a redirect (PeerSession asks). */
+  readonly placement: RoomPlacement;
+  /** Staff tickets: minted with a redirect, redeemed at the handshake. */
+  readonly tickets: StaffTickets;
   /** For socket.io's `adapter` option (signalling's `adapter`). */
   readonly adapter: ServerOptions['adapter'];
   readonly redis: Redis;
@@ -27,8 +33,10 @@ export interface ClusterNode {
 export interface ClusterNodeOptions {
   /** This node's load for the heartbeat (participants in its rooms); read every beat. */
   load: () => number;
-  /** A room this node opened is hosted by another node (`owner`), or was taken over: the joins do not follow the registry yet. */
+  /** A room this node opened is hosted by another node (`owner`), or was taken over (this node was frozen or cut off): close the local copy. */
   onLost: (roomId: string, owner: string | undefined) => void;
+  /** Whether anything on this node still uses a consultation's registry entry (its room, or its waiting room). */
+  inUse: (roomId: string) => boolean;
   log: Logger;
   /** Entries of the socket.io stream (limits.recoveryStreamEntries). */
   streamMaxLen: number;
@@ -68,11 +76,16 @@ export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOpti
       .catch(() => undefined); // the heartbeat reports the outage
   }, registry.timings.nodeTtlMs);
   reaper.unref();
-  const hosting = new RoomHosting(registry, {
-    onLost: opts.onLost,
-    onError: (err) => log.warn({ err: String(err) }, 'cluster registry step failed'),
-  });
+  const hosting = new RoomHosting(
+    registry,
+    {
+      onLost: opts.onLost,
+      onError: (err) => log.warn({ err: String(err) }, 'cluster registry step failed'),
+    },
+    opts.inUse,
+  );
   hosting.start();
+  const tickets = new StaffTickets(redis, opts.prefix);
   const streams = redisStreamsAdapter(redis, {
     maxLen: opts.streamMaxLen,
     ...(opts.prefix ? { prefix: opts.prefix } : {}),
@@ -83,6 +96,8 @@ export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOpti
     publicUrl: cfg.publicUrl,
     registry,
     hosting,
+    placement: new ClusterPlacement(registry, hosting, tickets, log),
+    tickets,
     adapter: streams.adapter,
     redis,
     async close() {

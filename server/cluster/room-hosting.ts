@@ -22,14 +22,40 @@ export interface RoomHostingEvents {
  */
 export class RoomHosting {
   private readonly mine = new Set<string>();
+  /** When ClusterPlacement put a room here (ms since the epoch), until its first renewal period is over. */
+  private readonly placedAt = new Map<string, number>();
   /** Per room, the last Redis step still running: steps of one room run in order. */
   private readonly steps = new Map<string, Promise<void>>();
   private timer: ReturnType<typeof setInterval> | undefined;
 
+  /**
+   * `inUse(roomId)`: whether anything on this node still needs the room's
+   * entry (its room, or patients in its waiting room); an entry nothing uses
+   * is released at closed() and at the next renewal. Default: always in use.
+   */
   constructor(
     private readonly registry: ClusterRegistry,
     private readonly events: RoomHostingEvents,
+    private readonly inUse: (roomId: string) => boolean = () => true,
   ) {}
+
+  /**
+   * The registry just put `roomId` on this node (ClusterPlacement): keep its
+   * entry renewed from now on, before its room opens (a patient who waits for
+   * the doctor holds the consultation here too).
+   */
+  placedHere(roomId: string): void {
+    this.mine.add(roomId);
+    this.placedAt.set(roomId, Date.now());
+  }
+
+  /** In use, or placed here less than a renewal period ago (its room or waiting entry may be on its way). */
+  private needed(roomId: string): boolean {
+    const placed = this.placedAt.get(roomId);
+    if (placed !== undefined && Date.now() - placed < this.registry.timings.renewEveryMs) return true;
+    this.placedAt.delete(roomId);
+    return this.inUse(roomId);
+  }
 
   /** Whether this node holds `roomId`'s entry (as far as the last claim or renewal said). */
   hosts(roomId: string): boolean {
@@ -50,10 +76,10 @@ export class RoomHosting {
     });
   }
 
-  /** A room closed here: release its entry if ours. */
+  /** A room closed here: release its entry if ours and nothing else here uses it (patients still waiting keep it). */
   closed(roomId: string): Promise<void> {
     return this.step(roomId, async () => {
-      if (!this.mine.delete(roomId)) return;
+      if (this.needed(roomId) || !this.mine.delete(roomId)) return;
       await this.registry.release(roomId);
     });
   }
@@ -64,9 +90,11 @@ export class RoomHosting {
     this.timer.unref();
   }
 
-  /** Renews every room held now; rooms whose entry names another node are dropped and reported. */
+  /** Renews every room held now and in use (releasing the others); rooms whose entry names another node are dropped and reported. */
   async renew(): Promise<void> {
-    const ids = this.rooms;
+    // Placed here but never used (a waiting patient who left), or no longer: let go.
+    for (const id of this.rooms) if (!this.needed(id)) void this.closed(id);
+    const ids = this.rooms.filter((id) => this.needed(id));
     try {
       const lost = await this.registry.renewAll(ids);
       for (const id of lost) {

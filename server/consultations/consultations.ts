@@ -73,12 +73,21 @@ export class Consultations {
    * 'forbidden', 'ended', 'expired', 'rate-limited'.
    */
   async checkLink(consultationId: string, token: string): Promise<void> {
+    const c = await this.validLink(consultationId, token);
+    if (!this.checks.take(c.id)) throw new SignallingError('rate-limited', 'too many checks with this link; wait a little');
+  }
+
+  /**
+   * The consultation, if `token` is its live patient link; nothing recorded.
+   * Throws SignallingError 'forbidden' (not a valid link), 'ended', 'expired'.
+   */
+  async validLink(consultationId: string, token: string): Promise<Consultation> {
     const c = await this.stores.consultations.get(consultationId);
     const verdict = c ? await this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
     if (!c || verdict === 'invalid') throw new SignallingError('forbidden', 'this link is not valid');
     if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
     if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
-    if (!this.checks.take(c.id)) throw new SignallingError('rate-limited', 'too many checks with this link; wait a little');
+    return c;
   }
 
   /**
@@ -89,11 +98,7 @@ export class Consultations {
    * a valid link), 'ended', 'expired', 'already-joined', 'rate-limited'.
    */
   async enterWaitingRoom(requestId: string, consultationId: string, token: string, displayName: string, notify: Notify): Promise<Consultation> {
-    const c = await this.stores.consultations.get(consultationId);
-    const verdict = c ? await this.stores.consultations.verifyPatientToken(consultationId, token) : 'invalid';
-    if (!c || verdict === 'invalid') throw new SignallingError('forbidden', 'this link is not valid');
-    if (verdict === 'ended') throw new SignallingError('ended', 'this consultation has ended');
-    if (verdict === 'expired') throw new SignallingError('expired', 'this link has expired');
+    const c = await this.validLink(consultationId, token);
     if (this.waiting.has(requestId)) throw new SignallingError('already-joined', 'already waiting');
     // Read before the checks below, which then run without a pause (in-memory state cannot change under them).
     const credentialHolders = await this.stores.rejoinCredentials.participants(consultationId);
@@ -327,6 +332,15 @@ export class Consultations {
       }
       await this.stores.rejoinCredentials.revokeConsultation(consultationId);
     });
+    await this.endHere(consultationId);
+  }
+
+  /**
+   * The part of end() on this node's state: waiting patients are told, the
+   * room closes. Several nodes: what a node does when another ended the
+   * consultation in the store (cluster-events.ts).
+   */
+  async endHere(consultationId: string): Promise<void> {
     for (const w of [...this.waiting.values()]) {
       if (w.consultationId !== consultationId) continue;
       this.waiting.delete(w.requestId);
@@ -344,8 +358,30 @@ export class Consultations {
     return [...this.waiting.values()].filter((w) => w.consultationId === consultationId && !w.admitted).map(waitingView);
   }
 
-  /** For the admin console and the doctor's dashboard. */
+  /**
+   * Several nodes: the status another node published for a consultation this
+   * node has nothing of (cluster-events.ts LiveBoard); unset on one node.
+   */
+  remoteLive: ((consultationId: string) => LiveStatus | undefined) | undefined;
+
+  /** Whether anything of `consultationId` is on this node: its room, or someone in its waiting room (admitted or not). */
+  inUseHere(consultationId: string): boolean {
+    return this.rooms.has(consultationId) || [...this.waiting.values()].some((w) => w.consultationId === consultationId);
+  }
+
+  /** This node's consultations with someone in the room or waiting, and their live status (published to the other nodes). */
+  liveHere(): [string, LiveStatus][] {
+    const ids = new Set([...this.rooms.all().map((r) => r.id), ...[...this.waiting.values()].map((w) => w.consultationId)]);
+    return [...ids].map((id) => [id, this.localLive(id)]);
+  }
+
+  /** For the admin console and the doctor's dashboard: this node's view, or (several nodes) the hosting node's. */
   live(consultationId: string): LiveStatus {
+    if (this.remoteLive && !this.inUseHere(consultationId)) return this.remoteLive(consultationId) ?? { connected: [], waiting: 0 };
+    return this.localLive(consultationId);
+  }
+
+  private localLive(consultationId: string): LiveStatus {
     const room = this.rooms.peek(consultationId);
     return {
       connected:

@@ -7,19 +7,28 @@ import type { Logger } from 'pino';
 import { trustFn, type TrustProxy } from './client-ip.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "worker-src 'self'",
-  "connect-src 'self'",
+/**
+ * The pages' Content-Security-Policy. `nodeOrigins` (several nodes): the
+ * cluster's origins, which a page may open its signalling socket to after a
+ * redirect (each as http(s) and its ws(s) twin, since not every browser lets
+ * an http source match a WebSocket URL).
+ */
+export function contentSecurityPolicy(nodeOrigins: readonly string[] = []): string {
+  const sockets = nodeOrigins.flatMap((o) => [o, o.replace(/^http/, 'ws')]);
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "worker-src 'self'",
+    ["connect-src 'self'", ...sockets].join(' '),
   "img-src 'self' data: blob:",
   "media-src 'self' blob:",
   "style-src 'self' 'unsafe-inline'",
   "object-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
+    "form-action 'self'",
+  ].join('; ');
+}
 
 export interface HttpAppOptions {
   clientDir: string;
@@ -36,6 +45,8 @@ export interface HttpAppOptions {
   healthy?: () => boolean;
   /** Registers the JSON API routes. */
   api?: (app: FastifyInstance) => void | Promise<void>;
+  /** Several nodes: origins the pages may open signalling sockets to (CONFIDE_ORIGINS). */
+  nodeOrigins?: readonly string[];
 }
 
 export async function createHttpApp(opts: HttpAppOptions) {
@@ -58,8 +69,9 @@ export async function createHttpApp(opts: HttpAppOptions) {
 
   // The page holds media keys: only our own scripts may run in it, and it may
   // only talk to this origin. No referrer, so invite URLs never leak onwards.
+  const csp = contentSecurityPolicy(opts.nodeOrigins);
   app.addHook('onSend', async (_req, reply) => {
-    reply.header('Content-Security-Policy', CSP);
+    reply.header('Content-Security-Policy', csp);
     reply.header('Referrer-Policy', 'no-referrer');
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Cross-Origin-Opener-Policy', 'same-origin');

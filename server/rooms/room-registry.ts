@@ -42,6 +42,11 @@ export class RoomRegistry {
     return room;
   }
 
+  /** Whether the room exists or is being created (no waiting). */
+  has(roomId: string): boolean {
+    return this.rooms.has(roomId);
+  }
+
   async get(roomId: string): Promise<Room | undefined> {
     return this.rooms.get(roomId);
   }

@@ -10,9 +10,8 @@ import type { Limits } from '../limits.ts';
 import type { SharedBudgets } from './rate-limits.ts';
 import { TokenBucket } from '../../shared/util/token-bucket.ts';
 
-/** The staff session a connection was opened with: its token (to re-check) and who it was. */
+/** The staff session a connection was opened with: its token's hash (to re-check) and who it was. */
 export interface StaffSession {
-  token: string;
   tokenHash: string;
   user: User;
   /** ms since the epoch. */
@@ -28,7 +27,7 @@ export class ConnectionGuard {
    */
   private patientPrincipal: string | undefined;
 
-  /** `staff`: from the handshake's cookie, if any; `ip`: the client's address. */
+  /** `staff`: from the handshake's cookie (or a staff ticket, several nodes), if any; `ip`: the client's address. */
   constructor(
     private staff: StaffSession | undefined,
     private readonly ip: string,
@@ -83,7 +82,7 @@ export class ConnectionGuard {
    */
   async authorised(): Promise<boolean> {
     if (!this.staff) return true;
-    const now = await this.sessions.resolveSession(this.staff.token);
+    const now = await this.sessions.resolveSessionByHash(this.staff.tokenHash);
     if (!now || now.user.id !== this.staff.user.id) return false;
     this.staff = { ...this.staff, user: now.user, expiresAt: now.expiresAt };
     return true;

@@ -294,12 +294,22 @@ export class PeerSession {
       reply({ ok: true, data });
     } catch (err) {
       if (err instanceof SignallingError) {
-        reply(failure(err.code, err.message));
+        reply(failure(err.code, err.message, err.redirect));
       } else {
         this.log.error({ event: name, err: err instanceof Error ? err.message : String(err) }, 'request failed');
         reply(failure('internal', 'internal error'));
       }
     }
+  }
+
+  /**
+   * Several nodes: throws SignallingError 'elsewhere' with the hosting node's
+   * redirect (and a staff ticket for a staff connection) unless the
+   * consultation's room is, or now goes, on this node.
+   */
+  private async hereOrRedirect(consultationId: string): Promise<void> {
+    const redirect = await this.deps.placement?.locate(consultationId, this.guard.sessionHash);
+    if (redirect) throw new SignallingError('elsewhere', `the consultation is on node ${redirect.nodeId}`, redirect);
   }
 
   private joined(): Room {
@@ -343,6 +353,9 @@ export class PeerSession {
         if (event === 'declined' || event === 'consultationEnded') this.turnedAway();
         this.notify(event, data);
       };
+      // Several nodes: only a holder of a live link may make the room land somewhere.
+      if (this.deps.placement) await this.consultations.validLink(consultationId, token);
+      await this.hereOrRedirect(consultationId);
       const c = await this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, notify);
       // Unless turned away already, while the store recorded the entry.
       if (this.consultations.isWaiting(this.peerId)) {
@@ -370,6 +383,7 @@ export class PeerSession {
     join: async ({ roomId, rejoinToken }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in a room');
       const grant = await this.consultations.authorizeJoin(this.guard.user, this.peerId, roomId, rejoinToken);
+      await this.hereOrRedirect(roomId);
       let room = await this.rooms.getOrCreate(roomId);
       // The room may have just closed (its last peer left): take the new one.
       if (room.isClosed) room = await this.rooms.getOrCreate(roomId);

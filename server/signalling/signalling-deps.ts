@@ -8,6 +8,7 @@ import type { HeldSessions } from './held-sessions.ts';
 import type { SharedBudgets } from './rate-limits.ts';
 import type { PeerSession } from './peer-session.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import type { RoomPlacement } from '../cluster/room-placement.ts';
 
 /**
  * Test-only: lets a test play a malicious relay by rewriting (or dropping,
@@ -30,6 +31,10 @@ export interface SignallingDeps {
   tamper?: RelayTamper;
   /** Where counts for operations go (decrypt-failure reports); none in tests that do not need them. */
   metrics?: Pick<Metrics, 'decryptFailuresReported'>;
+  /** Several nodes: where a consultation's room is (here, or a redirect); none on one node. */
+  placement?: RoomPlacement;
+  /** Several nodes: staff tickets, redeemed at the handshake for the staff session they stand for (its token's hash). */
+  tickets?: { redeem(ticket: unknown): Promise<string | undefined> };
 }
 
 

@@ -44,6 +44,8 @@ export interface SignallingOptions {
 export interface Signalling {
   io: Server;
   held: HeldSessions<PeerSession>;
+  /** Ends the connections of a revoked staff session or account (several nodes: another node's revocation). */
+  revoke(r: Revocation): void;
   close(): void;
 }
 
@@ -53,8 +55,9 @@ type Counted = IncomingMessage & { [COUNTED]?: string };
 
 /**
  * Attaches socket.io to `http`. Staff connections are recognised by the
- * handshake's session cookie (deps.sessions); patients have no account and
- * prove access with their link's token.
+ * handshake's session cookie (deps.sessions), or on several nodes by a staff
+ * ticket in the handshake's `auth` (deps.tickets); patients have no account
+ * and prove access with their link's token.
  */
 export function attachSignalling(
   http: HttpServer,
@@ -114,10 +117,17 @@ export function attachSignalling(
   const budgets = new SharedBudgets(limits.requests.perPrincipal.burst, limits.requests.perPrincipal.perSecond);
   const full: SignallingDeps = { ...deps, held, budgets, limits };
   const sessions = new Set<PeerSession>();
-  const staffSession = async (req: IncomingMessage): Promise<StaffSession | undefined> => {
-    const token = readSessionToken(req.headers.cookie);
-    const s = token ? await deps.sessions.resolveSession(token) : undefined;
-    return s && token ? { token, tokenHash: s.tokenHash, user: s.user, expiresAt: s.expiresAt } : undefined;
+  /** The handshake's staff session: its cookie's, or (several nodes, after a redirect) the one its ticket stands for. */
+  const staffSession = async (socket: Socket): Promise<StaffSession | undefined> => {
+    const token = readSessionToken(socket.request.headers.cookie);
+    let s = token ? await deps.sessions.resolveSession(token) : undefined;
+    if (!s && deps.tickets) {
+      const auth: unknown = socket.handshake.auth;
+      const ticket = typeof auth === 'object' && auth !== null ? (auth as { ticket?: unknown }).ticket : undefined;
+      const tokenHash = ticket === undefined ? undefined : await deps.tickets.redeem(ticket);
+      s = tokenHash ? await deps.sessions.resolveSessionByHash(tokenHash) : undefined;
+    }
+    return s ? { tokenHash: s.tokenHash, user: s.user, expiresAt: s.expiresAt } : undefined;
   };
   const openFor = (userId: string) => [...sessions].filter((s) => s.guard.user?.id === userId && s.connected).length;
 
@@ -129,7 +139,7 @@ export function attachSignalling(
       sessions.add(recovered);
       return recovered;
     }
-    const staff = await staffSession(socket.request);
+    const staff = await staffSession(socket);
     if (!socket.connected) return undefined;
     if (staff && openFor(staff.user.id) >= limits.sockets.perAccount) {
       deps.log.warn({ userId: staff.user.id }, 'too many connections for one account');
@@ -161,14 +171,15 @@ export function attachSignalling(
   });
 
   // Logout, a disabled account, a reset: their connections end now, held ones too.
-  const unsubscribe = deps.sessions.onRevoked((r: Revocation) => {
+  const revoke = (r: Revocation) => {
     for (const s of [...sessions]) {
       if (r.kind === 'user' ? s.guard.user?.id === r.userId : s.guard.sessionHash === r.tokenHash) {
         s.revoke(r.kind === 'user' ? 'account signed out everywhere' : 'session ended');
         sessions.delete(s);
       }
     }
-  });
+  };
+  const unsubscribe = deps.sessions.onRevoked(revoke);
 
   const timer = setInterval(() => {
     const now = Date.now();
@@ -186,6 +197,7 @@ export function attachSignalling(
   return {
     io,
     held,
+    revoke,
     close() {
       clearInterval(timer);
       unsubscribe();

@@ -61,7 +61,16 @@ export class SessionStore {
   /** As resolve(), with the session's expiry and hash (for connections that must end with it). */
   async resolveSession(token: string | undefined): Promise<ResolvedSession | undefined> {
     if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
-    const tokenHash = sha256Hex(token);
+    return this.resolveSessionByHash(sha256Hex(token));
+  }
+
+  /**
+   * As resolveSession(), from the token's SHA-256 (hex), which is all a
+   * signalling connection keeps (and all a staff ticket of several nodes
+   * carries): the token itself never leaves the cookie.
+   */
+  async resolveSessionByHash(tokenHash: string): Promise<ResolvedSession | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(tokenHash)) return undefined;
     const row: (UserRow & { expires_at: number }) | undefined = await this.db.kysely
       .selectFrom('sessions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')

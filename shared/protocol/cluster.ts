@@ -1,10 +1,12 @@
-// Several nodes (issue 16), DESIGNED, NOT WIRED YET: the answer a node gives
-// when a consultation's room lives on another node. A request that needs the
-// room (enterWaitingRoom, join, and a rejoin's join) fails with the error
-// code `elsewhere` and a `redirect`; the client closes its socket, opens one
-// to `redirect.url` and repeats the same request there, at most
-// MAX_REDIRECTS times in a row (a room that moves again during a failover
-// may redirect twice; more is a loop). See docs/architecture.md, Several nodes.
+// Several nodes (issue 16): the answer a node gives when a consultation's
+// room lives on another node. A request that needs the room (enterWaitingRoom,
+// join, and a rejoin's join) fails with the error code `elsewhere` and a
+// `redirect`; the client closes its socket, opens one to `redirect.url`
+// (presenting `redirect.ticket` if any: a staff member's cookie is the
+// clinic origin's, not the node's) and repeats the same request there, at
+// most MAX_REDIRECTS times in a row (a room that moves again during a
+// failover may redirect twice; more is a loop). See docs/architecture.md,
+// Several nodes, and docs/protocol.md.
 import { z } from 'zod';
 
 /** Node ids (CONFIDE_NODE_ID): short, no Redis key separator (`:`), spaces or control characters. */
@@ -18,7 +20,7 @@ export const NodeOrigin = z
   .refine((raw) => {
     try {
       const u = new URL(raw);
-      const loopback = u.hostname === '127.0.0.1' || u.hostname === 'localhost' || u.hostname === '[::1]';
+      const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname) || u.hostname === 'localhost' || u.hostname === '[::1]';
       const scheme = u.protocol === 'https:' || (u.protocol === 'http:' && loopback);
       return scheme && !u.username && !u.password && u.pathname === '/' && !u.search && !u.hash && raw.replace(/\/$/, '') === u.origin;
     } catch {
@@ -26,14 +28,19 @@ export const NodeOrigin = z
     }
   }, 'not a node origin');
 
-/** Where the consultation's room lives: that node's id and public origin (its CONFIDE_PUBLIC_URL). */
-export const Redirect = z.object({ nodeId: NodeId, url: NodeOrigin }).strict();
-export type Redirect = z.infer<typeof Redirect>;
+/** A staff ticket: 32 random bytes, base64url (43 characters). */
+export const StaffTicket = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
 /**
- * The failed ack of a request sent to the wrong node. It will join the
- * AckEnvelope's error union when wired (ErrorCode gains `elsewhere`).
+ * Where the consultation's room lives: that node's id and public origin (its
+ * CONFIDE_PUBLIC_URL); for a signed-in staff member, a single-use ticket
+ * (30 s) that the node exchanges at the handshake (`auth: { ticket }`) for the
+ * same staff session.
  */
+export const Redirect = z.object({ nodeId: NodeId, url: NodeOrigin, ticket: StaffTicket.optional() }).strict();
+export type Redirect = z.infer<typeof Redirect>;
+
+/** The failed ack of a request sent to the wrong node (AckEnvelope's error with code `elsewhere`). */
 export const ElsewhereError = z
   .object({ code: z.literal('elsewhere'), message: z.string().max(1000), redirect: Redirect })
   .strict();

@@ -16,6 +16,7 @@ import { chatNotifications, chatRequests } from './chat.ts';
 import { KEY_BOX_MAX_BYTES } from '../crypto/key-exchange.ts';
 import { NameField } from './names.ts';
 import { MAX_ROUND } from '../crypto/key-commitment.ts';
+import { Redirect } from './cluster.ts';
 
 export { Id };
 
@@ -346,15 +347,16 @@ export const ErrorCode = z.enum([
   'ended', // the consultation has ended: its links no longer work
   'expired', // the link's validity has passed
   'rate-limited',
+  'elsewhere', // several nodes: the consultation's room is on another node; see `redirect`
   'internal',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
-export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; redirect?: Redirect } };
 
 export const AckEnvelope = z.union([
   z.object({ ok: z.literal(true), data: z.unknown() }),
-  z.object({ ok: z.literal(false), error: z.object({ code: ErrorCode, message: z.string().max(1000) }) }),
+  z.object({ ok: z.literal(false), error: z.object({ code: ErrorCode, message: z.string().max(1000), redirect: Redirect.optional() }) }),
 ]);
 
 /** Largest socket.io message the server accepts (bytes). */

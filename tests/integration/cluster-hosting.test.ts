@@ -36,7 +36,7 @@ async function doctorJoins(c: TestConsultation): Promise<Socket> {
 beforeAll(async () => {
   redis = await startRedis();
   server = await startTestServer(
-    { CONFIDE_REDIS_URL: redis.url, CONFIDE_NODE_ID: 'node-a', CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example' },
+    { CONFIDE_REDIS_URL: redis.url, CONFIDE_NODE_ID: 'node-a', CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example', CONFIDE_ORIGINS: 'https://clinic.example,https://node-a.clinic.example' },
     { cluster: { prefix: PREFIX, timings: TIMINGS } },
   );
   client = new Redis(redis.url, { maxRetriesPerRequest: 1 });

@@ -160,7 +160,7 @@ describe('a Confide node with CONFIDE_REDIS_URL', () => {
   const sockets: Socket[] = [];
   beforeAll(async () => {
     server = await startTestServer(
-      { CONFIDE_GRACE_MS: '2000', CONFIDE_REDIS_URL: redis.url, CONFIDE_NODE_ID: 'node-a', CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example' },
+      { CONFIDE_GRACE_MS: '2000', CONFIDE_REDIS_URL: redis.url, CONFIDE_NODE_ID: 'node-a', CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example', CONFIDE_ORIGINS: 'https://clinic.example,https://node-a.clinic.example' },
       { cluster: { prefix: 'confide-test:' } },
     );
   });

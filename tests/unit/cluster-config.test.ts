@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCluster } from '../../server/cluster/cluster-config.ts';
 import { loadConfig } from '../../server/config.ts';
 
-const GOOD = { CONFIDE_REDIS_URL: 'redis://:s3cret@10.0.0.9:6379/0', CONFIDE_NODE_ID: 'node-a', CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example/' };
+const GOOD = { CONFIDE_REDIS_URL: 'redis://:s3cret@10.0.0.9:6379/0', CONFIDE_NODE_ID: 'node-a', CONFIDE_PUBLIC_URL: 'https://node-a.clinic.example/', CONFIDE_ORIGINS: 'https://clinic.example,https://node-a.clinic.example' };
 
 describe('the cluster settings', () => {
   it('are off without CONFIDE_REDIS_URL: one node, nothing changes', () => {
@@ -39,6 +39,12 @@ describe('the cluster settings', () => {
       [{ CONFIDE_REDIS_URL: 'not a url' }, /CONFIDE_REDIS_URL/],
     ];
     for (const [over, message] of bad) expect(() => parseCluster({ ...GOOD, ...over }), JSON.stringify(over)).toThrow(message);
+  });
+
+  it('need CONFIDE_ORIGINS to list this node: pages of the clinic origin open their sockets on it after a redirect', () => {
+    expect(() => loadConfig({ ...GOOD, CONFIDE_ORIGINS: '' })).toThrow(/CONFIDE_ORIGINS/);
+    expect(() => loadConfig({ ...GOOD, CONFIDE_ORIGINS: 'https://clinic.example' })).toThrow(/CONFIDE_ORIGINS/);
+    expect(loadConfig(GOOD).allowedOrigins?.has('https://node-a.clinic.example')).toBe(true);
   });
 
   it('never put the Redis URL (it may hold a password) in an error', () => {
