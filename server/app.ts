@@ -124,15 +124,21 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   const metrics = new Metrics(rooms, pool);
   let cluster: ClusterNode | undefined;
   let events: ClusterEvents | undefined;
+  // Bound once signalling is attached (after the cluster node, whose adapter it needs).
+  let evictRoom: (consultationId: string) => void = () => undefined;
   try {
     cluster = cfg.cluster
       ? await startClusterNode(cfg.cluster, {
           log,
           load: () => rooms.all().reduce((n, r) => n + r.peerCount, 0),
           streamMaxLen: limits.recoveryStreamEntries,
-          // Taken over while this node was frozen or cut off from Redis: its participants were
-          // (or will be) redirected to the new owner by their next join; the local copy is stale.
-          onLost: (roomId, owner) => log.warn({ roomId, owner }, 'a room of this node is hosted by another node in the registry'),
+          // Taken over while this node was frozen or cut off from Redis: two copies of a
+          // room must not go on. Ours closes its connections; they rejoin from home and
+          // are redirected to the new owner.
+          onLost: (roomId, owner) => {
+            log.warn({ roomId, owner }, 'a room of this node is hosted by another node: its connections are closed');
+            evictRoom(roomId);
+          },
           inUse: (roomId) => consultations.inUseHere(roomId),
           ...opts.cluster,
         })
@@ -198,6 +204,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     },
   );
   const io = signalling.io;
+  evictRoom = (id) => signalling.evict(id);
   // Several nodes: staff actions and live status reach the other nodes (cluster-events.ts).
   events = cluster
     ? clusterEvents(

@@ -140,6 +140,11 @@ export class Consultations {
     return undefined;
   }
 
+  /** The consultation `requestId` waits for (admitted or not), if it waits. */
+  waitingConsultation(requestId: string): string | undefined {
+    return this.waiting.get(requestId)?.consultationId;
+  }
+
   /** Whether `requestId` is in the waiting room (admitted or not). */
   isWaiting(requestId: string): boolean {
     return this.waiting.has(requestId);

@@ -95,6 +95,11 @@ export class PeerSession {
     return this.socket.connected;
   }
 
+  /** The consultation whose room (or waiting room) this connection is in, if any. */
+  get consultationId(): string | undefined {
+    return this.room?.id ?? this.consultations.waitingConsultation(this.peerId);
+  }
+
   /** Is there anything to hold for this connection (a room, or a place in the waiting room)? */
   get holdsAPlace(): boolean {
     return this.room !== undefined || this.waiting;

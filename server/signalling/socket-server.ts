@@ -46,6 +46,12 @@ export interface Signalling {
   held: HeldSessions<PeerSession>;
   /** Ends the connections of a revoked staff session or account (several nodes: another node's revocation). */
   revoke(r: Revocation): void;
+  /**
+   * Several nodes: closes the connections in `consultationId`'s room and
+   * waiting room here, whose entry another node took over; their clients
+   * reconnect, rejoin from home and are redirected to the new owner.
+   */
+  evict(consultationId: string): void;
   close(): void;
 }
 
@@ -180,6 +186,14 @@ export function attachSignalling(
     }
   };
   const unsubscribe = deps.sessions.onRevoked(revoke);
+  // Several nodes: the room was taken over by another node (this one was frozen or cut off from Redis).
+  const evict = (consultationId: string) => {
+    for (const s of [...sessions]) {
+      if (s.consultationId !== consultationId) continue;
+      s.revoke('the room moved to another node');
+      sessions.delete(s);
+    }
+  };
 
   const timer = setInterval(() => {
     const now = Date.now();
@@ -198,6 +212,7 @@ export function attachSignalling(
     io,
     held,
     revoke,
+    evict,
     close() {
       clearInterval(timer);
       unsubscribe();

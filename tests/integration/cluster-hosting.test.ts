@@ -1,9 +1,9 @@
 // The hosting node keeps its rooms' registry entries (issue 16), on a real
 // Confide node and a real Redis: a room that opens is claimed and renewed
-// past its TTL, one that empties is released; an entry another node holds is
-// left to it and reported, here as a room opened elsewhere first (until joins
-// follow the registry's redirect) and as one taken over while this node was
-// cut off.
+// past its TTL, one that empties is released; a room another live node
+// holds is never opened here (the join is redirected); one taken over while
+// this node was cut off is given up and its connections closed; a waiting
+// room keeps its entry while someone waits in it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
@@ -24,6 +24,8 @@ let client: Redis;
 /** Another node, as seen by the registry (its own connection). */
 let nodeB: ClusterRegistry;
 const sockets: Socket[] = [];
+/** node-b's load in its records: busier than node-a, so new rooms keep going to node-a. */
+const BUSY = 1_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function doctorJoins(c: TestConsultation): Promise<Socket> {
@@ -64,27 +66,45 @@ describe('a room of this node', () => {
     expect(await client.smembers(`${PREFIX}node:node-a:rooms`)).not.toContain(c.id);
   });
 
-  it('is left to another live node that holds its entry, and reported', async () => {
+  it('is not opened here when another live node holds its entry: the join is redirected there', async () => {
     const c = await TestConsultation.create(server);
-    await nodeB.heartbeat(0);
+    await nodeB.heartbeat(BUSY);
     expect(await nodeB.claim(c.id)).toBe('node-b');
-    await doctorJoins(c); // no redirect yet: node-a opens its own copy
-    await sleep(TIMINGS.renewEveryMs * 2);
-    await nodeB.heartbeat(0);
+    const socket = await connectSocket(server.url, c.doctorSession);
+    sockets.push(socket);
+    const ack = await send(socket, 'join', { roomId: c.id, displayName: 'Dr' });
+    expect(ack.error).toMatchObject({ code: 'elsewhere', redirect: { nodeId: 'node-b', url: 'https://node-b.clinic.example' } });
+    expect(server.rooms.peek(c.id)).toBeUndefined();
     expect(server.cluster!.hosting.hosts(c.id)).toBe(false);
     expect((await nodeB.lookup(c.id))?.nodeId).toBe('node-b');
     await nodeB.release(c.id);
   });
 
-  it('is given up when another node took it over: renewals refused, the entry left to the new owner', async () => {
+  it('is given up when another node took it over: renewals refused, the entry left to the new owner, its connections closed', async () => {
     const c = await TestConsultation.create(server);
-    await doctorJoins(c);
+    const doctor = await doctorJoins(c);
     await waitFor('the room claimed', async () => server.cluster!.hosting.hosts(c.id), (h) => h, 5_000, 50);
+    const closed = new Promise<string>((resolve) => doctor.once('disconnect', (reason) => resolve(reason)));
     // As if node-a had been cut off past its node TTL and node-b had taken the room over.
-    await nodeB.heartbeat(0);
+    await nodeB.heartbeat(BUSY);
     await client.set(`${PREFIX}room:${c.id}`, 'node-b', 'PX', 60_000);
     await waitFor('node-a gives the room up', async () => server.cluster!.hosting.hosts(c.id), (h) => !h, 5_000, 50);
     expect((await nodeB.lookup(c.id))?.nodeId).toBe('node-b');
+    // Two copies of one room must not go on: the doctor here is cut off, to rejoin (and be redirected).
+    expect(await closed).toBe('io server disconnect');
+    await waitFor('the local copy closed', async () => server.rooms.peek(c.id), (r) => r === undefined, 5_000, 50);
+  });
+
+  it('placed here but never used (the patient left the waiting room): released after a renewal period', async () => {
+    const c = await TestConsultation.create(server);
+    const patient = await connectSocket(server.url);
+    sockets.push(patient);
+    expect((await send(patient, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
+    await waitFor('placed on node-a', () => nodeB.lookup(c.id), (w) => w?.nodeId === 'node-a', 5_000, 50);
+    await sleep(TIMINGS.roomTtlMs * 2); // kept while the patient waits
+    expect((await nodeB.lookup(c.id))?.nodeId).toBe('node-a');
+    patient.disconnect();
+    await waitFor('the entry released', () => nodeB.lookup(c.id), (w) => w === undefined, 5_000, 50);
   });
 });
 
