@@ -66,6 +66,8 @@ export class SignallingClient {
   private everConnected = false;
   /** Failed connection attempts to the current origin since it last connected. */
   private failedHere = 0;
+  /** A probe of home is under way (connect() away from home). */
+  private probing = false;
   /** Notification handlers and connection listeners, bound again to each new socket. */
   private readonly bound = new Set<Bound>();
 
@@ -115,8 +117,11 @@ export class SignallingClient {
       this.current.connect();
       return;
     }
+    if (this.probing) return; // one probe at a time: its answer decides for both callers
+    this.probing = true;
     void this.homeAnswers().then((up) => {
-      if (this.current.connected) return;
+      this.probing = false;
+      if (this.current.connected || this.url === this.home) return;
       if (!up) return void this.current.connect();
       this.replace(this.home);
     });
