@@ -121,8 +121,8 @@ export class SignallingClient {
     this.probing = true;
     void this.homeAnswers().then((up) => {
       this.probing = false;
-      if (this.current.connected || this.url === this.home) return;
-      if (!up) return void this.current.connect();
+      if (this.current.connected) return;
+      if (!up || this.url === this.home) return void this.current.connect();
       this.replace(this.home);
     });
   }
