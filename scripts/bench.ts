@@ -11,6 +11,7 @@ import { benchResilience, printResilience } from './bench-resilience.ts';
 import { benchCallSetup, benchE2eeCost, printCallSetup, printE2eeCost } from './bench-browser.ts';
 import { benchCapacity, printCapacity } from './bench-capacity.ts';
 import { benchMemory, printMemory } from './bench-memory.ts';
+import { benchFailover, printFailover } from './bench-failover.ts';
 import { machineInfo } from './bench/proc.ts';
 
 const SECTIONS: { title: string; run: () => Promise<void> }[] = [
@@ -21,6 +22,7 @@ const SECTIONS: { title: string; run: () => Promise<void> }[] = [
   { title: 'E2EE cost inside Chromium', run: async () => printE2eeCost(await benchE2eeCost()) },
   { title: 'SFU capacity', run: async () => printCapacity(await benchCapacity()) },
   { title: 'Memory', run: async () => printMemory(await benchMemory()) },
+  { title: 'Failover of a node', run: async () => printFailover(await benchFailover()) },
 ];
 
 const only = process.argv.slice(2).map((w) => w.toLowerCase());

@@ -45,6 +45,8 @@ export class ClusterRig {
   /** The clinic origin: the balancer. */
   lbUrl = '';
   private nginx: ChildProcess | undefined;
+  /** What every node shares: the store's URL and the origins. */
+  private shared: Record<string, string> = {};
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-cluster-'));
 
   /** Starts PostgreSQL and Redis, then node `ids[0]` (it migrates the store), the others, then the balancer. */
@@ -57,7 +59,8 @@ export class ClusterRig {
     this.lbUrl = `http://${LB_HOST}:${lbPort}`;
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
     const origins = [this.lbUrl, ...urls].join(',');
-    const spawnNode = (i: number) => this.spawnNode(ids[i]!, ports[i]!, urls[i]!, { CONFIDE_DATABASE_URL: db, CONFIDE_ORIGINS: origins });
+    this.shared = { CONFIDE_DATABASE_URL: db, CONFIDE_ORIGINS: origins };
+    const spawnNode = (i: number) => this.spawnNode(ids[i]!, ports[i]!, urls[i]!, this.shared);
     this.nodes.push(await spawnNode(0));
     this.nodes.push(...(await Promise.all(ids.slice(1).map((_, i) => spawnNode(i + 1)))));
     this.stores = await openStores(databaseTarget(this.dir, db), { passwordHasher: FAST_HASHER });
@@ -161,6 +164,14 @@ ${upstreams}
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** Starts a stopped (killed) node again, same id, port and address; resolves once it serves. */
+  async restart(id: string): Promise<void> {
+    const old = this.node(id);
+    if (old.child.exitCode === null && old.child.signalCode === null) throw new Error(`node ${id} is still running`);
+    const fresh = await this.spawnNode(id, old.port, old.url, this.shared);
+    this.nodes[this.nodes.indexOf(old)] = fresh;
   }
 
   /** SIGKILLs a node (no clean release of anything); resolves once it is gone. Returns when the signal was sent (ms since the epoch). */
