@@ -4,7 +4,8 @@
  * worker per core (as the server starts by default), SFrame-sealed VP8 +
  * Opus at ≈ 600 + 40 kbit/s each way, all on 127.0.0.1 (scripts/bench/
  * sfu-cluster.ts), for N = 1, 5, 10, 20, 40, … until the first step with
- * ≥ 1 % loss or a process at ≥ 80 % of a core, or CONFIDE_BENCH_CAPACITY_MAX_S
+ * ≥ 1 % loss, a process at ≥ 80 % of a core or the machine at ≥ 95 % of
+ * its cores, or CONFIDE_BENCH_CAPACITY_MAX_S
  * of wall time.
  *
  * Knobs: CONFIDE_BENCH_CAPACITY_N (steps, comma-separated), CONFIDE_BENCH_CAPACITY_S
@@ -14,7 +15,7 @@
  */
 import os from 'node:os';
 import { fmt } from './bench/proc.ts';
-import { CPU_LIMIT, LOSS_LIMIT, WARMUP_MS, busiest, printSteps, runSteps, verdict, type StepRun } from './bench/sfu-steps.ts';
+import { CPU_LIMIT, LOSS_LIMIT, MACHINE_LIMIT, WARMUP_MS, busiest, printSteps, runSteps, verdict, type StepRun } from './bench/sfu-steps.ts';
 
 const list = (v: string | undefined, dflt: number[]) => (v ? v.split(',').map(Number).filter((n) => n > 0) : dflt);
 const STEPS = list(process.env.CONFIDE_BENCH_CAPACITY_N, [1, 5, 10, 20, 40, 60, 80, 100, 120, 150, 200, 250, 300]);
@@ -34,7 +35,7 @@ export function describeRun(r: StepRun): string {
   return (
     `${o.nodes} node process${o.nodes > 1 ? 'es' : ''} × ${o.workersPerNode} SFU worker${o.workersPerNode > 1 ? 's' : ''}; ${o.generators} generator processes; ` +
     `consultations received end to end: 1 in ${o.sampleEvery} (and the first 2), loss of all from mediasoup's counters; ` +
-    `each step ${r.seconds} s after ${WARMUP_MS / 1000} s warm-up; CPU in % of one core; stops at loss ≥ ${LOSS_LIMIT} % or a process ≥ ${CPU_LIMIT} %.`
+    `each step ${r.seconds} s after ${WARMUP_MS / 1000} s warm-up; CPU in % of one core; stops at loss ≥ ${LOSS_LIMIT} %, a process ≥ ${CPU_LIMIT} % or the machine ≥ ${MACHINE_LIMIT} % of its cores.`
   );
 }
 

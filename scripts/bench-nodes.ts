@@ -4,7 +4,8 @@
  * (CONFIDE_BENCH_NODES_WORKERS workers each, default 1: a node on a one-core
  * host), with the synthetic load of the capacity bench (scripts/bench/
  * sfu-cluster.ts) spread round-robin over the nodes. For each node count,
- * the largest N (< 1 % loss, < 80 % of a core per process) over the steps
+ * the largest N (< 1 % loss, < 80 % of a core per process, the machine
+ * < 95 % busy) over the steps
  * CONFIDE_BENCH_NODES_N, each CONFIDE_BENCH_CAPACITY_S seconds.
  *
  * Knobs: CONFIDE_BENCH_NODES (node counts, "1,2,3"), CONFIDE_BENCH_NODES_N,
@@ -12,7 +13,7 @@
  * CONFIDE_BENCH_SAMPLE_EVERY.
  */
 import { fmt } from './bench/proc.ts';
-import { CPU_LIMIT, LOSS_LIMIT, busiest, printSteps, runSteps, verdict, type StepRun } from './bench/sfu-steps.ts';
+import { CPU_LIMIT, LOSS_LIMIT, MACHINE_LIMIT, busiest, printSteps, runSteps, verdict, type StepRun } from './bench/sfu-steps.ts';
 import { GENERATORS, SAMPLE_EVERY, describeRun } from './bench-capacity.ts';
 
 const list = (v: string | undefined, dflt: number[]) => (v ? v.split(',').map(Number).filter((n) => n > 0) : dflt);
@@ -30,7 +31,7 @@ export async function benchNodes(nodes = NODES, steps = STEPS, seconds = SECONDS
 export function printNodes(runs: StepRun[]): void {
   const one = runs.find((r) => r.options.nodes === 1);
   const base = one ? verdict(one).ok?.n : undefined;
-  console.log(`Largest N with < ${LOSS_LIMIT} % loss and < ${CPU_LIMIT} % CPU per process, load spread round-robin over the nodes; CPU in % of one core.\n`);
+  console.log(`Largest N with < ${LOSS_LIMIT} % loss, < ${CPU_LIMIT} % CPU per process and the machine < ${MACHINE_LIMIT} % of its cores, load spread round-robin over the nodes; CPU in % of one core.\n`);
   console.log('| nodes | SFU workers | largest N (total) | per node | ratio to 1 node | first limit at N | what limited | busiest process there | machine CPU % there |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of runs) {

@@ -3,8 +3,8 @@
  * - `nodes` node processes (sfu-node.ts), each owning a mediasoup
  *   WorkerPool of `workersPerNode` workers, as a Confide server process does;
  * - `generators` synthetic-participant processes (sfu-generator.ts);
- * - one sink process that binds a UDP socket and then stops itself
- *   (SIGSTOP), so the socket is never read: the receive transports of
+ * - one sink process that binds a UDP socket and then blocks its own event
+ *   loop, so the socket is never read: the receive transports of
  *   consultations that are not sampled send there. The SFU pays its whole
  *   egress (the loopback delivery is charged to the sending worker), the
  *   generators pay nothing for it.
@@ -64,7 +64,9 @@ export interface StepMeasure {
   sendErrors: number;
 }
 
-const SINK = `const s=require('node:dgram').createSocket('udp4');s.bind(0,'127.0.0.1',()=>{process.stdout.write(s.address().port+'\\n',()=>process.kill(process.pid,'SIGSTOP'))})`;
+// The sink binds, prints its port, then blocks its own event loop for good (Atomics.wait), so libuv never reads the
+// socket; it wakes once a second only to exit when its parent is gone (reparented), so a killed bench leaves nothing.
+const SINK = `const s=require('node:dgram').createSocket('udp4');const p=process.ppid;s.bind(0,'127.0.0.1',()=>{process.stdout.write(s.address().port+'\\n',()=>{const a=new Int32Array(new SharedArrayBuffer(4));for(;;){Atomics.wait(a,0,0,1000);if(process.ppid!==p)process.exit(0)}})})`;
 const DRAIN_MS = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -178,7 +180,7 @@ export class SfuCluster {
     };
   }
 
-  /** Closes every process this cluster started (the stopped sink by SIGKILL, which a stopped process still obeys). */
+  /** Closes every process this cluster started (the blocked sink by SIGKILL). */
   async close(): Promise<void> {
     await Promise.all([...this.gens, ...this.nodes].map((x) => x.close()));
     this.sink.kill('SIGKILL');

@@ -4,10 +4,18 @@
  * at the first one that breaks a limit, and print the steps as markdown.
  */
 import { SfuCluster, type ClusterOptions, type StepMeasure } from './sfu-cluster.ts';
+import os from 'node:os';
 import { fmt } from './proc.ts';
 
 export const LOSS_LIMIT = 1; // %
 export const CPU_LIMIT = 80; // % of one core, per process
+/**
+ * % of all cores: past this the machine is full, so no process can reach
+ * CPU_LIMIT any more (they share what is left) and the per-process rule
+ * stops meaning anything; the step counts as saturated.
+ */
+export const MACHINE_LIMIT = 95;
+const CORES = os.availableParallelism();
 /** Warm-up before each window: longer than the 2 s keyframe loop, so every video consumer has started. */
 export const WARMUP_MS = 3000;
 
@@ -27,7 +35,7 @@ export interface StepRun {
 const max = (xs: number[]) => Math.max(...xs);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Every limit a step broke: loss (all consultations or the sampled ones), a process's CPU, silent streams, bad tags, send errors. */
+/** Every limit a step broke: loss (all consultations or the sampled ones), a process's CPU, the whole machine's CPU, silent streams, bad tags, send errors. */
 export function limitOf(r: StepMeasure): string | undefined {
   const hit: string[] = [];
   if (r.sfuLossPct >= LOSS_LIMIT) hit.push(`SFU loss ${fmt(r.sfuLossPct, 2)} %`);
@@ -35,6 +43,7 @@ export function limitOf(r: StepMeasure): string | undefined {
   if (max(r.workerCpu) >= CPU_LIMIT) hit.push(`SFU worker ${fmt(max(r.workerCpu), 0)} % CPU`);
   if (max(r.generatorCpu) >= CPU_LIMIT) hit.push(`generator ${fmt(max(r.generatorCpu), 0)} % CPU`);
   if (max(r.nodeCpu) >= CPU_LIMIT) hit.push(`node process ${fmt(max(r.nodeCpu), 0)} % CPU`);
+  if (r.machineCpu >= MACHINE_LIMIT * CORES) hit.push(`machine full (${fmt(r.machineCpu, 0)} % of ${100 * CORES} %)`);
   if (r.silentStreams > 0) hit.push(`${r.silentStreams} silent streams`);
   if (r.badTags > 0) hit.push(`${r.badTags} frames failed their SFrame tag`);
   if (r.sendErrors > 0) hit.push(`${r.sendErrors} send errors`);
