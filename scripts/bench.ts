@@ -10,6 +10,7 @@ import { benchKeys, printKeys } from './bench-keys.ts';
 import { benchResilience, printResilience } from './bench-resilience.ts';
 import { benchCallSetup, benchE2eeCost, printCallSetup, printE2eeCost } from './bench-browser.ts';
 import { benchCapacity, printCapacity } from './bench-capacity.ts';
+import { benchNodes, printNodes } from './bench-nodes.ts';
 import { benchMemory, printMemory } from './bench-memory.ts';
 import { benchFailover, printFailover } from './bench-failover.ts';
 import { machineInfo } from './bench/proc.ts';
@@ -21,6 +22,7 @@ const SECTIONS: { title: string; run: () => Promise<void> }[] = [
   { title: 'Call setup, E2EE on and off', run: async () => printCallSetup(await benchCallSetup()) },
   { title: 'E2EE cost inside Chromium', run: async () => printE2eeCost(await benchE2eeCost()) },
   { title: 'SFU capacity', run: async () => printCapacity(await benchCapacity()) },
+  { title: 'SFU nodes', run: async () => printNodes(await benchNodes()) },
   { title: 'Memory', run: async () => printMemory(await benchMemory()) },
   { title: 'Failover of a node', run: async () => printFailover(await benchFailover()) },
 ];

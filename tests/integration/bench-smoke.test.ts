@@ -1,6 +1,7 @@
-// Issue 14: `npm run bench`'s browser, capacity and memory sections run end
-// to end at a reduced size (one call per mode, 2 s CPU windows, N = 1, 2 for
-// 2 s, a 4 s memory run) and print every table with numbers in it. Timings
+// Issues 14 and 16: `npm run bench`'s browser, capacity, nodes and memory
+// sections run end to end at a reduced size (one call per mode, 2 s CPU
+// windows, N = 1, 2 for 2 s, N = 2 on 1, 2 and 3 node processes, a 4 s
+// memory run) and print every table with numbers in it. Timings
 // are never asserted: only that each figure was measured, and that the SFU
 // forwarded the synthetic SFrame frames intact (sampled tags all open).
 import { execFile } from 'node:child_process';
@@ -19,15 +20,17 @@ const REDUCED = {
   CONFIDE_BENCH_MEMORY_S: '4',
   CONFIDE_BENCH_CAPACITY_N: '1,2',
   CONFIDE_BENCH_CAPACITY_S: '2',
+  CONFIDE_BENCH_NODES: '1,2,3',
+  CONFIDE_BENCH_NODES_N: '2',
 };
-const SECTIONS = ['Call setup, E2EE on and off', 'E2EE cost inside Chromium', 'SFU capacity', 'Memory'];
+const SECTIONS = ['Call setup, E2EE on and off', 'E2EE cost inside Chromium', 'SFU capacity', 'SFU nodes', 'Memory'];
 
 function runBench(): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'scripts/bench.ts', 'call setup', 'inside chromium', 'sfu capacity', 'memory'],
-      { cwd: root, env: { ...process.env, ...REDUCED }, timeout: 150_000, maxBuffer: 1 << 24 },
+      ['--import', 'tsx', 'scripts/bench.ts', 'call setup', 'inside chromium', 'sfu capacity', 'sfu nodes', 'memory'],
+      { cwd: root, env: { ...process.env, ...REDUCED }, timeout: 240_000, maxBuffer: 1 << 24 },
       (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)),
     );
   });
@@ -51,8 +54,18 @@ function tables(text: string): string[][][] {
 
 const num = /^-?\d+(\.\d+)?$/;
 
+/** One step row of an SFU table (scripts/bench/sfu-steps.ts): every figure measured, every sampled frame's tag opened. */
+function expectStep(r: string[]): void {
+  for (const c of [2, 3, 4, 6, 8, 9, 10, 11, 12, 13, 14, 16, 17]) expect(r[c], `N=${r[0]} col ${c}`).toMatch(num);
+  expect(r[5], `N=${r[0]} generators`).toMatch(/^\d+\.\d \/ \d+\.\d$/);
+  expect(r[7], `N=${r[0]} machine`).toMatch(/^\d+ \(-?\d+\)$/);
+  const [opened, bad] = r[15]!.split(' / ').map(Number);
+  expect(opened, `N=${r[0]} frames opened`).toBeGreaterThan(0);
+  expect(bad, `N=${r[0]} bad tags`).toBe(0);
+}
+
 describe('npm run bench at a reduced size', () => {
-  it('prints every table of the call-setup, E2EE-cost, capacity and memory sections, with numbers', { timeout: 180_000 }, async () => {
+  it('prints every table of the call-setup, E2EE-cost, capacity, nodes and memory sections, with numbers', { timeout: 270_000 }, async () => {
     const out = await runBench();
     console.log(out); // the figures of this run, for the log
     expect(out).toMatch(/^Machine: \d+ × .+ GiB RAM/m);
@@ -78,16 +91,21 @@ describe('npm run bench at a reduced size', () => {
     // Capacity: N = 1 and 2, every figure measured, and every sampled frame opened under its SFrame key.
     const [cap] = t(SECTIONS[2]!);
     expect(cap!.map((r) => r[0])).toEqual(['1', '2']);
-    for (const r of cap!) {
-      for (const c of [2, 3, 4, 5, 6, 8, 9, 10, 12]) expect(r[c], `N=${r[0]} col ${c}`).toMatch(num);
-      const [opened, bad] = r[11]!.split(' / ').map(Number);
-      expect(opened, `N=${r[0]} frames opened`).toBeGreaterThan(0);
-      expect(bad, `N=${r[0]} bad tags`).toBe(0);
-    }
+    for (const r of cap!) expectStep(r);
     expect(parts.get(SECTIONS[2]!)).toMatch(/Largest N with < 1 % loss and < 80 % CPU: (\d+|none)/);
 
+    // Nodes: the summary (1, 2, 3 nodes: largest N, per node, ratio to 1 node), then each node count's steps.
+    const [summary, ...perNodes] = t(SECTIONS[3]!);
+    expect(summary!.map((r) => r[0])).toEqual(['1', '2', '3']);
+    for (const r of summary!) for (const c of [1, 2, 3, 4]) expect(r[c], `nodes=${r[0]} col ${c}`).toMatch(num);
+    expect(perNodes).toHaveLength(3);
+    for (const steps of perNodes) {
+      expect(steps.map((r) => r[0])).toEqual(['2']);
+      for (const r of steps) expectStep(r);
+    }
+
     // Memory: heap samples over the run, server RSS before/during.
-    const [heap, server] = t(SECTIONS[3]!);
+    const [heap, server] = t(SECTIONS[4]!);
     expect(heap!.length).toBeGreaterThan(2);
     for (const r of heap!) for (const c of [0, 2, 3]) expect(r[c]).toMatch(num);
     expect(server!.length).toBe(3);
