@@ -1,7 +1,8 @@
-// Issues 14 and 16: `npm run bench`'s browser, capacity, nodes and memory
-// sections run end to end at a reduced size (one call per mode, 2 s CPU
-// windows, N = 1, 2 for 2 s, N = 2 on 1, 2 and 3 node processes, a 4 s
-// memory run) and print every table with numbers in it. Timings
+// Issues 14 and 16: `npm run bench`'s browser, capacity, nodes, memory and
+// failover sections run end to end at a reduced size (one call per mode, 2 s
+// CPU windows, N = 1, 2 for 2 s, N = 2 on 1, 2 and 3 node processes, a 4 s
+// memory run, one failover of three node processes) and print every table
+// with numbers in it. Timings
 // are never asserted: only that each figure was measured, and that the SFU
 // forwarded the synthetic SFrame frames intact (sampled tags all open).
 import { execFile } from 'node:child_process';
@@ -22,15 +23,16 @@ const REDUCED = {
   CONFIDE_BENCH_CAPACITY_S: '2',
   CONFIDE_BENCH_NODES: '1,2,3',
   CONFIDE_BENCH_NODES_N: '2',
+  CONFIDE_BENCH_RUNS: '1',
 };
-const SECTIONS = ['Call setup, E2EE on and off', 'E2EE cost inside Chromium', 'SFU capacity', 'SFU nodes', 'Memory'];
+const SECTIONS = ['Call setup, E2EE on and off', 'E2EE cost inside Chromium', 'SFU capacity', 'SFU nodes', 'Memory', 'Failover of a node'];
 
 function runBench(): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'scripts/bench.ts', 'call setup', 'inside chromium', 'sfu capacity', 'sfu nodes', 'memory'],
-      { cwd: root, env: { ...process.env, ...REDUCED }, timeout: 240_000, maxBuffer: 1 << 24 },
+      ['--import', 'tsx', 'scripts/bench.ts', 'call setup', 'inside chromium', 'sfu capacity', 'sfu nodes', 'memory', 'failover'],
+      { cwd: root, env: { ...process.env, ...REDUCED }, timeout: 360_000, maxBuffer: 1 << 24 },
       (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)),
     );
   });
@@ -65,7 +67,7 @@ function expectStep(r: string[]): void {
 }
 
 describe('npm run bench at a reduced size', () => {
-  it('prints every table of the call-setup, E2EE-cost, capacity, nodes and memory sections, with numbers', { timeout: 270_000 }, async () => {
+  it('prints every table of the call-setup, E2EE-cost, capacity, nodes, memory and failover sections, with numbers', { timeout: 390_000 }, async () => {
     const out = await runBench();
     console.log(out); // the figures of this run, for the log
     expect(out).toMatch(/^Machine: \d+ × .+ GiB RAM/m);
@@ -110,5 +112,15 @@ describe('npm run bench at a reduced size', () => {
     for (const r of heap!) for (const c of [0, 2, 3]) expect(r[c]).toMatch(num);
     expect(server!.length).toBe(3);
     for (const r of server!) for (const c of [1, 2, 3]) expect(r[c]).toMatch(num);
+
+    // Failover: the hosting node SIGKILLed once, the room moved to another node, the time measured.
+    const [failover] = t(SECTIONS[5]!);
+    expect(failover).toHaveLength(1);
+    const [run, killed, movedTo, ms] = failover![0]!;
+    expect(run).toBe('1');
+    expect(killed).toMatch(/^node-[abc]$/);
+    expect(movedTo).toMatch(/^node-[abc]$/);
+    expect(movedTo).not.toBe(killed);
+    expect(ms).toMatch(num);
   });
 });
