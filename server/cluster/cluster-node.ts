@@ -90,6 +90,9 @@ export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOpti
     maxLen: opts.streamMaxLen,
     ...(opts.prefix ? { prefix: opts.prefix } : {}),
     onSessionLost: (err) => log.warn({ err: String(err) }, 'could not save a dropped connection\'s session in Redis: it will rejoin in full'),
+    // The heartbeat reports the outage itself; a lost emit (live status, a staff action) is logged at debug only.
+    onPublishLost: (err) => log.debug({ err: String(err) }, 'a cross-node message could not be published'),
+    onBadEntry: (err) => log.warn({ err: String(err) }, 'skipped a malformed entry of the socket.io stream'),
   });
   return {
     nodeId: cfg.nodeId,

@@ -98,9 +98,14 @@ export class RoomHosting {
     try {
       const lost = await this.registry.renewAll(ids);
       for (const id of lost) {
-        if (!this.mine.delete(id)) continue; // closed meanwhile
-        const where = await this.registry.lookup(id).catch(() => undefined);
-        this.events.onLost(id, where?.nodeId);
+        if (!this.mine.has(id)) continue; // closed meanwhile
+        // Refused because the entry is gone (this node was frozen past its TTL and a
+        // peer reaped it, but nobody took the room): claim it back and go on. Only a
+        // room another live node now holds is given up.
+        const owner = await this.registry.claim(id).catch(() => undefined);
+        if (owner === this.registry.self.id) continue;
+        this.mine.delete(id);
+        this.events.onLost(id, owner);
       }
     } catch (err) {
       this.events.onError(err);

@@ -20,6 +20,10 @@ export interface StreamsAdapterOptions {
   blockTimeMs?: number;
   /** Told when a dropped client's session could not be saved (Redis down): that client will rejoin in full. */
   onSessionLost?: (err: unknown) => void;
+  /** Told when a server-side emit or adapter heartbeat could not be published (Redis down): it is lost. */
+  onPublishLost?: (err: unknown) => void;
+  /** Told when an entry of the stream could not be handled (malformed): it is skipped. */
+  onBadEntry?: (err: unknown) => void;
 }
 
 export interface StreamsAdapter {
@@ -49,13 +53,39 @@ export function redisStreamsAdapter(redis: Redis, opts: StreamsAdapterOptions): 
       opts.onSessionLost?.(err);
       return null;
     });
-  const adapter = createAdapter(publisher, {
+  // Its ephemeral messages (server-side emits, its heartbeats) are PUBLISHed and
+  // the promise dropped too: with Redis down, each would be an unhandled
+  // rejection, which ends the process (found by killing Redis under a node).
+  const publish = publisher.publish.bind(publisher) as (...args: unknown[]) => Promise<unknown>;
+  (publisher as unknown as { publish: (...args: unknown[]) => Promise<unknown> }).publish = (...args) =>
+    publish(...args).catch((err: unknown) => {
+      opts.onPublishLost?.(err);
+      return 0;
+    });
+  const factory = createAdapter(publisher, {
     streamName: `${p}socket.io`,
     channelPrefix: `${p}socket.io`,
     sessionKeyPrefix: `${p}sio:session:`,
     maxLen: opts.maxLen,
     blockTimeInMs: opts.blockTimeMs ?? 1_000,
-  }) as unknown as ServerOptions['adapter'];
+  }) as unknown as (nsp: unknown) => { onRawMessage(raw: unknown, offset: string): void };
+  // A stream entry the adapter cannot handle (malformed, or hostile: Redis is
+  // shared) throws out of its reader before the read offset moves on, so the
+  // reader would read it again at once, forever: every node spinning on Redis.
+  // Skipped here instead, so the offset moves past it.
+  // A function, not an arrow: socket.io calls it with `new` (the object returned is the instance).
+  const adapter = function wrapped(nsp: unknown) {
+    const a = factory(nsp);
+    const onRaw = a.onRawMessage.bind(a);
+    a.onRawMessage = (raw, offset) => {
+      try {
+        onRaw(raw, offset);
+      } catch (err) {
+        opts.onBadEntry?.(err);
+      }
+    };
+    return a;
+  } as unknown as ServerOptions['adapter'];
   return {
     adapter,
     async close() {

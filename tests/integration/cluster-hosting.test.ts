@@ -95,6 +95,20 @@ describe('a room of this node', () => {
     await waitFor('the local copy closed', async () => server.rooms.peek(c.id), (r) => r === undefined, 5_000, 50);
   });
 
+  it('is claimed back, its call untouched, when its entry vanished but no other node took it (this node frozen past its TTL, then reaped)', async () => {
+    const c = await TestConsultation.create(server);
+    const doctor = await doctorJoins(c);
+    await waitFor('the room claimed', () => nodeB.lookup(c.id), (w) => w?.nodeId === 'node-a', 5_000, 50);
+    let cut = false;
+    doctor.once('disconnect', () => (cut = true));
+    await client.del(`${PREFIX}room:${c.id}`);
+    await sleep(TIMINGS.renewEveryMs * 3);
+    expect((await nodeB.lookup(c.id))?.nodeId).toBe('node-a');
+    expect(server.cluster!.hosting.hosts(c.id)).toBe(true);
+    expect(cut).toBe(false);
+    expect(server.rooms.peek(c.id)?.peerCount).toBe(1);
+  });
+
   it('placed here but never used (the patient left the waiting room): released after a renewal period', async () => {
     const c = await TestConsultation.create(server);
     const patient = await connectSocket(server.url);
