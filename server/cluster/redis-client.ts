@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 export async function connectRedis(url: string, log: Logger, connectTimeoutMs = 5_000): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs });
   let up = false;
+  let lastError: Error | undefined;
   redis.on('error', (err: NodeJS.ErrnoException) => {
+    lastError = err;
     if (up) log.warn({ code: err.code ?? 'ERR' }, 'Redis connection lost; reconnecting');
     up = false;
   });
@@ -27,6 +29,10 @@ export async function connectRedis(url: string, log: Logger, connectTimeoutMs = 
     await redis.connect();
   } catch (err) {
     redis.disconnect();
+    // Redis's own words for a refused password (never the URL, which holds it).
+    // (connect() itself rejects with "Connection is closed"; the reply came as an 'error' event.)
+    const refused = [err, lastError].some((e) => e instanceof Error && /^(WRONGPASS|NOAUTH)\b|invalid password/.test(e.message));
+    if (refused) throw new Error('Redis refused the password (CONFIDE_REDIS_URL: redis://:<password>@host:port)');
     throw new Error(`cannot reach Redis (CONFIDE_REDIS_URL): ${(err as NodeJS.ErrnoException).code ?? 'connection failed'}`);
   }
   return redis;

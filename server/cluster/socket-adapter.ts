@@ -46,6 +46,14 @@ export function redisStreamsAdapter(redis: Redis, opts: StreamsAdapterOptions): 
   const p = opts.prefix ?? 'confide:';
   const publisher = redis.duplicate();
   publisher.on('error', () => undefined); // the caller's own connection reports outages
+  // The adapter makes its stream reader and subscriber with duplicate(): without a
+  // listener, ioredis prints "Unhandled error event" on every failed reconnect.
+  const duplicate = publisher.duplicate.bind(publisher);
+  publisher.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+    const d = duplicate(...args);
+    d.on('error', () => undefined);
+    return d;
+  };
   // The adapter's only SET is its session save (persistSession), whose promise it drops.
   const set = publisher.set.bind(publisher) as (...args: unknown[]) => Promise<unknown>;
   (publisher as unknown as { set: (...args: unknown[]) => Promise<unknown> }).set = (...args) =>

@@ -85,3 +85,22 @@ describe('a malformed entry in the shared socket.io stream', () => {
     }
   }, 60_000);
 });
+
+describe('a Redis that refuses the password', () => {
+  it('stops the start with a message that says so, without the password', async () => {
+    const locked = await startRedis({ password: 'the-right-one' });
+    try {
+      const wrong = locked.url.replace('the-right-one', 'hunter2-wrong');
+      let message = '';
+      try {
+        await startTestServer({ CONFIDE_REDIS_URL: wrong, CONFIDE_NODE_ID: 'node-w', CONFIDE_PUBLIC_URL: 'https://node-w.clinic.example', CONFIDE_ORIGINS: 'https://node-w.clinic.example' });
+      } catch (err) {
+        message = String(err);
+      }
+      expect(message).toMatch(/Redis refused the password/);
+      expect(message).not.toContain('hunter2');
+    } finally {
+      await locked.stop();
+    }
+  });
+});

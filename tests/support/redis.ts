@@ -34,7 +34,7 @@ async function answering(port: number, exited: () => boolean, log: () => string,
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
       s.setEncoding('utf8');
-      s.once('data', (d: string) => (s.destroy(), resolve(d.startsWith('+PONG'))));
+      s.once('data', (d: string) => (s.destroy(), resolve(d.startsWith('+PONG') || d.startsWith('-NOAUTH'))));
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -45,18 +45,18 @@ async function answering(port: number, exited: () => boolean, log: () => string,
 
 /**
  * Starts a redis-server of the test's own: `--port <free> --bind 127.0.0.1
- * --save ''` in a new temporary folder, in the foreground (a child of the
+ * --save ''` (and `--requirepass` with `password`) in a new temporary folder, in the foreground (a child of the
  * test, so it dies with the test's network namespace at worst). Throws with
  * redis's own output when it does not start.
  */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(opts: { password?: string } = {}): Promise<RunningRedis> {
   requireRedis();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confide-redis-'));
   const port = await freePort();
   let out = '';
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...(opts.password ? ['--requirepass', opts.password] : [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-8_000)));
@@ -73,7 +73,7 @@ export async function startRedis(): Promise<RunningRedis> {
     throw err;
   }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: opts.password ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
     pid: child.pid!,
     async stop() {
