@@ -39,6 +39,7 @@ import type { HeldSessions } from './held-sessions.ts';
 import { cutConnection, pendingBytes } from './backlog.ts';
 import { ConnectionGuard, ReceiverHealth, type StaffSession } from './connection-guard.ts';
 import { RECOVERABLE, type SignallingDeps } from './signalling-deps.ts';
+import { roomRequests } from './room-requests.ts';
 
 export type { RelayTamper, SignallingDeps } from './signalling-deps.ts';
 export type { StaffSession };
@@ -351,6 +352,7 @@ export class PeerSession {
   }
 
   private readonly handlers: { [N in RequestName]: Handler<N> } = {
+    ...roomRequests(() => this.joined(), this.peerId),
     enterWaitingRoom: async ({ consultationId, token, displayName }) => {
       if (this.room) throw new SignallingError('already-joined', 'already in the call');
       // Declined, turned away by a new link, or told of the end: it holds no place from then on.
@@ -412,41 +414,6 @@ export class PeerSession {
         ...(issued ? { rejoinToken: issued } : {}),
       };
     },
-    createTransport: (req) => this.joined().media.createTransport(this.peerId, req),
-    connectTransport: async (req) => {
-      await this.joined().media.connectTransport(this.peerId, req);
-      return {};
-    },
-    produce: (req) => this.joined().media.produce(this.peerId, req),
-    closeProducer: (req) => {
-      this.joined().media.closeProducer(this.peerId, req);
-      return {};
-    },
-    consume: (req) => this.joined().media.consume(this.peerId, req),
-    resumeConsumer: async (req) => {
-      await this.joined().media.resumeConsumer(this.peerId, req);
-      return {};
-    },
-    requestKeyFrame: async (req) => {
-      await this.joined().media.requestKeyFrame(this.peerId, req);
-      return {};
-    },
-    keyCommit: (req) => {
-      this.joined().keyCommit(this.peerId, req);
-      return {};
-    },
-    keyReveal: (req) => {
-      this.joined().keyReveal(this.peerId, req);
-      return {};
-    },
-    sendKey: (req) => {
-      this.joined().sendKey(this.peerId, req);
-      return {};
-    },
-    chatChunk: (req) => {
-      const behind = this.joined().relayChat(this.peerId, req);
-      return behind.length > 0 ? { behind } : {};
-    },
     leave: async () => {
       this.joined();
       await this.leaveRoom('left');
@@ -456,8 +423,6 @@ export class PeerSession {
       const joined = this.room !== undefined && this.room.has(this.peerId);
       return joined ? { joined, peerId: this.peerId } : { joined };
     },
-    restartIce: (req) => this.joined().media.restartIce(this.peerId, req),
-    rejoinMedia: () => this.joined().media.rejoinMedia(this.peerId),
     startCheck: async ({ consultationId, token }) => {
       if (this.room || this.waiting) throw new SignallingError('already-joined', 'already in a room');
       await this.consultations.checkLink(consultationId, token);
@@ -473,10 +438,6 @@ export class PeerSession {
       // Only a call's frames count: a connection check decrypts its own loopback, not anyone's media.
       if (this.joined().isConnectionCheck) throw new SignallingError('forbidden', 'not in a call');
       this.deps.metrics?.decryptFailuresReported(req.failures);
-      return {};
-    },
-    pauseProducer: async (req) => {
-      await this.joined().media.pauseProducer(this.peerId, req);
       return {};
     },
   };
