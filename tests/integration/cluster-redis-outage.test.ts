@@ -6,7 +6,7 @@
 // is collected (and would also fail the file).
 import { afterAll, describe, expect, it } from 'vitest';
 import { startRedis, type RunningRedis } from '../support/redis.ts';
-import { connectSocket, send } from '../support/socket-client.ts';
+import { connectSocket, send, socketCall } from '../support/socket-client.ts';
 import { startTestServer } from '../e2e/support/server.ts';
 import { TestConsultation } from '../e2e/support/consultation.ts';
 import type { ConfideServer } from '../../server/app.ts';
@@ -34,14 +34,8 @@ describe('Redis killed under a node that hosts a call', () => {
       { cluster: { prefix: 'confide-r16:' } },
     );
     const c = await TestConsultation.create(server);
-    const doctor = await connectSocket(server.url, c.doctorSession);
-    const patient = await connectSocket(server.url);
+    const { doctor, patient } = await socketCall(server, c);
     sockets.push(doctor, patient);
-    expect((await send(doctor, 'join', { roomId: c.id, displayName: 'Dr' })).ok).toBe(true);
-    expect((await send(patient, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
-    const entry = server.consultations.waitingList(c.id)[0]!;
-    await server.consultations.admit(c.doctor, c.id, entry.requestId);
-    expect((await send(patient, 'join', { roomId: c.id, displayName: 'Zoé' })).ok).toBe(true);
 
     process.kill(redis.pid, 'SIGKILL');
     // The call goes on meanwhile: a participant leaves (a notification to the other), the heartbeats run.

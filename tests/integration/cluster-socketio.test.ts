@@ -13,7 +13,7 @@ import { Server } from 'socket.io';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { startRedis, type RunningRedis } from '../support/redis.ts';
 import { redisStreamsAdapter } from '../../server/cluster/socket-adapter.ts';
-import { connectSocket, send } from '../support/socket-client.ts';
+import { connectSocket, send, socketCall } from '../support/socket-client.ts';
 import { startTestServer } from '../e2e/support/server.ts';
 import { TestConsultation } from '../e2e/support/consultation.ts';
 import { waitFor } from '../e2e/support/browser.ts';
@@ -178,15 +178,8 @@ describe('a Confide node with CONFIDE_REDIS_URL', () => {
 
   it('recovers a dropped participant as the same participant, with the chat chunk it missed', async () => {
     const c = await TestConsultation.create(server);
-    const doctor = await connectSocket(server.url, c.doctorSession);
-    const patient = await connectSocket(server.url);
+    const { doctor, patient, patientJoin: joined } = await socketCall(server, c);
     sockets.push(doctor, patient);
-    expect((await send(doctor, 'join', { roomId: c.id, displayName: 'Dr' })).ok).toBe(true);
-    expect((await send(patient, 'enterWaitingRoom', { consultationId: c.id, token: c.patientToken, displayName: 'Zoé' })).ok).toBe(true);
-    const entry = server.consultations.waitingList(c.id).find((w) => w.displayName === 'Zoé')!;
-    server.consultations.admit(c.doctor, c.id, entry.requestId);
-    const joined = await send(patient, 'join', { roomId: c.id, displayName: 'Zoé' });
-    expect(joined.ok).toBe(true);
     const peerId = (joined.data as { peerId: string }).peerId;
     // The heartbeat reports the participants of this node's rooms as its load.
     await waitFor('load 2 in the registry', () => server.cluster!.registry.liveNodes(), (n) => n[0]?.load === 2, 5_000, 100);
