@@ -28,6 +28,12 @@ const SECTIONS: { title: string; run: () => Promise<void> }[] = [
 ];
 
 const only = process.argv.slice(2).map((w) => w.toLowerCase());
+// A word that names no section would otherwise be skipped without a word (`-- keys` is not "Key agreement").
+const unknown = only.filter((w) => !SECTIONS.some((x) => x.title.toLowerCase().includes(w)));
+if (unknown.length) {
+  console.error(`No bench section matches ${unknown.map((w) => `"${w}"`).join(', ')}. Sections: ${SECTIONS.map((x) => `"${x.title}"`).join(', ')}.`);
+  process.exit(2);
+}
 console.log(`Machine: ${machineInfo()}`);
 for (const s of SECTIONS.filter((x) => only.length === 0 || only.some((w) => x.title.toLowerCase().includes(w)))) {
   console.log(`\n## ${s.title}\n`);

@@ -131,11 +131,15 @@ const meanSd = (xs: number[]) => (xs.length > 1 ? `${fmt(mean(xs))} ± ${fmt(std
 /** "−1.2 ± 3.4": mean difference ± its 95 % confidence half-width. */
 const diffCi = (ds: number[]) => (ds.length > 1 ? `${fmt(mean(ds))} ± ${fmt(ci95(ds))}` : fmt(mean(ds)));
 
-/** Thread names worth a row: ≥ 1 % of a core in some mode, or the frame Workers. */
+/**
+ * Thread names worth a row: ≥ 1 % of a core in some mode, the frame Workers, and Chromium's
+ * "WebCrypto" thread, where subtle.encrypt/decrypt actually run (components/webcrypto): the
+ * Workers' row alone leaves the AES work out.
+ */
 function threadRows(ws: CpuWindow[]): string[] {
   const names = [...new Set(ws.flatMap((w) => Object.keys(w.rendererThreads)))];
   const top = (n: string) => Math.max(...MODES.map((m) => mean(of(ws, m, (w) => w.rendererThreads[n] ?? 0))));
-  return names.filter((n) => n.startsWith('DedicatedWorker') || top(n) >= 1).sort((a, b) => top(b) - top(a));
+  return names.filter((n) => n.startsWith('DedicatedWorker') || n === 'WebCrypto' || top(n) >= 1).sort((a, b) => top(b) - top(a));
 }
 
 /** Rounds none of whose windows found the machine saturated (see SATURATED_IDLE). */

@@ -43,7 +43,11 @@ export function limitOf(r: StepMeasure): string | undefined {
   if (max(r.workerCpu) >= CPU_LIMIT) hit.push(`SFU worker ${fmt(max(r.workerCpu), 0)} % CPU`);
   if (max(r.generatorCpu) >= CPU_LIMIT) hit.push(`generator ${fmt(max(r.generatorCpu), 0)} % CPU`);
   if (max(r.nodeCpu) >= CPU_LIMIT) hit.push(`node process ${fmt(max(r.nodeCpu), 0)} % CPU`);
-  if (r.machineCpu >= MACHINE_LIMIT * CORES) hit.push(`machine full (${fmt(r.machineCpu, 0)} % of ${100 * CORES} %)`);
+  if (r.machineCpu >= MACHINE_LIMIT * CORES) {
+    // On a shared machine other people's work can fill it: say how much, so a disturbed step is not read as capacity.
+    const others = r.machineCpu - sum(r.workerCpu) - sum(r.generatorCpu) - sum(r.nodeCpu);
+    hit.push(`machine full (${fmt(r.machineCpu, 0)} % of ${100 * CORES} %${others >= 10 ? `, ${fmt(others, 0)} % of it other processes` : ''})`);
+  }
   if (r.silentStreams > 0) hit.push(`${r.silentStreams} silent streams`);
   if (r.badTags > 0) hit.push(`${r.badTags} frames failed their SFrame tag`);
   if (r.sendErrors > 0) hit.push(`${r.sendErrors} send errors`);
