@@ -13,6 +13,7 @@ import { benchCapacity, printCapacity } from './bench-capacity.ts';
 import { benchNodes, printNodes } from './bench-nodes.ts';
 import { benchMemory, printMemory } from './bench-memory.ts';
 import { benchFailover, printFailover } from './bench-failover.ts';
+import { benchServerMemory, printServerMemory } from './bench-server-memory.ts';
 import { machineInfo } from './bench/proc.ts';
 
 const SECTIONS: { title: string; run: () => Promise<void> }[] = [
@@ -24,6 +25,7 @@ const SECTIONS: { title: string; run: () => Promise<void> }[] = [
   { title: 'SFU capacity', run: async () => printCapacity(await benchCapacity()) },
   { title: 'SFU nodes', run: async () => printNodes(await benchNodes()) },
   { title: 'Memory', run: async () => printMemory(await benchMemory()) },
+  { title: 'Server memory per consultation', run: async () => printServerMemory(await benchServerMemory()) },
   { title: 'Failover of a node', run: async () => printFailover(await benchFailover()) },
 ];
 

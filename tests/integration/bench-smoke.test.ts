@@ -1,8 +1,9 @@
-// Issues 14 and 16: `npm run bench`'s browser, capacity, nodes, memory and
-// failover sections run end to end at a reduced size (one call per mode, 2 s
-// CPU windows, N = 1, 2 for 2 s, N = 2 on 1, 2 and 3 node processes, a 4 s
-// memory run, one failover of three node processes) and print every table
-// with numbers in it. Timings
+// Issues 14 and 16: `npm run bench`'s browser, capacity, nodes, memory,
+// server-memory and failover sections run end to end at a reduced size (one
+// call per mode, 2 s CPU windows, N = 1, 2 for 2 s, N = 2 on 1, 2 and 3 node
+// processes, a 4 s memory run, a server process with 0 and 2 consultations,
+// one failover of three node processes) and print every table with numbers
+// in it. Timings
 // are never asserted: only that each figure was measured, and that the SFU
 // forwarded the synthetic SFrame frames intact (sampled tags all open).
 import { execFile } from 'node:child_process';
@@ -24,8 +25,9 @@ const REDUCED = {
   CONFIDE_BENCH_NODES: '1,2,3',
   CONFIDE_BENCH_NODES_N: '2',
   CONFIDE_BENCH_RUNS: '1',
+  CONFIDE_BENCH_SERVER_N: '0,2',
 };
-const SECTIONS = ['Call setup, E2EE on and off', 'E2EE cost inside Chromium', 'SFU capacity', 'SFU nodes', 'Memory', 'Failover of a node'];
+const SECTIONS = ['Call setup, E2EE on and off', 'E2EE cost inside Chromium', 'SFU capacity', 'SFU nodes', 'Memory', 'Server memory per consultation', 'Failover of a node'];
 
 function runBench(): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -67,7 +69,7 @@ function expectStep(r: string[]): void {
 }
 
 describe('npm run bench at a reduced size', () => {
-  it('prints every table of the call-setup, E2EE-cost, capacity, nodes, memory and failover sections, with numbers', { timeout: 390_000 }, async () => {
+  it('prints every table of the call-setup, E2EE-cost, capacity, nodes, memory, server-memory and failover sections, with numbers', { timeout: 390_000 }, async () => {
     const out = await runBench();
     console.log(out); // the figures of this run, for the log
     expect(out).toMatch(/^Machine: \d+ × .+ GiB RAM/m);
@@ -113,8 +115,14 @@ describe('npm run bench at a reduced size', () => {
     expect(server!.length).toBe(3);
     for (const r of server!) for (const c of [1, 2, 3]) expect(r[c]).toMatch(num);
 
+    // Server memory: a server process of its own, RSS at 0 and 2 live consultations, and the slope.
+    const [serverMemory] = t(SECTIONS[5]!);
+    expect(serverMemory!.map((r) => r[0])).toEqual(['0', '2']);
+    for (const r of serverMemory!) for (const c of [1, 2, 3]) expect(r[c]).toMatch(num);
+    expect(parts.get(SECTIONS[5]!)).toMatch(/Per live consultation \(least-squares slope\): Node process -?\d+\.\d+ MB, SFU worker -?\d+\.\d+ MB/);
+
     // Failover: the hosting node SIGKILLed once, the room moved to another node, the time measured.
-    const [failover] = t(SECTIONS[5]!);
+    const [failover] = t(SECTIONS[6]!);
     expect(failover).toHaveLength(1);
     const [run, killed, movedTo, ms] = failover![0]!;
     expect(run).toBe('1');
