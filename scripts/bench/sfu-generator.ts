@@ -100,7 +100,7 @@ const allStreams: RecvStream[] = [];
 let nextSsrc = ((index + 1) << 24) >>> 0;
 let paused = false;
 const sent: SendCounters = { packets: 0, bytes: 0, errors: 0 };
-let win = { start: performance.now(), delays: [] as number[], checked: 0, badTags: 0 };
+let win = { start: performance.now(), delays: [] as number[], checked: 0, badTags: 0, opening: new Set<Promise<void>>() };
 
 async function bindReceiver(streams: Map<number, RecvStream>): Promise<number> {
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 22 });
@@ -248,10 +248,13 @@ function check(st: RecvStream, msg: Buffer): void {
 
 function openFrame(st: RecvStream, frame: Uint8Array): void {
   const w = win;
-  void opens(st.loop, st.kind, frame).then((ok) => {
+  const opened = opens(st.loop, st.kind, frame).then((ok) => {
     w.checked++;
     if (!ok) w.badTags++;
   });
+  // windowEnd waits for the frames still being opened, so a bad tag at the window's end is counted too.
+  w.opening.add(opened);
+  void opened.finally(() => w.opening.delete(opened));
 }
 
 function windowStart(): void {
@@ -260,11 +263,12 @@ function windowStart(): void {
     st.received = 0;
     st.collecting = undefined;
   }
-  win = { start: performance.now(), delays: [], checked: 0, badTags: 0 };
+  win = { start: performance.now(), delays: [], checked: 0, badTags: 0, opening: new Set() };
 }
 
-function windowEnd(): E2eWindow {
-  const out: E2eWindow = { seconds: (performance.now() - win.start) / 1000, expected: 0, received: 0, delays: win.delays, checked: win.checked, badTags: win.badTags, silentStreams: 0, streams: allStreams.length };
+async function windowEnd(): Promise<E2eWindow> {
+  const w = win;
+  const out: E2eWindow = { seconds: (performance.now() - w.start) / 1000, expected: 0, received: 0, delays: w.delays, checked: 0, badTags: 0, silentStreams: 0, streams: allStreams.length };
   for (const st of allStreams) {
     if (st.firstIdx === undefined) {
       out.silentStreams++;
@@ -273,6 +277,10 @@ function windowEnd(): E2eWindow {
     out.expected += st.maxIdx - st.firstIdx + 1;
     out.received += st.received;
   }
+  // The window's sampled frames still being opened count too: a bad tag at its very end is not lost.
+  await Promise.all([...w.opening]);
+  out.checked = w.checked;
+  out.badTags = w.badTags;
   return out;
 }
 
