@@ -126,6 +126,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
   let events: ClusterEvents | undefined;
   // Bound once signalling is attached (after the cluster node, whose adapter it needs).
   let evictRoom: (consultationId: string) => void = () => undefined;
+  let stopRelayingRevocations = (): void => undefined;
   try {
     cluster = cfg.cluster
       ? await startClusterNode(cfg.cluster, {
@@ -193,7 +194,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
       sessions: stores.sessions,
       metrics,
       ...(opts.tamper ? { tamper: opts.tamper } : {}),
-      ...(cluster ? { placement: cluster.placement, tickets: { redeem: (t: unknown) => cluster.tickets.redeem(t, cluster.nodeId) } } : {}),
+      ...(cluster ? { placement: cluster.placement, tickets: cluster.tickets } : {}),
     },
     {
       graceMs: cfg.graceMs,
@@ -221,7 +222,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     const board = events.board;
     consultations.remoteLive = (id) => board.get(id);
     const tell = events;
-    stores.sessions.onRevoked((r) => tell.revoked(r));
+    stopRelayingRevocations = stores.sessions.onRevoked((r) => tell.revoked(r));
   }
   await http.listen({ host: cfg.host, port: cfg.port });
   const { port } = http.server.address() as AddressInfo;
@@ -245,6 +246,7 @@ export async function startConfide(cfg: Config, opts: StartOptions = {}): Promis
     cluster,
     async close() {
       events?.close();
+      stopRelayingRevocations();
       signalling.close();
       await cluster?.close();
       await rooms.closeAll();

@@ -98,8 +98,10 @@ export class SignallingClient {
       timeout: CONNECT_TIMEOUT_MS,
       ...(ticket ? { auth: { ticket } } : {}),
     });
-    socket.once('connect', () => (this.everConnected = true));
-    socket.on('connect', () => (this.failedHere = 0));
+    socket.on('connect', () => {
+      this.everConnected = true;
+      this.failedHere = 0;
+    });
     socket.on('connect_error', () => this.failedHere++);
     return socket;
   }

@@ -85,7 +85,7 @@ export async function startClusterNode(cfg: ClusterConfig, opts: ClusterNodeOpti
     opts.inUse,
   );
   hosting.start();
-  const tickets = new StaffTickets(redis, opts.prefix);
+  const tickets = new StaffTickets(redis, cfg.nodeId, opts.prefix);
   const streams = redisStreamsAdapter(redis, {
     maxLen: opts.streamMaxLen,
     ...(opts.prefix ? { prefix: opts.prefix } : {}),

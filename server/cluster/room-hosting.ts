@@ -93,8 +93,11 @@ export class RoomHosting {
   /** Renews every room held now and in use (releasing the others); rooms whose entry names another node are dropped and reported. */
   async renew(): Promise<void> {
     // Placed here but never used (a waiting patient who left), or no longer: let go.
-    for (const id of this.rooms) if (!this.needed(id)) void this.closed(id);
-    const ids = this.rooms.filter((id) => this.needed(id));
+    const ids: string[] = [];
+    for (const id of this.rooms) {
+      if (this.needed(id)) ids.push(id);
+      else void this.closed(id);
+    }
     try {
       const lost = await this.registry.renewAll(ids);
       for (const id of lost) {

@@ -20,9 +20,10 @@ const Stored = z.object({ tokenHash: z.string().regex(/^[0-9a-f]{64}$/), nodeId:
 export class StaffTickets {
   private readonly p: string;
 
-  /** `redis`: the node's client (owned by the caller); `prefix`: the cluster's key prefix (default "confide:"). */
+  /** `redis`: the node's client (owned by the caller); `selfId`: this node's id (tickets are redeemed here only); `prefix`: the cluster's key prefix (default "confide:"). */
   constructor(
     private readonly redis: Redis,
+    private readonly selfId: string,
     prefix = 'confide:',
   ) {
     this.p = `${prefix}ticket:`;
@@ -46,10 +47,10 @@ export class StaffTickets {
   /**
    * The session hash a ticket stands for, consuming it (GETDEL: one use, even
    * with two handshakes racing). Undefined for anything malformed, unknown,
-   * expired, used, or minted for another node than `nodeId`. Rejects when
+   * expired, used, or minted for another node than this one. Rejects when
    * Redis cannot be reached.
    */
-  async redeem(ticket: unknown, nodeId: string): Promise<string | undefined> {
+  async redeem(ticket: unknown): Promise<string | undefined> {
     if (!StaffTicket.safeParse(ticket).success) return undefined;
     const raw = await this.redis.getdel(this.key(ticket as string));
     if (raw === null) return undefined;
@@ -60,6 +61,6 @@ export class StaffTickets {
       return undefined;
     }
     const stored = Stored.safeParse(parsed);
-    return stored.success && stored.data.nodeId === nodeId ? stored.data.tokenHash : undefined;
+    return stored.success && stored.data.nodeId === this.selfId ? stored.data.tokenHash : undefined;
   }
 }

@@ -91,14 +91,14 @@ export class Consultations {
   }
 
   /**
-   * A patient presents the link's token; the doctor in the room is told.
-   * Bounded for a link holder (issue 12, items 5 and 9): at most MAX_WAITING
-   * waiting at once, entries rate-limited per link, and one audit row per
-   * minute however often it enters. Throws SignallingError: 'forbidden' (not
-   * a valid link), 'ended', 'expired', 'already-joined', 'rate-limited'.
+   * A patient whose link validLink() accepted for `c` enters its waiting
+   * room; the doctor in the room is told. Bounded for a link holder (issue 12,
+   * items 5 and 9): at most MAX_WAITING waiting at once, entries rate-limited
+   * per link, and one audit row per minute however often it enters. Throws
+   * SignallingError: 'already-joined', 'rate-limited'.
    */
-  async enterWaitingRoom(requestId: string, consultationId: string, token: string, displayName: string, notify: Notify): Promise<Consultation> {
-    const c = await this.validLink(consultationId, token);
+  async enterWaitingRoom(requestId: string, c: Consultation, displayName: string, notify: Notify): Promise<Consultation> {
+    const consultationId = c.id;
     if (this.waiting.has(requestId)) throw new SignallingError('already-joined', 'already waiting');
     // Read before the checks below, which then run without a pause (in-memory state cannot change under them).
     const credentialHolders = await this.stores.rejoinCredentials.participants(consultationId);

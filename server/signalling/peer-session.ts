@@ -360,10 +360,10 @@ export class PeerSession {
         if (event === 'declined' || event === 'consultationEnded') this.turnedAway();
         this.notify(event, data);
       };
-      // Several nodes: only a holder of a live link may make the room land somewhere.
-      if (this.deps.placement) await this.consultations.validLink(consultationId, token);
+      // The link first: only a holder of a live link may make the room land somewhere (several nodes).
+      const valid = await this.consultations.validLink(consultationId, token);
       await this.hereOrRedirect(consultationId);
-      const c = await this.consultations.enterWaitingRoom(this.peerId, consultationId, token, displayName, notify);
+      const c = await this.consultations.enterWaitingRoom(this.peerId, valid, displayName, notify);
       // Unless turned away already, while the store recorded the entry.
       if (this.consultations.isWaiting(this.peerId)) {
         this.waiting = true;

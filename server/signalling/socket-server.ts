@@ -177,23 +177,20 @@ export function attachSignalling(
   });
 
   // Logout, a disabled account, a reset: their connections end now, held ones too.
-  const revoke = (r: Revocation) => {
+  const endWhere = (matches: (s: PeerSession) => boolean, reason: string) => {
     for (const s of [...sessions]) {
-      if (r.kind === 'user' ? s.guard.user?.id === r.userId : s.guard.sessionHash === r.tokenHash) {
-        s.revoke(r.kind === 'user' ? 'account signed out everywhere' : 'session ended');
-        sessions.delete(s);
-      }
-    }
-  };
-  const unsubscribe = deps.sessions.onRevoked(revoke);
-  // Several nodes: the room was taken over by another node (this one was frozen or cut off from Redis).
-  const evict = (consultationId: string) => {
-    for (const s of [...sessions]) {
-      if (s.consultationId !== consultationId) continue;
-      s.revoke('the room moved to another node');
+      if (!matches(s)) continue;
+      s.revoke(reason);
       sessions.delete(s);
     }
   };
+  const revoke = (r: Revocation) =>
+    r.kind === 'user'
+      ? endWhere((s) => s.guard.user?.id === r.userId, 'account signed out everywhere')
+      : endWhere((s) => s.guard.sessionHash === r.tokenHash, 'session ended');
+  const unsubscribe = deps.sessions.onRevoked(revoke);
+  // Several nodes: the room was taken over by another node (this one was frozen or cut off from Redis).
+  const evict = (consultationId: string) => endWhere((s) => s.consultationId === consultationId, 'the room moved to another node');
 
   const timer = setInterval(() => {
     const now = Date.now();
